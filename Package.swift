@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Warren",
+    platforms: [.macOS(.v15)],
+    products: [
+        // The reusable consumer and the AMQP layer, for users who write their own handlers.
+        .library(name: "Warren", targets: ["Warren", "WarrenAMQP"]),
+        .executable(name: "warren", targets: ["WarrenCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // librabbitmq (rabbitmq-c) and nothing else.
+        .systemLibrary(
+            name: "CRabbitMQ",
+            pkgConfig: "librabbitmq",
+            providers: [.apt(["librabbitmq-dev"]), .brew(["rabbitmq-c"])]
+        ),
+        // Safe wrapper: one owner thread per connection makes every C call.
+        .target(
+            name: "WarrenAMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The worker: consumer service, topology, handlers, configuration, logging.
+        .target(
+            name: "Warren",
+            dependencies: [
+                "WarrenAMQP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The `warren` executable (named WarrenCLI so it cannot collide with `Warren`
+        // on case-insensitive file systems).
+        .executableTarget(
+            name: "WarrenCLI",
+            dependencies: [
+                "Warren",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "WarrenAMQPTests", dependencies: ["WarrenAMQP"]),
+        .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+        // Real-broker tests: they need the broker started by `make test` (see scripts/broker.sh)
+        // and run the built `warren` binary as a child process.
+        .testTarget(name: "IntegrationTests", dependencies: ["Warren", "WarrenAMQP"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,86 @@
+import Logging
+import WarrenAMQP
+
+/// Resolves settings from command-line flags and environment variables: a flag wins over its
+/// variable, which wins over the default. Pure: tests pass both sources in.
+///
+/// Each setting has a flag `--name` and a variable `WARREN_NAME` (dashes become underscores).
+public struct SettingsResolver: Sendable {
+    /// Flag values given on the command line, keyed by flag name without dashes (`prefetch`).
+    public var flags: [String: String]
+    public var environment: [String: String]
+
+    public init(flags: [String: String], environment: [String: String]) {
+        self.flags = flags
+        self.environment = environment
+    }
+
+    public static func environmentName(_ flag: String) -> String {
+        "WARREN_" + flag.uppercased().replacingDashes()
+    }
+
+    /// The raw value and the key it came from, or `nil` when neither is set.
+    public func raw(_ flag: String) -> (value: String, key: String)? {
+        if let value = flags[flag] { return (value, "--\(flag)") }
+        let name = Self.environmentName(flag)
+        if let value = environment[name] { return (value, name) }
+        return nil
+    }
+
+    public func string(_ flag: String, default defaultValue: String, allowEmpty: Bool = false) throws -> String {
+        guard let (value, key) = raw(flag) else { return defaultValue }
+        if !allowEmpty && value.isEmpty {
+            throw ConfigurationError(key: key, value: "\"\"", problem: "must not be empty")
+        }
+        return value
+    }
+
+    public func integer<T: FixedWidthInteger & Sendable>(_ flag: String, default defaultValue: T, in range: ClosedRange<T>) throws -> T {
+        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let number = T(value.trimmingSpaces()), range.contains(number) else {
+            throw ConfigurationError(key: key, value: value, problem: "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    public func choice<T: RawRepresentable & CaseIterable & Sendable>(_ flag: String, default defaultValue: T) throws -> T where T.RawValue == String {
+        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let choice = T(rawValue: value.lowercased()) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError(key: key, value: value, problem: "must be one of: \(allowed)")
+        }
+        return choice
+    }
+
+    public func amqpURL(_ flag: String, default defaultValue: String) throws -> AMQPURL {
+        let (value, key) = raw(flag) ?? (defaultValue, "default")
+        do {
+            return try AMQPURL(value)
+        } catch let error as AMQPError {
+            // The value may hold a password: show it redacted, or not at all.
+            throw ConfigurationError(key: key, value: AMQPURL.redact(value), problem: "\(error)")
+        }
+    }
+
+    public func logLevel(_ flag: String, default defaultValue: Logger.Level) throws -> Logger.Level {
+        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let level = Logger.Level(rawValue: value.lowercased()) else {
+            let allowed = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError(key: key, value: value, problem: "must be one of: \(allowed)")
+        }
+        return level
+    }
+}
+
+extension String {
+    fileprivate func replacingDashes() -> String {
+        String(map { $0 == "-" ? "_" : $0 })
+    }
+
+    fileprivate func trimmingSpaces() -> Substring {
+        var text = self[...]
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return text
+    }
+}

@@ -1,0 +1,213 @@
+import Logging
+import Synchronization
+
+/// A connection to a RabbitMQ broker, safe to use from any task.
+///
+/// Each connection owns one dedicated OS thread that makes every librabbitmq call; async methods
+/// hand their work to it through a command queue and a wake-up fd and suspend until it is done,
+/// so no blocking C call ever runs on Swift's cooperative thread pool. The thread also services
+/// heartbeats while every caller is busy.
+///
+/// One channel is used for consuming, acks and publishes; publishes always wait for the broker's
+/// confirm. Any channel or connection error (e.g. `404 NOT_FOUND`, `406 PRECONDITION_FAILED`, a
+/// lost socket) ends the connection: pending calls fail and consumer streams end with that error.
+/// Open a new connection to go on.
+///
+/// ```swift
+/// let connection = try await AMQPConnection.connect(.init(url: try AMQPURL("amqp://localhost/"), connectionName: "me"))
+/// try await connection.declareQueue("jobs", durable: true)
+/// try await connection.publish(exchange: "", routingKey: "jobs", body: Array("{}".utf8))
+/// await connection.close()
+/// ```
+public final class AMQPConnection: Sendable {
+    private let mailbox: Mailbox
+    /// Negotiated heartbeat interval in seconds (0 = disabled).
+    public let heartbeatSeconds: Int
+    /// Negotiated maximum frame size in bytes.
+    public let frameMax: Int
+    /// What the broker said about itself (`product`, `version`, `cluster_name`, …).
+    public let serverProperties: AMQPTable
+
+    private init(mailbox: Mailbox, raw: RawConnection) {
+        self.mailbox = mailbox
+        heartbeatSeconds = Int(raw.negotiatedHeartbeat)
+        frameMax = Int(raw.negotiatedFrameMax)
+        serverProperties = raw.serverProperties
+    }
+
+    /// Opens a connection on a new owner thread. Returns once logged in with a channel open.
+    ///
+    /// Cancelling the calling task returns at once with `CancellationError`; a connection that
+    /// the owner thread completes afterwards is closed by it.
+    public static func connect(_ configuration: AMQPConnectionConfiguration, logger: Logger = Logger(label: "warren.amqp")) async throws -> AMQPConnection {
+        let handoff = ConnectHandoff()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AMQPConnection, Error>) in
+                guard handoff.install(continuation) else { return }
+                OwnerThread.start {
+                    let raw: RawConnection
+                    let mailbox: Mailbox
+                    do {
+                        mailbox = try Mailbox()
+                        raw = try RawConnection(
+                            url: configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
+                            connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                            clientProperties: configuration.clientProperties)
+                    } catch {
+                        handoff.resume(with: .failure(error))
+                        return
+                    }
+                    let connection = AMQPConnection(mailbox: mailbox, raw: raw)
+                    let loop = ConnectionLoop(raw: raw, mailbox: mailbox, logger: logger)
+                    guard handoff.resume(with: .success(connection)) else {
+                        loop.close()  // the caller gave up (cancelled) while we connected
+                        return
+                    }
+                    loop.run()
+                }
+            }
+        } onCancel: {
+            handoff.resume(with: .failure(CancellationError()))
+        }
+    }
+
+    /// Runs `body` on the owner thread and returns its result.
+    private func perform<T: Sendable>(_ body: @escaping @Sendable (ConnectionLoop) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let error = mailbox.send(.run({ loop in
+                do {
+                    continuation.resume(returning: try body(loop))
+                } catch let error as AMQPError {
+                    continuation.resume(throwing: error)
+                    // Warren's single channel is unusable after any broker exception.
+                    if loop.raw.isBroken { loop.fail(error) }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }, fail: { continuation.resume(throwing: $0) }))
+            if let error { continuation.resume(throwing: error) }
+        }
+    }
+
+    /// Declares a queue (idempotent when the arguments match; `406 PRECONDITION_FAILED` otherwise).
+    @discardableResult
+    public func declareQueue(_ name: String, durable: Bool = true, arguments: AMQPTable = [:]) async throws -> (messages: UInt32, consumers: UInt32) {
+        try await perform { try $0.raw.declareQueue(name, durable: durable, arguments: arguments) }
+    }
+
+    /// Declares a queue passively: fails with `404 NOT_FOUND` when it does not exist.
+    public func inspectQueue(_ name: String) async throws -> (messages: UInt32, consumers: UInt32) {
+        try await perform { try $0.raw.declareQueue(name, passive: true, durable: false, arguments: [:]) }
+    }
+
+    public func declareExchange(_ name: String, type: String, durable: Bool = true, arguments: AMQPTable = [:]) async throws {
+        try await perform { try $0.raw.declareExchange(name, type: type, durable: durable, arguments: arguments) }
+    }
+
+    public func bindQueue(_ queue: String, exchange: String, routingKey: String = "") async throws {
+        try await perform { try $0.raw.bindQueue(queue, exchange: exchange, routingKey: routingKey) }
+    }
+
+    /// Sets `basic.qos` prefetch for consumers started after this call (per consumer).
+    public func setPrefetch(_ count: UInt16) async throws {
+        try await perform { try $0.raw.setPrefetch(count) }
+    }
+
+    /// Starts consuming with manual acks. Deliveries arrive in order on the returned stream; it
+    /// finishes after `cancel(consumerTag:)` or `close()`, and throws when the broker cancels the
+    /// consumer or the connection fails. Every delivery must be acked or nacked on this connection.
+    public func consume(queue: String, consumerTag: String = "", arguments: AMQPTable = [:]) async throws -> AMQPConsumer {
+        let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, Error>.makeStream()
+        let tag = try await perform { loop in
+            try loop.registerConsumer(queue: queue, consumerTag: consumerTag, arguments: arguments, continuation: continuation)
+        }
+        return AMQPConsumer(tag: tag, deliveries: stream)
+    }
+
+    /// Cancels a consumer (`basic.cancel`): no new deliveries start; its stream ends after the
+    /// deliveries the broker had already sent.
+    public func cancel(consumerTag: String) async throws {
+        try await perform { try $0.cancelConsumer(consumerTag) }
+    }
+
+    /// Acknowledges a delivery. Does not wait: the owner thread sends it on its next turn.
+    /// Returns `false` when the connection is already gone, in which case the delivery will be
+    /// redelivered by the broker.
+    @discardableResult
+    public func ack(_ deliveryTag: UInt64) -> Bool {
+        mailbox.send(.ack(deliveryTag)) == nil
+    }
+
+    /// Rejects a delivery (`basic.nack`): `requeue: false` dead-letters it (when the queue has a
+    /// dead-letter exchange) or drops it; `requeue: true` returns it to the queue.
+    /// Does not wait; returns `false` when the connection is already gone.
+    @discardableResult
+    public func nack(_ deliveryTag: UInt64, requeue: Bool) -> Bool {
+        mailbox.send(.nack(deliveryTag, requeue: requeue)) == nil
+    }
+
+    /// Publishes and waits for the broker's confirm. Throws `AMQPError.publishNacked`, or
+    /// `AMQPError.unroutable` when `mandatory` and no queue took it.
+    public func publish(exchange: String = "", routingKey: String, mandatory: Bool = true,
+                        properties: AMQPProperties = AMQPProperties(deliveryMode: 2), body: [UInt8]) async throws {
+        let request = PublishRequest(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let error = mailbox.send(.run({ loop in loop.publish(request, continuation: continuation) },
+                                          fail: { continuation.resume(throwing: $0) }))
+            if let error { continuation.resume(throwing: error) }
+        }
+    }
+
+    /// Whether the connection is still usable; `closeReason` says why not.
+    public var isOpen: Bool { mailbox.closedError == nil }
+
+    /// Why the connection ended, or `nil` while it is open.
+    public var closeReason: AMQPError? { mailbox.closedError }
+
+    /// Closes the channel and connection cleanly (bounded by the RPC timeout) and stops the
+    /// owner thread. Unconfirmed publishes fail; consumer streams finish. Idempotent.
+    public func close() async {
+        _ = try? await perform { $0.close() }
+    }
+}
+
+/// A registered consumer: its tag and its deliveries.
+public struct AMQPConsumer: Sendable {
+    public let tag: String
+    public let deliveries: AsyncThrowingStream<AMQPDelivery, Error>
+}
+
+/// Hands the connect result to the awaiting task exactly once, whether it comes from the owner
+/// thread or from cancellation.
+private final class ConnectHandoff: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<AMQPConnection, Error>?
+        var done = false
+    }
+    private let state = Mutex(State())
+
+    /// False when cancellation already happened (nothing to start).
+    func install(_ continuation: CheckedContinuation<AMQPConnection, Error>) -> Bool {
+        let alreadyDone = state.withLock { state -> Bool in
+            if state.done { return true }
+            state.continuation = continuation
+            return false
+        }
+        if alreadyDone { continuation.resume(throwing: CancellationError()) }
+        return !alreadyDone
+    }
+
+    /// Resumes the waiter; false when it was already resumed.
+    @discardableResult
+    func resume(with result: Result<AMQPConnection, Error>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<AMQPConnection, Error>? in
+            if state.done { return nil }
+            state.done = true
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        guard let continuation else { return false }
+        continuation.resume(with: result)
+        return true
+    }
+}

@@ -1,0 +1,102 @@
+import CRabbitMQ
+
+/// The basic-class properties of a message (AMQP 0-9-1 content header).
+public struct AMQPProperties: Sendable, Equatable {
+    public var contentType: String?
+    public var contentEncoding: String?
+    public var headers: AMQPTable?
+    /// 2 = persistent, 1 = transient.
+    public var deliveryMode: UInt8?
+    public var priority: UInt8?
+    public var correlationID: String?
+    public var replyTo: String?
+    public var expiration: String?
+    public var messageID: String?
+    /// Seconds since the Unix epoch.
+    public var timestamp: UInt64?
+    public var type: String?
+    public var userID: String?
+    public var appID: String?
+
+    public init(
+        contentType: String? = nil, contentEncoding: String? = nil, headers: AMQPTable? = nil,
+        deliveryMode: UInt8? = nil, priority: UInt8? = nil, correlationID: String? = nil,
+        replyTo: String? = nil, expiration: String? = nil, messageID: String? = nil,
+        timestamp: UInt64? = nil, type: String? = nil, userID: String? = nil, appID: String? = nil
+    ) {
+        self.contentType = contentType
+        self.contentEncoding = contentEncoding
+        self.headers = headers
+        self.deliveryMode = deliveryMode
+        self.priority = priority
+        self.correlationID = correlationID
+        self.replyTo = replyTo
+        self.expiration = expiration
+        self.messageID = messageID
+        self.timestamp = timestamp
+        self.type = type
+        self.userID = userID
+        self.appID = appID
+    }
+
+    /// Persistent JSON, the usual properties of a work message.
+    public static func persistentJSON(messageID: String?) -> AMQPProperties {
+        AMQPProperties(contentType: "application/json", deliveryMode: 2, messageID: messageID)
+    }
+
+    /// Decodes properties owned by librabbitmq; only the fields flagged as present are read.
+    init(_ c: amqp_basic_properties_t) {
+        func has(_ flag: Int32) -> Bool { c._flags & amqp_flags_t(flag) != 0 }
+        contentType = has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.swiftString : nil
+        contentEncoding = has(AMQP_BASIC_CONTENT_ENCODING_FLAG) ? c.content_encoding.swiftString : nil
+        headers = has(AMQP_BASIC_HEADERS_FLAG) ? AMQPTable(cTable: c.headers) : nil
+        deliveryMode = has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? c.delivery_mode : nil
+        priority = has(AMQP_BASIC_PRIORITY_FLAG) ? c.priority : nil
+        correlationID = has(AMQP_BASIC_CORRELATION_ID_FLAG) ? c.correlation_id.swiftString : nil
+        replyTo = has(AMQP_BASIC_REPLY_TO_FLAG) ? c.reply_to.swiftString : nil
+        expiration = has(AMQP_BASIC_EXPIRATION_FLAG) ? c.expiration.swiftString : nil
+        messageID = has(AMQP_BASIC_MESSAGE_ID_FLAG) ? c.message_id.swiftString : nil
+        timestamp = has(AMQP_BASIC_TIMESTAMP_FLAG) ? c.timestamp : nil
+        type = has(AMQP_BASIC_TYPE_FLAG) ? c.type.swiftString : nil
+        userID = has(AMQP_BASIC_USER_ID_FLAG) ? c.user_id.swiftString : nil
+        appID = has(AMQP_BASIC_APP_ID_FLAG) ? c.app_id.swiftString : nil
+    }
+
+    /// Encodes into C properties whose buffers live in `arena`.
+    func cProperties(in arena: CArena) -> amqp_basic_properties_t {
+        var c = amqp_basic_properties_t()
+        var flags: Int32 = 0
+        func set(_ value: String?, _ flag: Int32, _ field: inout amqp_bytes_t) {
+            guard let value else { return }
+            field = arena.bytes(value)
+            flags |= flag
+        }
+        set(contentType, AMQP_BASIC_CONTENT_TYPE_FLAG, &c.content_type)
+        set(contentEncoding, AMQP_BASIC_CONTENT_ENCODING_FLAG, &c.content_encoding)
+        set(correlationID, AMQP_BASIC_CORRELATION_ID_FLAG, &c.correlation_id)
+        set(replyTo, AMQP_BASIC_REPLY_TO_FLAG, &c.reply_to)
+        set(expiration, AMQP_BASIC_EXPIRATION_FLAG, &c.expiration)
+        set(messageID, AMQP_BASIC_MESSAGE_ID_FLAG, &c.message_id)
+        set(type, AMQP_BASIC_TYPE_FLAG, &c.type)
+        set(userID, AMQP_BASIC_USER_ID_FLAG, &c.user_id)
+        set(appID, AMQP_BASIC_APP_ID_FLAG, &c.app_id)
+        if let headers {
+            c.headers = arena.table(headers)
+            flags |= AMQP_BASIC_HEADERS_FLAG
+        }
+        if let deliveryMode {
+            c.delivery_mode = deliveryMode
+            flags |= AMQP_BASIC_DELIVERY_MODE_FLAG
+        }
+        if let priority {
+            c.priority = priority
+            flags |= AMQP_BASIC_PRIORITY_FLAG
+        }
+        if let timestamp {
+            c.timestamp = timestamp
+            flags |= AMQP_BASIC_TIMESTAMP_FLAG
+        }
+        c._flags = amqp_flags_t(flags)
+        return c
+    }
+}

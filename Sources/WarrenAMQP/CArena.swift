@@ -1,0 +1,129 @@
+import CRabbitMQ
+
+/// Scratch memory for building C structures (tables, byte buffers) that librabbitmq reads
+/// during one call. Everything allocated is freed together when the arena is released.
+///
+/// Not thread-safe: used by the owner thread within one operation.
+final class CArena {
+    private var pool = amqp_pool_t()
+
+    init() {
+        init_amqp_pool(&pool, 4096)
+    }
+
+    deinit {
+        empty_amqp_pool(&pool)
+    }
+
+    func bytes(_ string: String) -> amqp_bytes_t {
+        bytes(Array(string.utf8))
+    }
+
+    func bytes(_ array: [UInt8]) -> amqp_bytes_t {
+        var result = amqp_bytes_t()
+        guard !array.isEmpty else { return amqp_empty_bytes }
+        amqp_pool_alloc_bytes(&pool, array.count, &result)
+        array.withUnsafeBytes { source in
+            result.bytes.copyMemory(from: source.baseAddress!, byteCount: array.count)
+        }
+        return result
+    }
+
+    func table(_ table: AMQPTable) -> amqp_table_t {
+        guard !table.isEmpty else { return amqp_empty_table }
+        let entries = amqp_pool_alloc(&pool, MemoryLayout<amqp_table_entry_t>.stride * table.count)!
+            .bindMemory(to: amqp_table_entry_t.self, capacity: table.count)
+        // Sorted so that the wire encoding is deterministic.
+        for (index, (key, value)) in table.sorted(by: { $0.key < $1.key }).enumerated() {
+            entries[index] = amqp_table_entry_t(key: bytes(key), value: field(value))
+        }
+        return amqp_table_t(num_entries: Int32(table.count), entries: entries)
+    }
+
+    func field(_ value: AMQPFieldValue) -> amqp_field_value_t {
+        var field = amqp_field_value_t()
+        switch value {
+        case .bool(let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_BOOLEAN.rawValue)
+            field.value.boolean = v ? 1 : 0
+        case .int(let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_I64.rawValue)
+            field.value.i64 = v
+        case .double(let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_F64.rawValue)
+            field.value.f64 = v
+        case .string(let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_UTF8.rawValue)
+            field.value.bytes = bytes(v)
+        case .bytes(let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_BYTES.rawValue)
+            field.value.bytes = bytes(v)
+        case .timestamp(let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_TIMESTAMP.rawValue)
+            field.value.u64 = v
+        case .decimal(let scale, let v):
+            field.kind = UInt8(AMQP_FIELD_KIND_DECIMAL.rawValue)
+            field.value.decimal = amqp_decimal_t(decimals: scale, value: v)
+        case .table(let t):
+            field.kind = UInt8(AMQP_FIELD_KIND_TABLE.rawValue)
+            field.value.table = table(t)
+        case .array(let items):
+            field.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
+            if items.isEmpty {
+                field.value.array = amqp_array_t(num_entries: 0, entries: nil)
+            } else {
+                let entries = amqp_pool_alloc(&pool, MemoryLayout<amqp_field_value_t>.stride * items.count)!
+                    .bindMemory(to: amqp_field_value_t.self, capacity: items.count)
+                for (index, item) in items.enumerated() { entries[index] = self.field(item) }
+                field.value.array = amqp_array_t(num_entries: Int32(items.count), entries: entries)
+            }
+        case .void:
+            field.kind = UInt8(AMQP_FIELD_KIND_VOID.rawValue)
+        }
+        return field
+    }
+}
+
+extension AMQPFieldValue {
+    /// Decodes a C field value (owned by librabbitmq) into a Swift value.
+    init(_ field: amqp_field_value_t) {
+        switch UInt32(field.kind) {
+        case AMQP_FIELD_KIND_BOOLEAN.rawValue: self = .bool(field.value.boolean != 0)
+        case AMQP_FIELD_KIND_I8.rawValue: self = .int(Int64(field.value.i8))
+        case AMQP_FIELD_KIND_U8.rawValue: self = .int(Int64(field.value.u8))
+        case AMQP_FIELD_KIND_I16.rawValue: self = .int(Int64(field.value.i16))
+        case AMQP_FIELD_KIND_U16.rawValue: self = .int(Int64(field.value.u16))
+        case AMQP_FIELD_KIND_I32.rawValue: self = .int(Int64(field.value.i32))
+        case AMQP_FIELD_KIND_U32.rawValue: self = .int(Int64(field.value.u32))
+        case AMQP_FIELD_KIND_I64.rawValue: self = .int(field.value.i64)
+        case AMQP_FIELD_KIND_U64.rawValue: self = .int(Int64(bitPattern: field.value.u64))
+        case AMQP_FIELD_KIND_F32.rawValue: self = .double(Double(field.value.f32))
+        case AMQP_FIELD_KIND_F64.rawValue: self = .double(field.value.f64)
+        case AMQP_FIELD_KIND_UTF8.rawValue: self = .string(field.value.bytes.swiftString)
+        case AMQP_FIELD_KIND_BYTES.rawValue: self = .bytes(field.value.bytes.swiftBytes)
+        case AMQP_FIELD_KIND_TIMESTAMP.rawValue: self = .timestamp(field.value.u64)
+        case AMQP_FIELD_KIND_DECIMAL.rawValue:
+            self = .decimal(scale: field.value.decimal.decimals, value: field.value.decimal.value)
+        case AMQP_FIELD_KIND_TABLE.rawValue: self = .table(AMQPTable(cTable: field.value.table))
+        case AMQP_FIELD_KIND_ARRAY.rawValue:
+            let array = field.value.array
+            var items: [AMQPFieldValue] = []
+            if let entries = array.entries {
+                for index in 0..<Int(array.num_entries) { items.append(AMQPFieldValue(entries[index])) }
+            }
+            self = .array(items)
+        default: self = .void
+        }
+    }
+}
+
+extension Dictionary where Key == String, Value == AMQPFieldValue {
+    /// Decodes a C table (owned by librabbitmq) into a Swift dictionary; a later duplicate key wins.
+    init(cTable: amqp_table_t) {
+        self.init()
+        guard let entries = cTable.entries else { return }
+        for index in 0..<Int(cTable.num_entries) {
+            self[entries[index].key.swiftString] = AMQPFieldValue(entries[index].value)
+        }
+    }
+}

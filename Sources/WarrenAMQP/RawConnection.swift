@@ -1,0 +1,296 @@
+import CRabbitMQ
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The librabbitmq connection handle and its single channel.
+///
+/// - Important: Not thread-safe. librabbitmq has no locking and its heartbeats are only serviced
+///   inside its own calls, so every method must be called on the connection's owner thread
+///   (see `ConnectionLoop`). Nothing here may run on Swift's cooperative pool: these calls block.
+final class RawConnection {
+    /// Warren uses one channel per connection: consuming, acks and confirmed publishes share it.
+    static let channel: amqp_channel_t = 1
+
+    private let state: amqp_connection_state_t
+    private var isClosed = false
+    /// Set once a socket or protocol error was seen: close handshakes would block or fail.
+    private(set) var isBroken = false
+
+    let socketFD: Int32
+    let negotiatedHeartbeat: Int32
+    let negotiatedFrameMax: Int32
+    let serverProperties: AMQPTable
+
+    /// What the broker sent that is not a delivery to a live consumer.
+    enum Event {
+        case delivery(AMQPDelivery)
+        case publishConfirmed(deliveryTag: UInt64, multiple: Bool)
+        case publishNacked(deliveryTag: UInt64, multiple: Bool)
+        case returned(messageID: String?, replyCode: UInt16, replyText: String)
+        case consumerCancelled(consumerTag: String)
+        case blocked(reason: String)
+        case unblocked
+    }
+
+    /// Opens the TCP socket, logs in with `clientProperties`, opens the channel and puts it in
+    /// confirm mode. Blocks for at most about `connectTimeoutSeconds` per step.
+    init(
+        url: AMQPURL, heartbeatSeconds: Int, connectTimeoutSeconds: Int, clientProperties: AMQPTable
+    ) throws {
+        guard let state = amqp_new_connection() else {
+            throw AMQPError.library(status: 0, message: "out of memory", context: "amqp_new_connection")
+        }
+        self.state = state
+        var opened = false
+        defer { if !opened { amqp_destroy_connection(state) } }
+
+        guard let socket = amqp_tcp_socket_new(state) else {
+            throw AMQPError.library(status: 0, message: "cannot create socket", context: "connect")
+        }
+        var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
+        errno = 0
+        let status = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
+        if status != AMQP_STATUS_OK.rawValue {
+            let osError = errno
+            var error = AMQPError(status: status, context: "connect to \(url.host):\(url.port)")
+            // librabbitmq says only "a socket error occurred"; the OS error says which one.
+            if status == AMQP_STATUS_SOCKET_ERROR.rawValue, osError != 0, case .library(let s, _, let c) = error {
+                error = .library(status: s, message: String(cString: strerror(osError)), context: c)
+            }
+            throw error
+        }
+        // Bounds every RPC, including close handshakes after the broker stopped answering.
+        amqp_set_rpc_timeout(state, &timeout)
+        amqp_set_handshake_timeout(state, &timeout)
+
+        let arena = CArena()
+        var properties = arena.table(clientProperties)
+        let login = warren_login_plain(
+            state, url.vhost, 0, 131_072, Int32(heartbeatSeconds), &properties, url.user, url.password)
+        if let error = AMQPError.from(login, context: "login to vhost '\(url.vhost)' as '\(url.user)'") {
+            throw Self.describeLoginFailure(error)
+        }
+        guard amqp_channel_open(state, Self.channel) != nil else {
+            throw AMQPError.from(amqp_get_rpc_reply(state), context: "channel.open")!
+        }
+        guard amqp_confirm_select(state, Self.channel) != nil else {
+            throw AMQPError.from(amqp_get_rpc_reply(state), context: "confirm.select")!
+        }
+        socketFD = amqp_get_sockfd(state)
+        negotiatedHeartbeat = amqp_get_heartbeat(state)
+        negotiatedFrameMax = amqp_get_frame_max(state)
+        serverProperties = amqp_get_server_properties(state).map { AMQPTable(cTable: $0.pointee) } ?? [:]
+        opened = true
+    }
+
+    deinit {
+        assert(isClosed, "RawConnection must be closed on its owner thread before release")
+    }
+
+    /// librabbitmq reports a refused login as a bare socket/protocol error when the broker simply
+    /// drops the socket; say what it most likely means.
+    private static func describeLoginFailure(_ error: AMQPError) -> AMQPError {
+        if case .library(let status, let message, let context) = error,
+           status == AMQP_STATUS_CONNECTION_CLOSED.rawValue || status == AMQP_STATUS_SOCKET_ERROR.rawValue {
+            return .library(status: status, message: "\(message) (authentication refused or vhost missing?)", context: context)
+        }
+        return error
+    }
+
+    // MARK: RPCs
+
+    private func rpcError(_ context: String) -> AMQPError {
+        let error = AMQPError.from(amqp_get_rpc_reply(state), context: context)
+            ?? .library(status: 0, message: "no reply", context: context)
+        markBrokenIfNeeded(error)
+        return error
+    }
+
+    private func markBrokenIfNeeded(_ error: AMQPError) {
+        // Warren runs one channel: a closed channel or connection leaves nothing usable.
+        isBroken = true
+        if case .channelClosed = error {
+            // Acknowledge the close so the broker can release the channel; the connection stays
+            // technically open but Warren discards it anyway.
+            var ok = amqp_channel_close_ok_t(dummy: 0)
+            _ = amqp_send_method(state, Self.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok)
+        }
+    }
+
+    @discardableResult
+    func declareQueue(_ name: String, passive: Bool = false, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
+        let arena = CArena()
+        guard let ok = amqp_queue_declare(
+            state, Self.channel, arena.bytes(name), passive ? 1 : 0, durable ? 1 : 0, 0, 0, arena.table(arguments))
+        else { throw rpcError("queue.declare '\(name)'") }
+        return (ok.pointee.message_count, ok.pointee.consumer_count)
+    }
+
+    func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws {
+        let arena = CArena()
+        guard amqp_exchange_declare(
+            state, Self.channel, arena.bytes(name), arena.bytes(type), 0, durable ? 1 : 0, 0, 0, arena.table(arguments)) != nil
+        else { throw rpcError("exchange.declare '\(name)'") }
+    }
+
+    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {
+        let arena = CArena()
+        guard amqp_queue_bind(
+            state, Self.channel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey), amqp_empty_table) != nil
+        else { throw rpcError("queue.bind '\(queue)' to '\(exchange)'") }
+    }
+
+    func setPrefetch(_ count: UInt16) throws {
+        // global = false: per-consumer limit, the only form quorum queues accept.
+        guard amqp_basic_qos(state, Self.channel, 0, count, 0) != nil else { throw rpcError("basic.qos") }
+    }
+
+    func consume(queue: String, consumerTag: String, arguments: AMQPTable) throws -> String {
+        let arena = CArena()
+        guard let ok = amqp_basic_consume(
+            state, Self.channel, arena.bytes(queue), arena.bytes(consumerTag), 0, 0, 0, arena.table(arguments))
+        else { throw rpcError("basic.consume '\(queue)'") }
+        return ok.pointee.consumer_tag.swiftString
+    }
+
+    func cancel(consumerTag: String) throws {
+        let arena = CArena()
+        guard amqp_basic_cancel(state, Self.channel, arena.bytes(consumerTag)) != nil else {
+            throw rpcError("basic.cancel '\(consumerTag)'")
+        }
+    }
+
+    // MARK: Asynchronous methods (no reply awaited)
+
+    func ack(_ deliveryTag: UInt64) throws {
+        try check(amqp_basic_ack(state, Self.channel, deliveryTag, 0), "basic.ack")
+    }
+
+    func nack(_ deliveryTag: UInt64, requeue: Bool) throws {
+        try check(amqp_basic_nack(state, Self.channel, deliveryTag, 0, requeue ? 1 : 0), "basic.nack")
+    }
+
+    func publish(exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, body: [UInt8]) throws {
+        let arena = CArena()
+        var cProperties = properties.cProperties(in: arena)
+        let status = body.withUnsafeBytes { buffer in
+            amqp_basic_publish(
+                state, Self.channel, arena.bytes(exchange), arena.bytes(routingKey), mandatory ? 1 : 0, 0, &cProperties,
+                amqp_bytes_t(len: buffer.count, bytes: UnsafeMutableRawPointer(mutating: buffer.baseAddress)))
+        }
+        try check(status, "basic.publish")
+    }
+
+    private func check(_ status: Int32, _ context: String) throws {
+        guard status == AMQP_STATUS_OK.rawValue else {
+            isBroken = true
+            throw AMQPError(status: status, context: context)
+        }
+    }
+
+    // MARK: Input
+
+    /// Whether librabbitmq already holds unread input, which `poll()` on the socket cannot see.
+    var hasBufferedInput: Bool {
+        amqp_data_in_buffer(state) != 0 || amqp_frames_enqueued(state) != 0
+    }
+
+    /// Reads the next event without waiting; `nil` when nothing is available.
+    ///
+    /// Also sends a heartbeat when one is due: librabbitmq does that only inside its wait calls.
+    func nextEvent() throws -> Event? {
+        amqp_maybe_release_buffers(state)
+        var envelope = amqp_envelope_t()
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        let reply = amqp_consume_message(state, &envelope, &zero, 0)
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            defer { amqp_destroy_envelope(&envelope) }
+            return .delivery(AMQPDelivery(
+                deliveryTag: envelope.delivery_tag,
+                redelivered: envelope.redelivered != 0,
+                exchange: envelope.exchange.swiftString,
+                routingKey: envelope.routing_key.swiftString,
+                consumerTag: envelope.consumer_tag.swiftString,
+                properties: AMQPProperties(envelope.message.properties),
+                body: envelope.message.body.swiftBytes))
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
+            return nil
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_UNEXPECTED_STATE.rawValue:
+            return try nextMethodEvent()
+        default:
+            let error = AMQPError.from(reply, context: "receive") ?? .library(status: 0, message: "no reply", context: "receive")
+            isBroken = true
+            throw error
+        }
+    }
+
+    /// A non-delivery frame is waiting (librabbitmq put it back): read and interpret it.
+    private func nextMethodEvent() throws -> Event? {
+        var frame = amqp_frame_t()
+        var zero = timeval(tv_sec: 0, tv_usec: 0)
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &zero)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
+        try check(status, "receive frame")
+        guard frame.frame_type == AMQP_FRAME_METHOD else { return nil }
+        let method = frame.payload.method
+        switch method.id {
+        case AMQP_BASIC_ACK_METHOD:
+            let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+            return .publishConfirmed(deliveryTag: ack.delivery_tag, multiple: ack.multiple != 0)
+        case AMQP_BASIC_NACK_METHOD:
+            let nack = method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+            return .publishNacked(deliveryTag: nack.delivery_tag, multiple: nack.multiple != 0)
+        case AMQP_BASIC_RETURN_METHOD:
+            let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let code = returned.reply_code
+            let text = returned.reply_text.swiftString
+            var message = amqp_message_t()
+            let reply = amqp_read_message(state, frame.channel, &message, 0)
+            defer { amqp_destroy_message(&message) }
+            if let error = AMQPError.from(reply, context: "read returned message") {
+                isBroken = true
+                throw error
+            }
+            return .returned(messageID: AMQPProperties(message.properties).messageID, replyCode: code, replyText: text)
+        case AMQP_BASIC_CANCEL_METHOD:
+            let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
+            return .consumerCancelled(consumerTag: cancel.consumer_tag.swiftString)
+        case AMQP_CONNECTION_BLOCKED_METHOD:
+            let blocked = method.decoded.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
+            return .blocked(reason: blocked.reason.swiftString)
+        case AMQP_CONNECTION_UNBLOCKED_METHOD:
+            return .unblocked
+        case AMQP_CHANNEL_CLOSE_METHOD:
+            let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+            let error = AMQPError.channelClosed(replyCode: close.reply_code, replyText: close.reply_text.swiftString, context: "channel")
+            markBrokenIfNeeded(error)
+            throw error
+        case AMQP_CONNECTION_CLOSE_METHOD:
+            let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            var ok = amqp_connection_close_ok_t(dummy: 0)
+            _ = amqp_send_method(state, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok)
+            isBroken = true
+            throw AMQPError.connectionClosed(replyCode: close.reply_code, replyText: close.reply_text.swiftString, context: "connection")
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Close
+
+    /// Closes the channel and connection (handshakes only while the connection is healthy)
+    /// and frees the handle. Idempotent.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        if !isBroken {
+            _ = amqp_channel_close(state, Self.channel, AMQP_REPLY_SUCCESS)
+            _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+        }
+        amqp_destroy_connection(state)
+    }
+}

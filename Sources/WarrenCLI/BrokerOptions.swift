@@ -1,0 +1,60 @@
+import ArgumentParser
+import Warren
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connection options shared by every subcommand. Kept as strings so that Warren's own
+/// validation reports the offending key the same way for flags and environment variables.
+struct BrokerOptions: ParsableArguments {
+    @Option(name: .customLong("amqp-url"), help: "Broker URL (env WARREN_AMQP_URL; default amqp://guest:guest@127.0.0.1:5672/). An empty vhost path means '/'.")
+    var amqpURL: String?
+
+    @Option(help: "Queue name (env WARREN_QUEUE; default warren.jobs).")
+    var queue: String?
+
+    @Option(name: .customLong("queue-type"), help: "quorum or classic (env WARREN_QUEUE_TYPE; default quorum).")
+    var queueType: String?
+
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        flags["amqp-url"] = amqpURL
+        flags["queue"] = queue
+        flags["queue-type"] = queueType
+        return flags
+    }
+}
+
+/// The process environment as a dictionary.
+func processEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        pointer += 1
+    }
+    return result
+}
+
+/// Prints a configuration error to stderr and returns the exit code for it.
+func configurationFailure(_ error: ConfigurationError) -> ExitCode {
+    printError("warren: configuration error: \(error)")
+    return WarrenExit.configuration
+}
+
+func printError(_ text: String) {
+    var line = text + "\n"
+    line.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
+}
+
+/// `warren@<host>:<pid>`: how operators find this process in the management UI.
+func defaultConnectionName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    gethostname(&buffer, buffer.count - 1)
+    let host = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return "warren@\(host):\(getpid())"
+}

@@ -1,0 +1,59 @@
+import Logging
+import Warren
+import WarrenAMQP
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The example handler users replace with their own. The body must be a JSON object:
+/// - `{"work_ms": 200}` sleeps that long (simulated work; cancellable), then succeeds;
+/// - `{"fail": "permanent"}` or `{"fail": "transient"}` throws (both are dead-lettered for now);
+/// - a body that is not a JSON object fails with the parse error as the reason;
+/// - any other object succeeds at once.
+struct DemoHandler: MessageHandler {
+    struct Command: Decodable {
+        var work_ms: Int?
+        var fail: String?
+    }
+
+    struct DemoFailure: Error, CustomStringConvertible {
+        var kind: String
+        var description: String { "demo failure requested: \(kind)" }
+    }
+
+    struct InvalidBody: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
+        let command: Command
+        do {
+            command = try JSONDecoder().decode(Command.self, from: Data(delivery.body))
+        } catch let error as DecodingError {
+            throw InvalidBody(description: "body is not a JSON object: \(Self.describe(error))")
+        }
+        if let kind = command.fail {
+            throw DemoFailure(kind: kind)
+        }
+        if let milliseconds = command.work_ms {
+            guard (0...3_600_000).contains(milliseconds) else {
+                throw InvalidBody(description: "work_ms must be from 0 to 3600000, got \(milliseconds)")
+            }
+            try await Task.sleep(for: .milliseconds(milliseconds))
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
+            return (path.isEmpty ? "" : "at \(path): ") + context.debugDescription + underlying
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

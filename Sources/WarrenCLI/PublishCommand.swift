@@ -1,0 +1,194 @@
+import ArgumentParser
+import Logging
+import Warren
+import WarrenAMQP
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `warren publish`: sends test messages with publisher confirms, so a person can drive a worker.
+struct PublishCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish persistent test messages with publisher confirms.",
+        discussion: """
+        Each message is persistent, application/json, with a unique message_id, published with the \
+        mandatory flag and confirmed by the broker. With the default target (the default exchange, \
+        routing key = the queue) the queue's topology is declared first, exactly as the worker declares it. \
+        Exits 1 if any message was nacked, unroutable or unconfirmed.
+        """
+    )
+
+    @OptionGroup var broker: BrokerOptions
+
+    @Option(help: "How many messages (ignored with --stdin-lines).")
+    var count: Int = 1
+
+    @Option(help: "Message body (default {}).")
+    var body: String?
+
+    @Option(name: .customLong("body-file"), help: "Read the body from this file.")
+    var bodyFile: String?
+
+    @Flag(name: .customLong("stdin-lines"), help: "Publish each line of standard input as one message.")
+    var stdinLines = false
+
+    @Option(help: "Publish at most this many messages per second.")
+    var rate: Double?
+
+    @Option(help: "Exchange (default: the default exchange, routing to the queue).")
+    var exchange: String?
+
+    @Option(name: .customLong("routing-key"), help: "Routing key (default: the queue name).")
+    var routingKey: String?
+
+    @Option(name: .customLong("header"), help: "A header K=V (string value); repeatable.")
+    var headers: [String] = []
+
+    /// Unconfirmed publishes in flight at once: enough to keep the broker busy, bounded memory.
+    static let window = 1000
+
+    func validate() throws {
+        let sources = [body != nil, bodyFile != nil, stdinLines].filter { $0 }.count
+        guard sources <= 1 else { throw ValidationError("use only one of --body, --body-file and --stdin-lines") }
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        if let rate { guard rate > 0 else { throw ValidationError("--rate must be positive") } }
+        for header in headers where !header.contains("=") {
+            throw ValidationError("--header '\(header)' must be K=V")
+        }
+    }
+
+    func run() async throws {
+        let settings = SettingsResolver(flags: broker.flags, environment: processEnvironment())
+        let configuration: BrokerConfiguration
+        do {
+            configuration = try BrokerConfiguration(resolving: settings)
+        } catch let error as ConfigurationError {
+            throw configurationFailure(error)
+        }
+        let bodies = try loadBodies()
+        var headerTable: AMQPTable = [:]
+        for header in headers {
+            let equals = header.firstIndex(of: "=")!
+            headerTable[String(header[..<equals])] = .string(String(header[header.index(after: equals)...]))
+        }
+
+        let connection: AMQPConnection
+        do {
+            connection = try await AMQPConnection.connect(
+                AMQPConnectionConfiguration(url: configuration.url, connectionName: defaultConnectionName() + " publish"))
+        } catch {
+            printError("warren publish: cannot connect to \(configuration.url.redacted): \(error)")
+            throw WarrenExit.failure
+        }
+        let target = (exchange: exchange ?? "", routingKey: routingKey ?? configuration.queue)
+        if exchange == nil {
+            do {
+                try await Topology(queue: configuration.queue, queueType: configuration.queueType).declare(on: connection)
+            } catch {
+                printError("warren publish: cannot declare the topology of '\(configuration.queue)': \(error)")
+                await connection.close()
+                throw WarrenExit.failure
+            }
+        }
+
+        let start = ContinuousClock.now
+        var tally = Tally()
+        await withTaskGroup(of: Result<Void, Error>.self) { group in
+            var inFlight = 0
+            for (index, body) in bodies.enumerated() {
+                if let rate {
+                    let due = start + .seconds(Double(index) / rate)
+                    if due > .now { try? await Task.sleep(until: due) }
+                }
+                if inFlight >= Self.window, let result = await group.next() {
+                    tally.record(result)
+                    inFlight -= 1
+                }
+                var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
+                properties.timestamp = UInt64(time(nil))
+                if !headerTable.isEmpty { properties.headers = headerTable }
+                group.addTask {
+                    do {
+                        try await connection.publish(exchange: target.exchange, routingKey: target.routingKey,
+                                                     mandatory: true, properties: properties, body: body)
+                        return .success(())
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                tally.published += 1
+                inFlight += 1
+            }
+            for await result in group { tally.record(result) }
+        }
+        await connection.close()
+
+        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        let perSecond = seconds > 0 ? Double(tally.confirmed) / seconds : 0
+        print("published \(tally.published), confirmed \(tally.confirmed), nacked \(tally.nacked), unroutable \(tally.unroutable) in \(Self.format(seconds, 2)) s (\(Self.format(perSecond, 0)) msg/s)")
+        if let firstError = tally.firstError {
+            printError("warren publish: \(tally.published - tally.confirmed) message(s) not confirmed; first error: \(firstError)")
+            throw WarrenExit.failure
+        }
+    }
+
+    private func loadBodies() throws -> [[UInt8]] {
+        if stdinLines {
+            var lines: [[UInt8]] = []
+            while let line = readLine(strippingNewline: true) {
+                lines.append(Array(line.utf8))
+            }
+            return lines
+        }
+        let single: [UInt8]
+        if let bodyFile {
+            guard let file = fopen(bodyFile, "rb") else {
+                throw ValidationError("cannot read --body-file \(bodyFile): \(String(cString: strerror(errno)))")
+            }
+            defer { fclose(file) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let read = fread(&chunk, 1, chunk.count, file)
+                if read <= 0 { break }
+                bytes += chunk[0..<read]
+            }
+            single = bytes
+        } else {
+            single = Array((body ?? "{}").utf8)
+        }
+        return Array(repeating: single, count: count)
+    }
+
+    private static func format(_ value: Double, _ decimals: Int) -> String {
+        let scale = (0..<decimals).reduce(1.0) { value, _ in value * 10 }
+        let rounded = (value * scale).rounded() / scale
+        return decimals == 0 ? String(Int(rounded)) : String(rounded)
+    }
+
+    private struct Tally {
+        var published = 0
+        var confirmed = 0
+        var nacked = 0
+        var unroutable = 0
+        var firstError: Error?
+
+        mutating func record(_ result: Result<Void, Error>) {
+            switch result {
+            case .success:
+                confirmed += 1
+            case .failure(let error):
+                if case AMQPError.unroutable = error { unroutable += 1 }
+                if case AMQPError.publishNacked = error { nacked += 1 }
+                if firstError == nil { firstError = error }
+            }
+        }
+    }
+}
