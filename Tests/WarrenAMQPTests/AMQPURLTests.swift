@@ -1,0 +1,66 @@
+import Testing
+@testable import WarrenAMQP
+
+@Suite struct AMQPURLTests {
+    @Test func parsesEveryPart() throws {
+        let url = try AMQPURL("amqp://alice:s3cret@broker.example:5673/prod")
+        #expect(url.user == "alice")
+        #expect(url.password == "s3cret")
+        #expect(url.host == "broker.example")
+        #expect(url.port == 5673)
+        #expect(url.vhost == "prod")
+    }
+
+    @Test(arguments: ["amqp://h:5672/", "amqp://h:5672", "amqp://h/%2f", "amqp://h/%2F"])
+    func emptyOrEncodedSlashVhostIsTheDefaultVhost(text: String) throws {
+        #expect(try AMQPURL(text).vhost == "/")
+    }
+
+    @Test func defaultsToGuestAndPort5672() throws {
+        let url = try AMQPURL("amqp://localhost")
+        #expect(url.user == "guest")
+        #expect(url.password == "guest")
+        #expect(url.port == 5672)
+    }
+
+    @Test func percentDecodesCredentialsAndVhost() throws {
+        let url = try AMQPURL("amqp://us%40er:p%3Aa%2Fss@h:1/my%2Fvhost")
+        #expect(url.user == "us@er")
+        #expect(url.password == "p:a/ss")
+        #expect(url.vhost == "my/vhost")
+    }
+
+    @Test func parsesIPv6Hosts() throws {
+        let url = try AMQPURL("amqp://u:p@[::1]:5673/")
+        #expect(url.host == "::1")
+        #expect(url.port == 5673)
+        #expect(url.redacted == "amqp://u:***@[::1]:5673/")
+    }
+
+    @Test func redactionNeverShowsThePassword() throws {
+        let url = try AMQPURL("amqp://alice:hunter2-very-secret@h:5672/prod")
+        #expect(url.redacted == "amqp://alice:***@h:5672/prod")
+        #expect(!url.description.contains("hunter2"))
+        #expect(!"\(url)".contains("hunter2"))
+        #expect(!AMQPURL.redact("amqp://alice:hunter2@h:5672/").contains("hunter2"))
+        // An unparseable URL that looks like it holds credentials is hidden whole.
+        #expect(!AMQPURL.redact("amqp://alice:hunter2@h:notaport/").contains("hunter2"))
+    }
+
+    @Test(arguments: [
+        ("http://h/", "unsupported scheme"),
+        ("amqps://h/", "not supported"),
+        ("h:5672", "missing scheme"),
+        ("amqp://h:0/", "port"),
+        ("amqp://h:99999/", "port"),
+        ("amqp://h:abc/", "port"),
+        ("amqp://u:p%zz@h/", "percent-encoding"),
+    ])
+    func rejectsBadURLsWithAReason(text: String, reason: String) {
+        #expect {
+            try AMQPURL(text)
+        } throws: { error in
+            "\(error)".contains(reason)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Logging
+import Testing
+import Warren
+import WarrenAMQP
+
+@Suite struct SettingsResolverTests {
+    @Test func defaultsMatchTheDocumentedTable() throws {
+        let configuration = try WorkerConfiguration(resolving: SettingsResolver(flags: [:], environment: [:]))
+        #expect(configuration.broker.url == (try AMQPURL("amqp://guest:guest@127.0.0.1:5672/")))
+        #expect(configuration.broker.queue == "warren.jobs")
+        #expect(configuration.broker.queueType == .quorum)
+        #expect(configuration.prefetch == 50)
+        #expect(configuration.concurrency == 8)
+        #expect(configuration.logLevel == .info)
+    }
+
+    @Test func environmentIsReadAndFlagsWin() throws {
+        let environment = ["WARREN_QUEUE": "from-env", "WARREN_PREFETCH": "200", "WARREN_QUEUE_TYPE": "classic",
+                           "WARREN_LOG_LEVEL": "WARNING", "WARREN_CONCURRENCY": "3"]
+        let configuration = try WorkerConfiguration(resolving: SettingsResolver(flags: ["queue": "from-flag"], environment: environment))
+        #expect(configuration.broker.queue == "from-flag")
+        #expect(configuration.prefetch == 200)
+        #expect(configuration.broker.queueType == .classic)
+        #expect(configuration.logLevel == .warning)
+        #expect(configuration.concurrency == 3)
+    }
+
+    @Test(arguments: [
+        ([:], ["WARREN_PREFETCH": "abc"], "WARREN_PREFETCH", "integer from 1 to 65535"),
+        (["prefetch": "0"], [:], "--prefetch", "integer from 1 to 65535"),
+        (["prefetch": "70000"], [:], "--prefetch", "integer from 1 to 65535"),
+        ([:], ["WARREN_CONCURRENCY": "-1"], "WARREN_CONCURRENCY", "integer from 1"),
+        (["queue-type": "stream"], [:], "--queue-type", "one of: quorum, classic"),
+        ([:], ["WARREN_LOG_LEVEL": "loud"], "WARREN_LOG_LEVEL", "one of: trace"),
+        ([:], ["WARREN_QUEUE": ""], "WARREN_QUEUE", "must not be empty"),
+        (["queue": "amq.mine"], [:], "--queue", "reserved"),
+        ([:], ["WARREN_AMQP_URL": "http://x/"], "WARREN_AMQP_URL", "unsupported scheme"),
+    ] as [([String: String], [String: String], String, String)])
+    func invalidValuesNameTheirKey(flags: [String: String], environment: [String: String], key: String, problem: String) {
+        #expect {
+            try WorkerConfiguration(resolving: SettingsResolver(flags: flags, environment: environment))
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == key && error.problem.contains(problem) && "\(error)".hasPrefix("invalid \(key)=")
+        }
+    }
+
+    @Test func aBadURLErrorNeverEchoesThePassword() {
+        #expect {
+            try BrokerConfiguration(resolving: SettingsResolver(flags: ["amqp-url": "amqp://u:topsecret@h:badport/"], environment: [:]))
+        } throws: { error in
+            !"\(error)".contains("topsecret") && "\(error)".contains("--amqp-url")
+        }
+    }
+
+    @Test func topologyDerivesTheDeadLetterNames() {
+        let topology = Topology(queue: "jobs", queueType: .quorum)
+        #expect(topology.deadLetterExchange == "jobs.dlx")
+        #expect(topology.deadLetterQueue == "jobs.dead")
+        #expect(topology.queueArguments == ["x-queue-type": "quorum", "x-dead-letter-exchange": "jobs.dlx"])
+    }
+}
