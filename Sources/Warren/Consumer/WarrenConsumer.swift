@@ -33,9 +33,19 @@ public final class WarrenConsumer: Service {
     public func run() async throws {
         let broker = configuration.broker
         logger.info("connecting", metadata: ["event": "worker.connecting", "url": "\(broker.url.redacted)"])
-        let connection = try await AMQPConnection.connect(
-            AMQPConnectionConfiguration(url: broker.url, connectionName: connectionName),
-            logger: logger)
+        let connection: AMQPConnection
+        do {
+            // A shutdown while the broker is slow or unreachable must not wait for the connect
+            // timeout: nothing was consumed yet, so there is nothing to drain.
+            connection = try await cancelWhenGracefulShutdown {
+                try await AMQPConnection.connect(
+                    AMQPConnectionConfiguration(url: broker.url, connectionName: self.connectionName),
+                    logger: self.logger)
+            }
+        } catch is CancellationError {
+            logger.info("stopped before connecting", metadata: ["event": "worker.stopped"])
+            return
+        }
         do {
             logger.info("connected", metadata: [
                 "event": "worker.connected",
