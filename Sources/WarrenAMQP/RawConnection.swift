@@ -50,18 +50,9 @@ final class RawConnection {
         guard let socket = amqp_tcp_socket_new(state) else {
             throw AMQPError.library(status: 0, message: "cannot create socket", context: "connect")
         }
+        amqp_tcp_socket_set_sockfd(socket, try TCPConnector.connect(
+            host: url.host, port: url.port, timeoutSeconds: connectTimeoutSeconds))
         var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
-        errno = 0
-        let status = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
-        if status != AMQP_STATUS_OK.rawValue {
-            let osError = errno
-            var error = AMQPError(status: status, context: "connect to \(url.host):\(url.port)")
-            // librabbitmq says only "a socket error occurred"; the OS error says which one.
-            if status == AMQP_STATUS_SOCKET_ERROR.rawValue, osError != 0, case .library(let s, _, let c) = error {
-                error = .library(status: s, message: String(cString: strerror(osError)), context: c)
-            }
-            throw error
-        }
         // Bounds every RPC, including close handshakes after the broker stopped answering.
         amqp_set_rpc_timeout(state, &timeout)
         amqp_set_handshake_timeout(state, &timeout)

@@ -21,6 +21,7 @@ struct PublishCommand: AsyncParsableCommand {
         Each message is persistent, application/json, with a unique message_id, published with the \
         mandatory flag and confirmed by the broker. With the default target (the default exchange, \
         routing key = the queue) the queue's topology is declared first, exactly as the worker declares it. \
+        "confirmed" counts messages the broker confirmed and routed to a queue. \
         Exits 1 if any message was nacked, unroutable or unconfirmed.
         """
     )
@@ -134,7 +135,9 @@ struct PublishCommand: AsyncParsableCommand {
         let perSecond = seconds > 0 ? Double(tally.confirmed) / seconds : 0
         print("published \(tally.published), confirmed \(tally.confirmed), nacked \(tally.nacked), unroutable \(tally.unroutable) in \(Self.format(seconds, 2)) s (\(Self.format(perSecond, 0)) msg/s)")
         if let firstError = tally.firstError {
-            printError("warren publish: \(tally.published - tally.confirmed) message(s) not confirmed; first error: \(firstError)")
+            // "confirmed" counts messages the broker confirmed *and* routed to a queue: the broker
+            // also confirms a returned (unroutable) message, but it reached no queue.
+            printError("warren publish: \(tally.published - tally.confirmed) of \(tally.published) message(s) not delivered to a queue; first error: \(firstError)")
             throw WarrenExit.failure
         }
     }
