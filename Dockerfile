@@ -1,0 +1,60 @@
+# syntax=docker/dockerfile:1
+#
+# Warren worker image. Build:  docker build -t warren .
+# Run:    docker run --rm -e WARREN_AMQP_URL=amqp://user:pass@host:5672/ warren
+# (or `docker compose up`, see docker-compose.yml).
+
+# ---- build stage -------------------------------------------------------------------
+# Same Swift release as the development toolchain (6.3.1), on the same Debian release as
+# the runtime stage so that librabbitmq's ABI matches.
+FROM swift:6.3.1-bookworm AS builder
+
+# librabbitmq headers for the CRabbitMQ system-library target; pkg-config finds them.
+# Versions are not pinned: Debian replaces point releases (security fixes) on its
+# mirrors, and a pinned version that disappeared would break the build.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librabbitmq-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /build
+
+# The manifest alone first: fetching dependencies then stays cached until it changes.
+COPY Package.swift ./
+RUN swift package resolve
+
+# Everything else the build needs; .dockerignore keeps build output, git and docs out.
+# (All of it, not just Sources/: SwiftPM checks every target folder the manifest names.)
+COPY . .
+RUN swift build -c release --static-swift-stdlib --product warren \
+    && install -D -m 0755 "$(swift build -c release --show-bin-path)/warren" /out/warren
+
+# ---- runtime stage -----------------------------------------------------------------
+# With the Swift runtime linked in statically, the binary needs only librabbitmq (and
+# through it libssl), libstdc++/libgcc and libc, all from Debian.
+FROM debian:bookworm-slim
+
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="warren" \
+      org.opencontainers.image.description="RabbitMQ queue-consumer service written in Swift" \
+      org.opencontainers.image.version="${VERSION}"
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librabbitmq4 ca-certificates tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin warren
+
+COPY --from=builder /out/warren /usr/local/bin/warren
+
+# Numeric, so that orchestrators can verify runAsNonRoot without reading /etc/passwd.
+USER 10001:10001
+
+# The worker drains in-flight messages on SIGTERM; give it time (compose:
+# stop_grace_period, Kubernetes: terminationGracePeriodSeconds).
+STOPSIGNAL SIGTERM
+
+# No HEALTHCHECK yet: it will call the `warren healthcheck` subcommand once it exists.
+
+ENTRYPOINT ["warren"]
+CMD ["worker"]

@@ -1,0 +1,55 @@
+# Warren: developer entry points. Every target works from a fresh clone on a fresh
+# Debian/Ubuntu box as root: scripts/ensure-deps.sh installs what is missing.
+#
+#   make build      debug build; fails on compiler warnings in Sources/, Tests/, Examples/
+#   make run        run `warren worker $(ARGS)`; starts a throwaway broker unless
+#                   WARREN_AMQP_URL is set
+#   make test       build + swift test against a throwaway broker (unless
+#                   WARREN_TEST_AMQP_URL is set), then lint; FILTER=regex narrows the tests
+#   make lint       hadolint, compose/workflow schemas, bash -n
+#   make bench      bench/run.sh $(ARGS)
+#   make release    optimized build with the Swift runtime linked in statically
+#   make clean      remove build products (make distclean: also fetched packages)
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+# The toolchain is not always on PATH (CI runs with a plain environment).
+ifeq ($(shell command -v swift),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+SWIFT ?= swift
+ARGS ?=
+FILTER ?=
+export FILTER
+
+.PHONY: build run test lint bench release clean distclean deps
+
+deps:
+	scripts/ensure-deps.sh
+
+build: deps
+	scripts/check-warnings.sh $(SWIFT) build
+
+run:
+	scripts/run.sh $(ARGS)
+
+test:
+	scripts/test.sh
+
+lint:
+	scripts/lint.sh
+
+bench:
+	bench/run.sh $(ARGS)
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+clean:
+	$(SWIFT) package clean
+
+distclean:
+	rm -rf .build

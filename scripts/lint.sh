@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make lint`: the files no compiler checks. The Dockerfile and compose file cannot be
+# built on machines without a Docker engine, so linting them against hadolint and the
+# compose-spec schema is the check they get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/ensure-deps.sh --lint
+# pip may have put the tools outside PATH (see ensure-deps.sh); look there too.
+for d in $(python3 -c 'import site, sysconfig; print(sysconfig.get_path("scripts")); print(site.getuserbase() + "/bin")' 2>/dev/null); do
+    [ -d "$d" ] && PATH="$PATH:$d"
+done
+
+status=0
+step() {  # run one check, remember a failure, keep going so one run shows them all
+    "$@" || { echo "lint: FAILED: $*" >&2; status=1; }
+}
+
+step hadolint Dockerfile
+step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+if [ -d .github/workflows ]; then
+    shopt -s nullglob
+    workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
+    [ ${#workflows[@]} -eq 0 ] || step check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+fi
+
+shell_files=(.ci/run)
+for f in scripts/*.sh bench/*.sh; do [ -f "$f" ] && shell_files+=("$f"); done
+for f in "${shell_files[@]}"; do
+    step bash -n "$f"
+done
+
+[ $status = 0 ] && echo "lint: all checks passed" >&2
+exit $status

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make test`: unit and integration tests against a real broker, then `make lint`.
+#
+# Starts a throwaway broker unless WARREN_TEST_AMQP_URL is already set (then
+# WARREN_TEST_RABBITMQCTL / WARREN_TEST_BROKER_DIR are passed through as the caller set
+# them). The tests get:
+#   WARREN_TEST_AMQP_URL     the broker's URL
+#   WARREN_TEST_RABBITMQCTL  a rabbitmqctl for that broker that needs no other env
+#   WARREN_TEST_BROKER_DIR   its directory: scripts/broker.sh stop/start DIR restarts it
+#   WARREN_BINARY            the built `warren` executable
+# The broker started here is destroyed on every exit path, and the exit status is the
+# tests' (or lint's, when the tests passed).
+#
+# Knobs: FILTER=regex (swift test --filter); for checking this script itself,
+# WARREN_TEST_SKIP_BUILD=1 and WARREN_TEST_CMD='shell command' (run instead of swift test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "make test: $*" >&2; }
+command -v swift >/dev/null 2>&1 || PATH=/opt/swift/usr/bin:$PATH
+
+scripts/ensure-deps.sh
+
+broker_dir="" broker_log="" broker_pid="" test_log=""
+cleanup() {
+    local rc=$?
+    trap '' INT TERM   # a second Ctrl-C must not leave an orphaned broker behind
+    # A start still in progress is waited for: killing it midway could orphan the node.
+    [ -z "$broker_pid" ] || wait "$broker_pid" 2>/dev/null || true
+    if [ -n "$broker_dir" ]; then
+        scripts/broker.sh destroy "$broker_dir" || log "could not destroy $broker_dir"
+    fi
+    rm -f "$broker_log" "$test_log"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -z "${WARREN_TEST_AMQP_URL:-}" ]; then
+    broker_dir=$(mktemp -d "${TMPDIR:-/tmp}/warren-test.XXXXXX")
+    broker_log=$(mktemp "${TMPDIR:-/tmp}/warren-test-broker.XXXXXX")
+    log "starting a throwaway broker in $broker_dir"
+    # In the background: it boots (10-20 s) while the build runs, and since the build
+    # slows it down, with a longer deadline than broker.sh's default.
+    BROKER_START_TIMEOUT=${BROKER_START_TIMEOUT:-180} scripts/broker.sh start "$broker_dir" >"$broker_log" 2>&1 &
+    broker_pid=$!
+else
+    log "using the broker at WARREN_TEST_AMQP_URL"
+fi
+
+if [ "${WARREN_TEST_SKIP_BUILD:-0}" != 1 ]; then
+    # One build for the executable and the tests, so `swift test` needs no build of its own.
+    scripts/check-warnings.sh swift build --build-tests
+fi
+
+if [ -n "$broker_pid" ]; then
+    if ! wait "$broker_pid"; then
+        broker_pid=""
+        cat "$broker_log" >&2
+        log "the throwaway broker did not start"
+        exit 1
+    fi
+    broker_pid=""
+    cat "$broker_log" >&2
+    WARREN_TEST_AMQP_URL=$(. "$broker_dir/env" && echo "$WARREN_AMQP_URL")
+    WARREN_TEST_RABBITMQCTL=$broker_dir/rabbitmqctl
+    WARREN_TEST_BROKER_DIR=$broker_dir
+fi
+export WARREN_TEST_AMQP_URL
+[ -z "${WARREN_TEST_RABBITMQCTL:-}" ] || export WARREN_TEST_RABBITMQCTL
+[ -z "${WARREN_TEST_BROKER_DIR:-}" ] || export WARREN_TEST_BROKER_DIR
+export WARREN_BINARY=$PWD/.build/debug/warren
+
+test_log=$(mktemp "${TMPDIR:-/tmp}/warren-test-output.XXXXXX")
+test_status=0
+if [ -n "${WARREN_TEST_CMD:-}" ]; then
+    log "running WARREN_TEST_CMD instead of swift test"
+    bash -c "$WARREN_TEST_CMD" 2>&1 | tee "$test_log" || test_status=$?
+else
+    [ -x "$WARREN_BINARY" ] || log "warning: $WARREN_BINARY was not built"
+    log "swift test against $WARREN_TEST_AMQP_URL"
+    swift test --skip-build --disable-xctest ${FILTER:+--filter "$FILTER"} 2>&1 | tee "$test_log" || test_status=$?
+fi
+
+# Done with the broker: stop it now rather than in the EXIT trap, so nothing it prints
+# lands after the summary below.
+if [ -n "$broker_dir" ]; then
+    scripts/broker.sh destroy "$broker_dir" || log "could not destroy $broker_dir"
+    broker_dir=""
+fi
+
+lint_status=0
+scripts/lint.sh || lint_status=$?
+
+# Lint prints after the test runner; repeat the runner's closing line last so that
+# whoever reads the end of the log sees the verdict.
+summary=$(grep -E 'Test run with [0-9]+ tests?' "$test_log" | tail -n 1 || true)
+if [ "$test_status" -ne 0 ]; then
+    log "tests FAILED (status $test_status)"
+elif [ "$lint_status" -ne 0 ]; then
+    log "tests passed but lint FAILED"
+    test_status=$lint_status
+fi
+[ -z "$summary" ] || echo "$summary"
+exit "$test_status"
