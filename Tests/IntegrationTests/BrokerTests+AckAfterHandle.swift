@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+extension BrokerTests {
+    @Suite("Acknowledging only after the handler finishes")
+    struct AckAfterHandle {
+        /// A worker killed with SIGKILL mid-batch loses nothing: every message it had not acked
+        /// (including the ones its handlers were running and the prefetched ones) is still in the
+        /// queue, and a second worker gets them again, flagged as redelivered.
+        @Test("SIGKILL mid-batch loses nothing; a restarted worker finishes the rest")
+        func killedWorkerLosesNothing() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("ackafter") { queue in
+                let total = 40
+                let common = ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic"]
+                let publish = try await warrenPublish(
+                    env, common + ["--count", "\(total)", "--body", #"{"work_ms": 500}"#])
+                #expect(publish.succeeded, "\(publish)")
+                try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
+
+                let workerArguments =
+                    ["worker"] + common + ["--concurrency", "8", "--prefetch", "20", "--log-level", "debug"]
+
+                // First run: let a few finish, then kill it while the next handlers are running.
+                let first = try WarrenProcess.launch(env, workerArguments)
+                defer { first.forceStop() }
+                try await first.waitForEvent("worker.consuming")
+                try await poll(
+                    timeout: .seconds(20), interval: .milliseconds(5), "the first worker to ack 3 messages",
+                    lastSeen: { first.transcript }
+                ) { first.events("message.acked").count >= 3 }
+                first.send(SIGKILL)
+                let killed = try await first.waitForExit(timeout: .seconds(10))
+                #expect(killed == .signaled(SIGKILL))
+                #expect(first.events("message.dead_lettered").isEmpty, "\(first.transcript)")
+
+                // All of its stdout has been read: these are every ack it logged.
+                let firstAcked = Set(first.events("message.acked").compactMap { $0["message_id"] })
+                #expect(firstAcked.count == first.events("message.acked").count)
+                #expect(firstAcked.count < total, "killed before it finished: \(firstAcked.count) acked")
+
+                // Exactly the un-acked ones are back in the queue (classic queue: exact counts).
+                // Had warren acked on receipt, only the ones it had not yet received would remain.
+                let expected = total - firstAcked.count
+                try await broker.waitForCounts(
+                    of: queue, timeout: .seconds(15), "\(expected) messages (\(total) − \(firstAcked.count) acked), none unacked"
+                ) { $0.messages == expected && $0.unacknowledged == 0 }
+
+                // Second run finishes the rest.
+                let second = try WarrenProcess.launch(env, workerArguments)
+                defer { second.forceStop() }
+                func secondAcked() -> Set<String> {
+                    Set(second.events("message.acked").compactMap { $0["message_id"] })
+                }
+                try await poll(
+                    timeout: .seconds(30), "all \(total) message ids acked across both runs",
+                    lastSeen: { "\(firstAcked.union(secondAcked()).count) acked\n\(second.transcript)" }
+                ) { firstAcked.union(secondAcked()).count >= total }
+
+                #expect(firstAcked.union(secondAcked()).count == total)
+                #expect(firstAcked.isDisjoint(with: secondAcked()), "a message acked in run 1 came back in run 2")
+                #expect(second.events("message.acked").count == secondAcked().count)
+                #expect(second.events("message.dead_lettered").isEmpty, "\(second.transcript)")
+                let redelivered = second.events("message.acked").filter { $0["redelivered"] == "true" }
+                #expect(!redelivered.isEmpty, "the second run sees the first run's unacked deliveries as redelivered")
+
+                try await broker.waitForCounts(of: queue, timeout: .seconds(15), "drained") {
+                    $0.messages == 0 && $0.unacknowledged == 0
+                }
+                second.send(SIGTERM)
+                let end = try await second.waitForExit(timeout: .seconds(20))
+                #expect(end == .exited(0), "\(second.transcript)")
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+extension BrokerTests {
+    @Suite("Worker configuration from flags and environment")
+    struct Configuration {
+        /// An invalid setting, given by environment variable or by flag.
+        struct InvalidSetting: Sendable, CustomTestStringConvertible {
+            let environment: [String: String]
+            let arguments: [String]
+            /// The name the error message must contain.
+            let key: String
+
+            var testDescription: String {
+                (environment.map { "\($0.key)=\($0.value)" } + arguments).joined(separator: " ")
+            }
+        }
+
+        static let invalidSettings: [InvalidSetting] = [
+            InvalidSetting(environment: ["WARREN_PREFETCH": "abc"], arguments: [], key: "WARREN_PREFETCH"),
+            InvalidSetting(environment: [:], arguments: ["--prefetch", "0"], key: "--prefetch"),
+            InvalidSetting(environment: ["WARREN_CONCURRENCY": "0"], arguments: [], key: "WARREN_CONCURRENCY"),
+            InvalidSetting(environment: [:], arguments: ["--queue-type", "stream"], key: "--queue-type"),
+            InvalidSetting(environment: ["WARREN_QUEUE_TYPE": "stream"], arguments: [], key: "WARREN_QUEUE_TYPE"),
+            InvalidSetting(environment: ["WARREN_LOG_LEVEL": "loud"], arguments: [], key: "WARREN_LOG_LEVEL"),
+        ]
+
+        @Test("an invalid setting exits 78 quickly, naming the key", arguments: invalidSettings)
+        func invalidSettingExits78(_ setting: InvalidSetting) async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("config") { queue in
+                // A valid broker and queue, so only the invalid setting can stop it.
+                let environment = ["WARREN_AMQP_URL": env.amqpURL, "WARREN_QUEUE": queue]
+                    .merging(setting.environment) { _, new in new }
+                let worker = try WarrenProcess.launch(env, ["worker"] + setting.arguments, environment: environment)
+                defer { worker.forceStop() }
+                let end = try await worker.waitForExit(timeout: .seconds(10))
+                #expect(end == .exited(78), "\(worker.transcript)")
+                #expect(worker.stderrText.contains(setting.key), "stderr names \(setting.key):\n\(worker.transcript)")
+                #expect(worker.events("worker.consuming").isEmpty)
+            }
+        }
+
+        /// Flags win over environment variables; the environment is still read for what no flag sets.
+        @Test("flags beat environment variables")
+        func flagsBeatEnvironment() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("config.flag") { flagQueue in
+                try await broker.withQueue("config.env") { envQueue in
+                    let worker = try WarrenProcess.launch(
+                        env, ["worker", "--queue", flagQueue, "--queue-type", "quorum"],
+                        environment: [
+                            "WARREN_AMQP_URL": env.amqpURL,  // no --amqp-url: this must be read
+                            "WARREN_QUEUE": envQueue,
+                            "WARREN_QUEUE_TYPE": "classic",
+                        ])
+                    defer { worker.forceStop() }
+                    let consuming = try await worker.waitForEvent("worker.consuming")
+                    #expect(consuming["queue"] == flagQueue, "\(consuming)")
+
+                    let queues = try await broker.listQueues()
+                    #expect(queues[flagQueue]?.type == "quorum", "--queue-type beats WARREN_QUEUE_TYPE: \(queues[flagQueue].map(\.description) ?? "missing")")
+                    #expect(queues[envQueue] == nil, "WARREN_QUEUE was overridden, so \(envQueue) is never declared")
+
+                    worker.send(SIGINT)
+                    let end = try await worker.waitForExit(timeout: .seconds(20))
+                    #expect(end == .exited(0), "SIGINT stops the worker gracefully\n\(worker.transcript)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+
+/// Message counts of one queue, as `rabbitmqctl list_queues` reports them.
+///
+/// Exact for classic queues; for quorum queues they come from metrics refreshed every few
+/// seconds, so only poll them for an eventual value (and never read 0 as "drained" early).
+struct QueueCounts: Sendable, Equatable, CustomStringConvertible {
+    let name: String
+    let messages: Int
+    let ready: Int
+    let unacknowledged: Int
+    let type: String
+
+    var description: String {
+        "\(name) (\(type)): messages \(messages), ready \(ready), unacked \(unacknowledged)"
+    }
+}
+
+/// A message read back from a queue with pika's `basic_get`.
+struct FetchedMessage: Sendable, Decodable {
+    let body: String
+    let message_id: String?
+    let headers: [String]
+    /// `reason` of the first `x-death` entry, set when the broker dead-lettered the message.
+    let death_reason: String?
+    let death_queue: String?
+    let content_type: String?
+    let delivery_mode: Int?
+}
+
+/// Access to the test broker from outside `warren`: `rabbitmqctl` for counts and users,
+/// pika and amqp-tools as independent AMQP clients.
+///
+/// Each `rabbitmqctl` call costs the machine ~0.8 CPU-seconds: poll it at ≥ 1 s intervals.
+struct Broker: Sendable {
+    let env: TestEnvironment
+
+    init(_ env: TestEnvironment) { self.env = env }
+
+    // MARK: rabbitmqctl
+
+    @discardableResult
+    func rabbitmqctl(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> ToolResult {
+        try await runToolChecked(env.rabbitmqctl, arguments, timeout: timeout)
+    }
+
+    /// Counts of every queue on the vhost, keyed by name.
+    func listQueues() async throws -> [String: QueueCounts] {
+        let result = try await rabbitmqctl([
+            "list_queues", "--quiet", "--no-table-headers",
+            "name", "messages", "messages_ready", "messages_unacknowledged", "type",
+        ])
+        var queues: [String: QueueCounts] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard columns.count >= 5, let messages = Int(columns[1]), let ready = Int(columns[2]),
+                let unacked = Int(columns[3])
+            else { continue }
+            queues[columns[0]] = QueueCounts(
+                name: columns[0], messages: messages, ready: ready, unacknowledged: unacked, type: columns[4])
+        }
+        return queues
+    }
+
+    func counts(of queue: String) async throws -> QueueCounts? {
+        try await listQueues()[queue]
+    }
+
+    /// Polls `rabbitmqctl` (once a second) until `queue`'s counts satisfy `condition`.
+    @discardableResult
+    func waitForCounts(
+        of queue: String,
+        timeout: Duration = .seconds(20),
+        _ what: String,
+        _ condition: @escaping (QueueCounts) -> Bool
+    ) async throws -> QueueCounts {
+        var last: QueueCounts?
+        return try await pollValue(
+            timeout: timeout, interval: .seconds(1), "\(queue): \(what)",
+            lastSeen: { last.map(\.description) ?? "queue not listed" }
+        ) {
+            last = try await counts(of: queue)
+            return last.flatMap { condition($0) ? $0 : nil }
+        }
+    }
+
+    func addUser(_ user: String, password: String) async throws {
+        try await rabbitmqctl(["add_user", user, password])
+        try await rabbitmqctl(["set_permissions", "-p", "/", user, ".*", ".*", ".*"])
+    }
+
+    func deleteUser(_ user: String) async {
+        _ = try? await rabbitmqctl(["delete_user", user])
+    }
+
+    // MARK: Independent AMQP clients
+
+    /// Deletes queues and exchanges; names that do not exist are ignored.
+    func delete(queues: [String], exchanges: [String] = []) async {
+        let pairs = queues.flatMap { ["queue", $0] } + exchanges.flatMap { ["exchange", $0] }
+        do {
+            try await runPika(Self.deleteScript, pairs)
+        } catch {
+            print("integration-test cleanup failed: \(error)")
+        }
+    }
+
+    /// Deletes what `warren` declares for `queue`: the queue, `queue.dlx` and `queue.dead`.
+    func deleteTopology(of queue: String) async {
+        await delete(queues: [queue, queue + ".dead"], exchanges: [queue + ".dlx"])
+    }
+
+    /// Publishes with pika to the default exchange (routing key `queue`): persistent,
+    /// `application/json`, with the given `message_id`s, mandatory, waiting for confirms.
+    func pikaPublish(queue: String, messages: [(id: String, body: String)]) async throws {
+        let list = messages.map { ["id": $0.id, "body": $0.body] }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self)
+        try await runPika(Self.publishScript, [queue, json])
+    }
+
+    /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack).
+    func pikaGet(queue: String, max: Int) async throws -> [FetchedMessage] {
+        let result = try await runPika(Self.getScript, [queue, String(max)])
+        return try result.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(FetchedMessage.self, from: Data($0.utf8))
+        }
+    }
+
+    /// Publishes one message with librabbitmq's `amqp-publish` (no message id: the tool has no option for it).
+    func amqpPublish(queue: String, body: String) async throws {
+        try await runToolChecked(
+            "amqp-publish",
+            ["--url", env.amqpToolsURL, "--routing-key", queue, "--persistent",
+             "--content-type", "application/json", "--body", body],
+            timeout: .seconds(20))
+    }
+
+    @discardableResult
+    private func runPika(_ script: String, _ arguments: [String]) async throws -> ToolResult {
+        try await runToolChecked("python3", ["-c", script, env.amqpURL] + arguments, timeout: .seconds(30))
+    }
+
+    private static let publishScript = """
+        import json, sys, pika
+        url, queue, messages = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for m in messages:
+            # With confirms on, a nack raises NackError and a returned (unroutable) message UnroutableError.
+            channel.basic_publish(
+                exchange='', routing_key=queue, body=m['body'].encode(), mandatory=True,
+                properties=pika.BasicProperties(
+                    message_id=m['id'], delivery_mode=2, content_type='application/json'))
+        connection.close()
+        """
+
+    private static let getScript = """
+        import json, sys, pika
+        url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        channel = connection.channel()
+        def text(value):
+            return value.decode('utf-8', 'replace') if isinstance(value, bytes) else value
+        for _ in range(limit):
+            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            headers = properties.headers or {}
+            deaths = headers.get('x-death') or [{}]
+            print(json.dumps({
+                'body': body.decode('utf-8', 'replace'),
+                'message_id': properties.message_id,
+                'headers': sorted(headers.keys()),
+                'death_reason': text(deaths[0].get('reason')),
+                'death_queue': text(deaths[0].get('queue')),
+                'content_type': properties.content_type,
+                'delivery_mode': properties.delivery_mode,
+            }))
+        connection.close()
+        """
+
+    private static let deleteScript = """
+        import sys, pika
+        parameters = pika.URLParameters(sys.argv[1])
+        connection = pika.BlockingConnection(parameters)
+        arguments = sys.argv[2:]
+        for kind, name in zip(arguments[0::2], arguments[1::2]):
+            try:
+                channel = connection.channel()
+                if kind == 'queue':
+                    channel.queue_delete(name)
+                else:
+                    channel.exchange_delete(name)
+                channel.close()
+            except Exception as error:
+                print(f'{kind} {name}: {error!r}', file=sys.stderr)
+                if connection.is_closed:
+                    connection = pika.BlockingConnection(parameters)
+        connection.close()
+        """
+}
+
+extension Broker {
+    /// Runs `body` with a fresh queue name `it.<label>.<random>`, then deletes whatever `warren`
+    /// declared for it, whether `body` returned or threw.
+    func withQueue<T>(_ label: String, _ body: (String) async throws -> T) async throws -> T {
+        let queue = "it.\(label).\(uniqueSuffix())"
+        return try await withCleanup {
+            try await body(queue)
+        } cleanup: {
+            await deleteTopology(of: queue)
+        }
+    }
+}
+
+/// Runs `body`, then `cleanup`, whether `body` returned or threw (`defer` cannot `await`).
+func withCleanup<T>(_ body: () async throws -> T, cleanup: () async -> Void) async throws -> T {
+    let result: T
+    do {
+        result = try await body()
+    } catch {
+        await cleanup()
+        throw error
+    }
+    await cleanup()
+    return result
+}
