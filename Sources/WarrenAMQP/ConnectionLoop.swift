@@ -18,6 +18,7 @@ final class ConnectionLoop {
 
     private var consumers: [String: AsyncThrowingStream<AMQPDelivery, Error>.Continuation] = [:]
     private var confirms = ConfirmTracker()
+    private var acks = AckCoalescer()
     private var finished = false
     private var lastInput = ContinuousClock.now
     private let heartbeat: Duration
@@ -36,6 +37,7 @@ final class ConnectionLoop {
                 if finished { return }
             }
             do {
+                try flushAcks()
                 try pump()
                 if !raw.hasBufferedInput {
                     try waitForInput()
@@ -52,16 +54,31 @@ final class ConnectionLoop {
         do {
             switch command {
             case .ack(let tag):
-                try raw.ack(tag)
+                acks.ack(tag)
             case .nack(let tag, let requeue):
+                // Acks queued before this nack go first; order on the wire follows the callers'.
+                try flushAcks()
                 try raw.nack(tag, requeue: requeue)
+                acks.nacked(tag)
             case .run(let body, _):
+                // Acks queued before a cancel, close or publish must reach the broker first.
+                try flushAcks()
                 body(self)
             }
         } catch let error as AMQPError {
             fail(error)
         } catch {
             fail(.library(status: 0, message: "\(error)", context: "command"))
+        }
+    }
+
+    /// Sends the acks taken from the mailbox this turn, coalesced where tags are contiguous.
+    private func flushAcks() throws {
+        for frame in acks.flush() {
+            switch frame {
+            case .ack(let tag, let multiple):
+                try raw.ack(tag, multiple: multiple)
+            }
         }
     }
 
@@ -79,11 +96,13 @@ final class ConnectionLoop {
     private func dispatch(_ event: RawConnection.Event) {
         switch event {
         case .delivery(let delivery):
+            acks.delivered(delivery.deliveryTag)
             if let consumer = consumers[delivery.consumerTag] {
                 consumer.yield(delivery)
             } else {
                 // Its consumer is gone (cancelled): hand it straight back rather than hold it.
                 try? raw.nack(delivery.deliveryTag, requeue: true)
+                acks.nacked(delivery.deliveryTag)
             }
         case .publishConfirmed(let tag, let multiple):
             confirms.settle(upTo: tag, multiple: multiple, acked: true)

@@ -156,8 +156,8 @@ final class RawConnection {
 
     // MARK: Asynchronous methods (no reply awaited)
 
-    func ack(_ deliveryTag: UInt64) throws {
-        try check(amqp_basic_ack(state, Self.channel, deliveryTag, 0), "basic.ack")
+    func ack(_ deliveryTag: UInt64, multiple: Bool) throws {
+        try check(amqp_basic_ack(state, Self.channel, deliveryTag, multiple ? 1 : 0), "basic.ack")
     }
 
     func nack(_ deliveryTag: UInt64, requeue: Bool) throws {
