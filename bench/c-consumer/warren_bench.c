@@ -1,0 +1,440 @@
+/*
+ * warren_bench: helper for bench/run.sh, written directly on librabbitmq-c.
+ *
+ * It is both the load generator and the reference ("minimal C") consumer
+ * that Warren is measured against:
+ *
+ *   warren_bench declare HOST PORT QUEUE DLX QUEUE_TYPE
+ *       Deletes QUEUE if present, then declares it durable with
+ *       x-dead-letter-exchange=DLX and x-queue-type=QUEUE_TYPE (both strings),
+ *       i.e. exactly the arguments Warren declares its work queue with.
+ *   warren_bench publish HOST PORT QUEUE COUNT SIZE
+ *       Prefills QUEUE (default exchange) with COUNT persistent messages of
+ *       exactly SIZE bytes of JSON ({"pad":"xxx..."}), content_type
+ *       application/json, unique message_id, using publisher confirms with a
+ *       pipelined window. Exits non-zero on any nack or missing confirm.
+ *   warren_bench consume HOST PORT QUEUE PREFETCH COUNT
+ *       Minimal consumer: basic.qos(PREFETCH), basic.consume(no_ack=false),
+ *       amqp_consume_message loop, one basic.ack (multiple=false) per
+ *       message; exits after COUNT messages. Prints timings.
+ *   warren_bench ready HOST PORT QUEUE
+ *       Prints the queue's ready message count (passive queue.declare).
+ *   warren_bench watch HOST PORT QUEUE START_COUNT INTERVAL_MS TIMEOUT_S
+ *       Polls the ready count over one connection every INTERVAL_MS and
+ *       prints wall-clock (CLOCK_REALTIME, seconds) time stamps:
+ *         "first_drop <t> <count>"  first poll where count < START_COUNT
+ *         "empty <t>"               first poll where count == 0
+ *       Exits 0 after "empty", 3 on timeout.
+ *
+ * Credentials come from $BENCH_AMQP_USER / $BENCH_AMQP_PASS (default
+ * guest/guest), vhost from $BENCH_AMQP_VHOST (default "/").
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CH 1
+
+static double now_mono(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_real(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "warren_bench: %s\n", what);
+  exit(2);
+}
+
+static void die_reply(amqp_rpc_reply_t r, const char *what) {
+  switch (r.reply_type) {
+  case AMQP_RESPONSE_NORMAL:
+    return;
+  case AMQP_RESPONSE_NONE:
+    fprintf(stderr, "warren_bench: %s: missing RPC reply\n", what);
+    break;
+  case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+    fprintf(stderr, "warren_bench: %s: %s\n", what,
+            amqp_error_string2(r.library_error));
+    break;
+  case AMQP_RESPONSE_SERVER_EXCEPTION:
+    if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+      amqp_connection_close_t *m = r.reply.decoded;
+      fprintf(stderr, "warren_bench: %s: connection closed %u %.*s\n", what,
+              m->reply_code, (int)m->reply_text.len,
+              (char *)m->reply_text.bytes);
+    } else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+      amqp_channel_close_t *m = r.reply.decoded;
+      fprintf(stderr, "warren_bench: %s: channel closed %u %.*s\n", what,
+              m->reply_code, (int)m->reply_text.len,
+              (char *)m->reply_text.bytes);
+    } else {
+      fprintf(stderr, "warren_bench: %s: server exception method 0x%08x\n",
+              what, r.reply.id);
+    }
+    break;
+  }
+  exit(2);
+}
+
+static void check_rpc(amqp_connection_state_t c, const char *what) {
+  die_reply(amqp_get_rpc_reply(c), what);
+}
+
+static long parse_long(const char *s, const char *name) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || v < 0) {
+    fprintf(stderr, "warren_bench: bad %s: %s\n", name, s);
+    exit(64);
+  }
+  return v;
+}
+
+static const char *env_or(const char *k, const char *d) {
+  const char *v = getenv(k);
+  return (v && *v) ? v : d;
+}
+
+static amqp_connection_state_t open_conn(const char *host, int port) {
+  amqp_connection_state_t c = amqp_new_connection();
+  amqp_socket_t *s = amqp_tcp_socket_new(c);
+  if (!s)
+    die("creating TCP socket");
+  struct timeval tv = {10, 0};
+  int rc = amqp_socket_open_noblock(s, host, port, &tv);
+  if (rc != AMQP_STATUS_OK) {
+    fprintf(stderr, "warren_bench: connect %s:%d: %s\n", host, port,
+            amqp_error_string2(rc));
+    exit(2);
+  }
+  die_reply(amqp_login(c, env_or("BENCH_AMQP_VHOST", "/"), 0, 131072, 0,
+                       AMQP_SASL_METHOD_PLAIN,
+                       env_or("BENCH_AMQP_USER", "guest"),
+                       env_or("BENCH_AMQP_PASS", "guest")),
+            "login");
+  amqp_channel_open(c, CH);
+  check_rpc(c, "channel.open");
+  return c;
+}
+
+static void close_conn(amqp_connection_state_t c) {
+  amqp_channel_close(c, CH, AMQP_REPLY_SUCCESS);
+  amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+  amqp_destroy_connection(c);
+}
+
+/* ---------------------------------------------------------------- declare */
+
+static int cmd_declare(const char *host, int port, const char *queue,
+                       const char *dlx, const char *qtype) {
+  amqp_connection_state_t c = open_conn(host, port);
+  amqp_queue_delete(c, CH, amqp_cstring_bytes(queue), 0, 0);
+  check_rpc(c, "queue.delete");
+
+  amqp_table_entry_t e[2];
+  e[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
+  e[0].value.kind = AMQP_FIELD_KIND_UTF8;
+  e[0].value.value.bytes = amqp_cstring_bytes(dlx);
+  e[1].key = amqp_cstring_bytes("x-queue-type");
+  e[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  e[1].value.value.bytes = amqp_cstring_bytes(qtype);
+  amqp_table_t args = {2, e};
+
+  amqp_queue_declare(c, CH, amqp_cstring_bytes(queue), 0, 1, 0, 0, args);
+  check_rpc(c, "queue.declare");
+  close_conn(c);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- publish */
+
+static int cmd_publish(const char *host, int port, const char *queue,
+                       long count, long size) {
+  static const char head[] = "{\"pad\":\"";
+  static const char tail[] = "\"}";
+  const long overhead = (long)(sizeof head - 1 + sizeof tail - 1);
+  if (size < overhead) {
+    fprintf(stderr, "warren_bench: SIZE must be >= %ld\n", overhead);
+    return 64;
+  }
+  char *body = malloc((size_t)size);
+  if (!body)
+    die("out of memory");
+  memcpy(body, head, sizeof head - 1);
+  memset(body + sizeof head - 1, 'x', (size_t)(size - overhead));
+  memcpy(body + size - (long)(sizeof tail - 1), tail, sizeof tail - 1);
+
+  /* confirmed[i] for delivery tag i+1 */
+  unsigned char *confirmed = calloc((size_t)count + 1, 1);
+  if (!confirmed)
+    die("out of memory");
+  const long window = 1000;
+  long published = 0, nconfirmed = 0, nnacked = 0;
+  uint64_t low = 0; /* all tags <= low are confirmed (acked or nacked) */
+
+  amqp_connection_state_t c = open_conn(host, port);
+  amqp_confirm_select(c, CH);
+  check_rpc(c, "confirm.select");
+
+  char idbuf[64];
+  amqp_basic_properties_t props;
+  memset(&props, 0, sizeof props);
+  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                 AMQP_BASIC_MESSAGE_ID_FLAG;
+  props.content_type = amqp_cstring_bytes("application/json");
+  props.delivery_mode = 2;
+  amqp_bytes_t bbody = {(size_t)size, body};
+  amqp_bytes_t rkey = amqp_cstring_bytes(queue);
+  long pid = (long)getpid();
+  double t0 = now_mono();
+
+  while (nconfirmed < count) {
+    while (published < count && published - nconfirmed < window) {
+      snprintf(idbuf, sizeof idbuf, "bench-%ld-%ld", pid, published + 1);
+      props.message_id = amqp_cstring_bytes(idbuf);
+      int rc = amqp_basic_publish(c, CH, amqp_empty_bytes, rkey, 0, 0, &props,
+                                  bbody);
+      if (rc != AMQP_STATUS_OK) {
+        fprintf(stderr, "warren_bench: publish: %s\n", amqp_error_string2(rc));
+        return 2;
+      }
+      published++;
+    }
+    /* Wait for at least one confirm frame. */
+    amqp_frame_t f;
+    struct timeval tv = {60, 0};
+    int rc = amqp_simple_wait_frame_noblock(c, &f, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT) {
+      fprintf(stderr, "warren_bench: no confirm for 60 s (%ld/%ld confirmed)\n",
+              nconfirmed, count);
+      return 2;
+    }
+    if (rc != AMQP_STATUS_OK) {
+      fprintf(stderr, "warren_bench: wait frame: %s\n", amqp_error_string2(rc));
+      return 2;
+    }
+    if (f.frame_type != AMQP_FRAME_METHOD)
+      continue;
+    uint64_t tag;
+    int multiple, nack = 0;
+    switch (f.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+      amqp_basic_ack_t *a = f.payload.method.decoded;
+      tag = a->delivery_tag;
+      multiple = a->multiple;
+      break;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      amqp_basic_nack_t *n = f.payload.method.decoded;
+      tag = n->delivery_tag;
+      multiple = n->multiple;
+      nack = 1;
+      break;
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+      amqp_channel_close_t *m = f.payload.method.decoded;
+      fprintf(stderr, "warren_bench: channel closed %u %.*s\n", m->reply_code,
+              (int)m->reply_text.len, (char *)m->reply_text.bytes);
+      return 2;
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      amqp_connection_close_t *m = f.payload.method.decoded;
+      fprintf(stderr, "warren_bench: connection closed %u %.*s\n",
+              m->reply_code, (int)m->reply_text.len,
+              (char *)m->reply_text.bytes);
+      return 2;
+    }
+    default:
+      continue;
+    }
+    if (tag == 0 || tag > (uint64_t)published) {
+      fprintf(stderr, "warren_bench: confirm for unknown tag %" PRIu64 "\n",
+              tag);
+      return 2;
+    }
+    uint64_t from = multiple ? low + 1 : tag;
+    for (uint64_t t = from; t <= tag; t++) {
+      if (!confirmed[t]) {
+        confirmed[t] = 1;
+        nconfirmed++;
+        if (nack)
+          nnacked++;
+      }
+    }
+    while (low < (uint64_t)published && confirmed[low + 1])
+      low++;
+    amqp_maybe_release_buffers(c);
+  }
+  double dt = now_mono() - t0;
+  close_conn(c);
+  printf("published %ld messages of %ld bytes in %.3f s (%.0f msg/s), "
+         "%ld nacked\n",
+         count, size, dt, dt > 0 ? count / dt : 0.0, nnacked);
+  free(confirmed);
+  free(body);
+  return nnacked ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- consume */
+
+static int cmd_consume(const char *host, int port, const char *queue,
+                       long prefetch, long count) {
+  double t_start = now_mono();
+  amqp_connection_state_t c = open_conn(host, port);
+  amqp_basic_qos(c, CH, 0, (uint16_t)prefetch, 0);
+  check_rpc(c, "basic.qos");
+  amqp_basic_consume(c, CH, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0,
+                     0, amqp_empty_table);
+  check_rpc(c, "basic.consume");
+
+  double t_first = 0;
+  long n = 0;
+  while (n < count) {
+    amqp_envelope_t env;
+    struct timeval tv = {60, 0};
+    amqp_maybe_release_buffers(c);
+    amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+          r.library_error == AMQP_STATUS_TIMEOUT) {
+        fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n",
+                n, count);
+        return 2;
+      }
+      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+          r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+        /* A non-delivery frame (e.g. basic.cancel, channel.close). */
+        amqp_frame_t f;
+        if (amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
+            f.frame_type == AMQP_FRAME_METHOD &&
+            (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+             f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
+             f.payload.method.id == AMQP_BASIC_CANCEL_METHOD)) {
+          fprintf(stderr, "warren_bench: consumer stopped by broker "
+                          "(method 0x%08x) after %ld/%ld\n",
+                  f.payload.method.id, n, count);
+          return 2;
+        }
+        continue;
+      }
+      die_reply(r, "consume");
+    }
+    if (n == 0)
+      t_first = now_mono();
+    if (amqp_basic_ack(c, CH, env.delivery_tag, 0) != AMQP_STATUS_OK)
+      die("basic.ack failed");
+    amqp_destroy_envelope(&env);
+    n++;
+  }
+  double t_end = now_mono();
+  close_conn(c);
+  double total = t_end - t_start, drain = t_end - t_first;
+  printf("consumed %ld messages: %.3f s since start (%.0f msg/s), "
+         "%.3f s since first delivery (%.0f msg/s)\n",
+         n, total, n / total, drain, drain > 0 ? n / drain : 0.0);
+  return 0;
+}
+
+/* ------------------------------------------------------------ ready/watch */
+
+static long ready_count(amqp_connection_state_t c, const char *queue) {
+  amqp_queue_declare_ok_t *ok = amqp_queue_declare(
+      c, CH, amqp_cstring_bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  check_rpc(c, "queue.declare (passive)");
+  long v = (long)ok->message_count;
+  amqp_maybe_release_buffers(c);
+  return v;
+}
+
+static int cmd_ready(const char *host, int port, const char *queue) {
+  amqp_connection_state_t c = open_conn(host, port);
+  printf("%ld\n", ready_count(c, queue));
+  close_conn(c);
+  return 0;
+}
+
+static int cmd_watch(const char *host, int port, const char *queue,
+                     long start_count, long interval_ms, long timeout_s) {
+  amqp_connection_state_t c = open_conn(host, port);
+  double deadline = now_mono() + (double)timeout_s;
+  int dropped = 0;
+  struct timespec pause = {interval_ms / 1000, (interval_ms % 1000) * 1000000L};
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  while (now_mono() < deadline) {
+    long n = ready_count(c, queue);
+    double t = now_real();
+    if (!dropped && n < start_count) {
+      printf("first_drop %.6f %ld\n", t, n);
+      dropped = 1;
+    }
+    if (n == 0) {
+      if (!dropped)
+        printf("first_drop %.6f 0\n", t);
+      printf("empty %.6f\n", t);
+      close_conn(c);
+      return 0;
+    }
+    nanosleep(&pause, NULL);
+  }
+  fprintf(stderr, "warren_bench: watch: queue not empty after %ld s\n",
+          timeout_s);
+  close_conn(c);
+  return 3;
+}
+
+/* ------------------------------------------------------------------- main */
+
+static void usage(void) {
+  fprintf(stderr,
+          "usage:\n"
+          "  warren_bench declare HOST PORT QUEUE DLX QUEUE_TYPE\n"
+          "  warren_bench publish HOST PORT QUEUE COUNT SIZE\n"
+          "  warren_bench consume HOST PORT QUEUE PREFETCH COUNT\n"
+          "  warren_bench ready   HOST PORT QUEUE\n"
+          "  warren_bench watch   HOST PORT QUEUE START_COUNT INTERVAL_MS "
+          "TIMEOUT_S\n");
+  exit(64);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5)
+    usage();
+  const char *cmd = argv[1], *host = argv[2], *queue = argv[4];
+  int port = (int)parse_long(argv[3], "PORT");
+  if (!strcmp(cmd, "declare") && argc == 7)
+    return cmd_declare(host, port, queue, argv[5], argv[6]);
+  if (!strcmp(cmd, "publish") && argc == 7)
+    return cmd_publish(host, port, queue, parse_long(argv[5], "COUNT"),
+                       parse_long(argv[6], "SIZE"));
+  if (!strcmp(cmd, "consume") && argc == 7) {
+    long prefetch = parse_long(argv[5], "PREFETCH");
+    if (prefetch > 65535)
+      usage();
+    return cmd_consume(host, port, queue, prefetch,
+                       parse_long(argv[6], "COUNT"));
+  }
+  if (!strcmp(cmd, "ready") && argc == 5)
+    return cmd_ready(host, port, queue);
+  if (!strcmp(cmd, "watch") && argc == 8)
+    return cmd_watch(host, port, queue, parse_long(argv[5], "START_COUNT"),
+                     parse_long(argv[6], "INTERVAL_MS"),
+                     parse_long(argv[7], "TIMEOUT_S"));
+  usage();
+  return 64;
+}
