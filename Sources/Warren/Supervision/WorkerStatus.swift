@@ -1,0 +1,52 @@
+import Synchronization
+
+/// What a worker is doing right now, for readiness probes and status lines.
+///
+/// Thread-safe: written by the consumer service, read by the HTTP server (any task or thread).
+public final class WorkerStatus: Sendable {
+    /// A snapshot for `/readyz`.
+    public struct Readiness: Sendable, Equatable {
+        /// True only while connected and consuming (and not blocked by the broker).
+        public var isReady: Bool
+        /// One word: `starting`, `connecting`, `consuming`, `blocked`, `reconnecting`, `draining`,
+        /// `stopped`, `failed`.
+        public var state: String
+        /// Why it is not ready, for people, e.g. `reconnecting in 3.2s after: connection refused`.
+        public var reason: String?
+
+        public init(isReady: Bool, state: String, reason: String? = nil) {
+            self.isReady = isReady
+            self.state = state
+            self.reason = reason
+        }
+    }
+
+    private struct Stored {
+        var isReady = false
+        var state = "starting"
+        var detail: String? = "starting"
+        var retryAt: ContinuousClock.Instant?
+    }
+
+    private let stored = Mutex(Stored())
+
+    public init() {}
+
+    /// The current readiness; a pending reconnect's countdown is computed at the time of reading.
+    public var readiness: Readiness {
+        let stored = stored.withLock { $0 }
+        guard let retryAt = stored.retryAt else {
+            return Readiness(isReady: stored.isReady, state: stored.state, reason: stored.detail)
+        }
+        let remaining = max(.zero, ContinuousClock.now.duration(to: retryAt))
+        let tenths = (remaining.components.seconds * 10) + remaining.components.attoseconds / 100_000_000_000_000_000
+        let reason = "reconnecting in \(tenths / 10).\(tenths % 10)s after: \(stored.detail ?? "an error")"
+        return Readiness(isReady: false, state: stored.state, reason: reason)
+    }
+
+    /// Records a new state. `retryAt` is set while waiting to reconnect; `detail` says why the
+    /// worker is not ready (or the cause of the pending reconnect).
+    public func update(state: String, isReady: Bool, detail: String? = nil, retryAt: ContinuousClock.Instant? = nil) {
+        stored.withLock { $0 = Stored(isReady: isReady, state: state, detail: detail, retryAt: retryAt) }
+    }
+}
