@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // No default traits: "FullFoundation" would link Foundation and ICU (~40 MB) into warren.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
@@ -36,6 +38,7 @@ let package = Package(
                 "WarrenAMQP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         // The `warren` executable (named WarrenCLI so it cannot collide with `Warren`
@@ -45,6 +48,7 @@ let package = Package(
             dependencies: [
                 "Warren",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "WarrenAMQPTests", dependencies: ["WarrenAMQP", "CRabbitMQ"]),

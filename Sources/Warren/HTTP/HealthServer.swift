@@ -1,0 +1,102 @@
+internal import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The worker's HTTP endpoints for liveness and readiness probes, as a `Service`.
+///
+/// | request | answer |
+/// |---|---|
+/// | `GET /healthz` | `200 {"status":"alive"}` whenever the process can run a task at all |
+/// | `GET /readyz` | `200 {"ready":true,"state":"consuming"}` while ready, else `503 {"ready":false,"state":"…","reason":"…"}` |
+/// | anything else | `404` |
+///
+/// It reads only the `WorkerStatus` it is given, so it answers from process start whether or
+/// not a broker is reachable. When it is listening it logs one `info` line with
+/// `event: http.listening` and the bound `port` (the one the kernel picked when `port` is `0`).
+///
+/// ```swift
+/// let status = WorkerStatus()
+/// let http = HealthServer(status: status, port: 8080, logger: logger)
+/// // List it before the consumer: services stop in reverse order, so /readyz keeps
+/// // answering (503 "draining") while the consumer drains.
+/// let group = ServiceGroup(services: [http, consumer], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// ```
+///
+/// `run()` returns after a graceful shutdown of its group, once open requests are answered; it
+/// throws if the address cannot be bound (port in use, bad host).
+///
+/// - Important: Hummingbird runs the sockets on SwiftNIO's event-loop threads and each request
+///   handler as a task on Swift's cooperative pool. Handlers only take `WorkerStatus`'s lock, so
+///   they never block; they do need a free cooperative thread, which is why nothing in Warren may
+///   block one (librabbitmq calls run on their connection's own thread).
+public struct HealthServer: Service {
+    private let application: Application<RouterResponder<BasicRequestContext>>
+
+    /// - Parameters:
+    ///   - status: What the worker is doing; read on every `/readyz` request.
+    ///   - host: Address to bind; `0.0.0.0` (every IPv4 interface) so that a container's probes reach it.
+    ///   - port: TCP port; `0` lets the kernel pick a free one (logged, and passed to `onListening`).
+    ///   - logger: Used for the `http.listening` line and given to Hummingbird. At `info`,
+    ///     Hummingbird's own start and stop lines are left out (the `http.listening` line replaces
+    ///     them); at `debug` and `trace` they are kept.
+    ///   - onListening: Called once with the bound port when the server accepts connections, on a
+    ///     task of the server's own (tests use it to find a port picked by the kernel).
+    public init(
+        status: WorkerStatus,
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        let router = Router()
+        router.get("/healthz") { _, _ in
+            Self.response(.ok, body: Self.livenessBody)
+        }
+        router.get("/readyz") { _, _ in
+            let readiness = status.readiness
+            return Self.response(readiness.isReady ? .ok : .serviceUnavailable, body: Self.readinessBody(readiness))
+        }
+        var serverLogger = logger
+        if serverLogger.logLevel == .info { serverLogger.logLevel = .notice }
+        self.application = Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                logger.info("http server listening", metadata: [
+                    "event": "http.listening", "host": "\(host)", "port": "\(bound)",
+                ])
+                await onListening(bound)
+            },
+            logger: serverLogger
+        )
+    }
+
+    /// Serves until the service group shuts down gracefully (or the task is cancelled).
+    public func run() async throws {
+        try await application.run()
+    }
+
+    static let livenessBody = #"{"status":"alive"}"#
+
+    /// `{"ready":true,"state":"consuming"}`, or `{"ready":false,"state":"…","reason":"…"}`
+    /// (the reason falls back to the state when the status gives none).
+    static func readinessBody(_ readiness: WorkerStatus.Readiness) -> String {
+        var body = "{\"ready\":\(readiness.isReady),\"state\":"
+        JSONText.appendString(readiness.state, to: &body)
+        if !readiness.isReady {
+            body += ",\"reason\":"
+            JSONText.appendString(readiness.reason ?? readiness.state, to: &body)
+        }
+        body += "}"
+        return body
+    }
+
+    private static func response(_ status: HTTPResponse.Status, body: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+}
