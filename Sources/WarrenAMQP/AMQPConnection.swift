@@ -39,7 +39,13 @@ public final class AMQPConnection: Sendable {
     ///
     /// Cancelling the calling task returns at once with `CancellationError`; a connection that
     /// the owner thread completes afterwards is closed by it.
-    public static func connect(_ configuration: AMQPConnectionConfiguration, logger: Logger = Logger(label: "warren.amqp")) async throws -> AMQPConnection {
+    ///
+    /// - Parameter onEvent: told about `connection.blocked`/`unblocked`. Called on the owner
+    ///   thread: it must return quickly and never block.
+    public static func connect(
+        _ configuration: AMQPConnectionConfiguration, logger: Logger = Logger(label: "warren.amqp"),
+        onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void = { _ in }
+    ) async throws -> AMQPConnection {
         let handoff = ConnectHandoff()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AMQPConnection, Error>) in
@@ -58,7 +64,7 @@ public final class AMQPConnection: Sendable {
                         return
                     }
                     let connection = AMQPConnection(mailbox: mailbox, raw: raw)
-                    let loop = ConnectionLoop(raw: raw, mailbox: mailbox, logger: logger)
+                    let loop = ConnectionLoop(raw: raw, mailbox: mailbox, logger: logger, onEvent: onEvent)
                     guard handoff.resume(with: .success(connection)) else {
                         loop.close()  // the caller gave up (cancelled) while we connected
                         return

@@ -15,6 +15,8 @@ final class ConnectionLoop {
     let raw: RawConnection
     let mailbox: Mailbox
     let logger: Logger
+    /// Called on the owner thread: must return quickly and never block.
+    let onEvent: @Sendable (AMQPConnectionEvent) -> Void
 
     private var consumers: [String: AsyncThrowingStream<AMQPDelivery, Error>.Continuation] = [:]
     private var confirms = ConfirmTracker()
@@ -23,10 +25,11 @@ final class ConnectionLoop {
     private var lastInput = ContinuousClock.now
     private let heartbeat: Duration
 
-    init(raw: RawConnection, mailbox: Mailbox, logger: Logger) {
+    init(raw: RawConnection, mailbox: Mailbox, logger: Logger, onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void) {
         self.raw = raw
         self.mailbox = mailbox
         self.logger = logger
+        self.onEvent = onEvent
         heartbeat = .seconds(Int(raw.negotiatedHeartbeat))
     }
 
@@ -111,12 +114,11 @@ final class ConnectionLoop {
         case .returned(let messageID, let code, let text):
             confirms.markReturned(messageID: messageID, error: .unroutable(replyCode: code, replyText: text))
         case .consumerCancelled(let tag):
-            logger.warning("consumer cancelled by the broker", metadata: ["consumer_tag": "\(tag)"])
             consumers.removeValue(forKey: tag)?.finish(throwing: AMQPError.consumerCancelled(consumerTag: tag))
         case .blocked(let reason):
-            logger.warning("connection blocked by the broker", metadata: ["event": "connection.blocked", "reason": "\(reason)"])
+            onEvent(.blocked(reason: reason))
         case .unblocked:
-            logger.info("connection unblocked by the broker", metadata: ["event": "connection.unblocked"])
+            onEvent(.unblocked)
         }
     }
 

@@ -10,12 +10,16 @@ import Foundation
 
 /// The example handler users replace with their own. The body must be a JSON object:
 /// - `{"work_ms": 200}` sleeps that long (simulated work; cancellable), then succeeds;
+/// - `{"cpu_ms": 200}` spins the CPU that long, holding its thread (simulated CPU-bound work:
+///   with two such handlers both cooperative threads of a 2-core machine are busy, which shows
+///   that heartbeats and acks still flow because librabbitmq runs on its own thread);
 /// - `{"fail": "permanent"}` or `{"fail": "transient"}` throws (both are dead-lettered for now);
 /// - a body that is not a JSON object fails with the parse error as the reason;
 /// - any other object succeeds at once.
 struct DemoHandler: MessageHandler {
     struct Command: Decodable {
         var work_ms: Int?
+        var cpu_ms: Int?
         var fail: String?
     }
 
@@ -43,6 +47,14 @@ struct DemoHandler: MessageHandler {
                 throw InvalidBody(description: "work_ms must be from 0 to 3600000, got \(milliseconds)")
             }
             try await Task.sleep(for: .milliseconds(milliseconds))
+        }
+        if let milliseconds = command.cpu_ms {
+            guard (0...60_000).contains(milliseconds) else {
+                throw InvalidBody(description: "cpu_ms must be from 0 to 60000, got \(milliseconds)")
+            }
+            let end = ContinuousClock.now + .milliseconds(milliseconds)
+            var spins = 0
+            while ContinuousClock.now < end { spins &+= 1 }
         }
     }
 

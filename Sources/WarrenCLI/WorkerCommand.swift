@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Warren
 
 #if canImport(Glibc)
@@ -28,8 +29,23 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Built-in handler: demo (default) or noop (acks everything; for benchmarks) (env WARREN_HANDLER).")
     var handler: String?
 
-    /// How long a drain may take before remaining handlers are cancelled.
-    static let shutdownTimeout: Duration = .seconds(25)
+    @Option(name: .customLong("http-port"), help: "Port for /healthz and /readyz; 0 picks a free one (env WARREN_HTTP_PORT; default 8080).")
+    var httpPort: String?
+
+    @Option(help: "AMQP heartbeat, e.g. 30s; 0 disables (env WARREN_HEARTBEAT; default 30s).")
+    var heartbeat: String?
+
+    @Option(name: .customLong("reconnect-initial-delay"), help: "First reconnect backoff cap (env WARREN_RECONNECT_INITIAL_DELAY; default 500ms).")
+    var reconnectInitialDelay: String?
+
+    @Option(name: .customLong("reconnect-max-delay"), help: "Largest reconnect backoff cap (env WARREN_RECONNECT_MAX_DELAY; default 30s).")
+    var reconnectMaxDelay: String?
+
+    @Option(name: .customLong("shutdown-timeout"), help: "Longest drain on SIGTERM before running handlers are cancelled (env WARREN_SHUTDOWN_TIMEOUT; default 25s).")
+    var shutdownTimeout: String?
+
+    @Option(name: .customLong("max-refused-attempts"), help: "Permanent refusals in a row (403, 404, 406, 530) before exiting 69 (env WARREN_MAX_REFUSED_ATTEMPTS; default 5).")
+    var maxRefusedAttempts: String?
 
     func run() async throws {
         var flags = broker.flags
@@ -37,6 +53,12 @@ struct WorkerCommand: AsyncParsableCommand {
         flags["concurrency"] = concurrency
         flags["log-level"] = logLevel
         flags["handler"] = handler
+        flags["http-port"] = httpPort
+        flags["heartbeat"] = heartbeat
+        flags["reconnect-initial-delay"] = reconnectInitialDelay
+        flags["reconnect-max-delay"] = reconnectMaxDelay
+        flags["shutdown-timeout"] = shutdownTimeout
+        flags["max-refused-attempts"] = maxRefusedAttempts
         let settings = SettingsResolver(flags: flags, environment: processEnvironment())
         let configuration: WorkerConfiguration
         let handlerChoice: BuiltInHandler
@@ -50,31 +72,87 @@ struct WorkerCommand: AsyncParsableCommand {
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "warren")
+        let started = ContinuousClock.now
         logger.info("starting", metadata: [
             "event": "worker.starting", "version": "\(WarrenCommand.version)",
             "url": "\(configuration.broker.url.redacted)", "queue": "\(configuration.broker.queue)",
             "queue_type": "\(configuration.broker.queueType.rawValue)", "prefetch": "\(configuration.prefetch)",
             "concurrency": "\(configuration.concurrency)", "handler": "\(handlerChoice.rawValue)",
+            "http_port": "\(configuration.httpPort)", "heartbeat_s": "\(configuration.heartbeat.components.seconds)",
+            "shutdown_timeout": "\(configuration.shutdownTimeout)",
         ])
 
+        let status = WorkerStatus()
         let consumer = WarrenConsumer(
             configuration: configuration, handler: handlerChoice.makeHandler(),
-            connectionName: defaultConnectionName(), logger: logger)
+            connectionName: defaultConnectionName(), status: status, logger: logger)
+        let http = HealthServer(status: status, port: configuration.httpPort, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup)],
+            // Services stop in reverse order: the consumer drains first while /readyz keeps
+            // answering "draining".
+            services: [
+                .init(service: http),
+                .init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        // Without a bound a stuck drain would hang forever; past it, handlers are cancelled and
-        // their messages stay unacked for redelivery.
-        groupConfiguration.maximumGracefulShutdownDuration = Self.shutdownTimeout
+        // Past the deadline the group cancels the consumer: running handlers are cancelled and
+        // their messages stay unacked for redelivery. Without a bound a stuck drain hangs forever.
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         let group = ServiceGroup(configuration: groupConfiguration)
+
         do {
-            try await group.run()
+            try await Self.runUntilSecondSignal(group, logger: logger)
         } catch {
-            // A thrown top-level error would exit 132 with a backtrace: say why and exit 1.
-            logger.critical("worker failed", metadata: ["event": "worker.failed", "error": "\(error)"])
-            throw WarrenExit.failure
+            let exitCode = Self.exitCode(for: error)
+            logger.critical("worker failed", metadata: [
+                "event": "worker.failed", "error": "\(error)", "exit_code": "\(exitCode.rawValue)",
+                "uptime_ms": "\(Self.milliseconds(started.duration(to: .now)))",
+            ])
+            throw exitCode
         }
+        logger.info("exiting", metadata: ["event": "worker.exit", "exit_code": "0"])
+    }
+
+    /// Runs the group; a second SIGTERM/SIGINT (the first one started the drain) cancels it,
+    /// which skips the rest of the drain: running handlers are cancelled, their messages stay
+    /// unacked and go back to the queue when the connection closes.
+    private static func runUntilSecondSignal(_ group: ServiceGroup, logger: Logger) async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+            }
+            tasks.addTask {
+                var seen = 0
+                for await signal in signals {
+                    seen += 1
+                    if seen == 2 {
+                        logger.warning("second signal: skipping the drain", metadata: ["event": "worker.second_signal", "signal": "\(signal)"])
+                        return
+                    }
+                }
+            }
+            // Whichever ends first: the group (done) or the second signal (cancel the group).
+            _ = try await tasks.next()
+            tasks.cancelAll()
+            for try await _ in tasks {}
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// 69: the broker refused for good; 70: the consumer loop crashed; 1: anything else.
+    static func exitCode(for error: Error) -> ExitCode {
+        if let failure = error as? WorkerFailure {
+            switch failure.kind {
+            case .refused: return WarrenExit.refused
+            case .crashed: return WarrenExit.crashed
+            }
+        }
+        return WarrenExit.failure
     }
 }
 

@@ -45,12 +45,14 @@ extension BrokerTests {
                     }
                     #expect(!redacted.isEmpty, "a startup line shows the redacted URL:\n\(worker.transcript)")
 
-                    // A login that fails: the worker exits 1 with a log line, and so does publish.
+                    // A login that fails: after its refused attempts the worker exits 69 (broker
+                    // refused permanently) with a log line, and publish fails too.
                     let refused = try WarrenProcess.launch(
-                        env, ["worker", "--amqp-url", wrongURL, "--queue", queue, "--log-level", "trace"])
+                        env, ["worker", "--amqp-url", wrongURL, "--queue", queue, "--log-level", "trace", "--http-port", "0",
+                              "--max-refused-attempts", "2", "--reconnect-initial-delay", "50ms", "--reconnect-max-delay", "100ms"])
                     defer { refused.forceStop() }
                     let refusedEnd = try await refused.waitForExit(timeout: .seconds(30))
-                    #expect(refusedEnd == .exited(1), "\(refused.transcript)")
+                    #expect(refusedEnd == .exited(69), "\(refused.transcript)")
                     #expect(!refused.lines.isEmpty, "a log line says why it stopped")
                     let refusedPublish = try await warrenPublish(
                         env, ["--amqp-url", wrongURL, "--queue", queue, "--count", "1"], timeout: .seconds(30))

@@ -62,6 +62,34 @@ public struct SettingsResolver: Sendable {
         }
     }
 
+    /// A duration: `250ms`, `2s`, `1.5s`, `1m`, or a bare number of seconds.
+    public func duration(_ flag: String, default defaultValue: Duration, in range: ClosedRange<Duration>) throws -> Duration {
+        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let duration = Self.parseDuration(value), range.contains(duration) else {
+            throw ConfigurationError(
+                key: key, value: value,
+                problem: "must be a duration like 250ms, 2s, 1.5s or 1m, from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return duration
+    }
+
+    /// Parses `250ms`, `2s`, `1.5s`, `1m`, `1h` or a bare number of seconds; `nil` if malformed.
+    public static func parseDuration(_ text: String) -> Duration? {
+        let text = String(text.trimmingSpaces()).lowercased()
+        let units: [(suffix: String, seconds: Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var number = text[...]
+        var scale = 1.0
+        for unit in units where text.hasSuffix(unit.suffix) {
+            number = text.dropLast(unit.suffix.count)
+            scale = unit.seconds
+            break
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number), value.isFinite else {
+            return nil
+        }
+        return .milliseconds(Int64((value * scale * 1000).rounded()))
+    }
+
     public func logLevel(_ flag: String, default defaultValue: Logger.Level) throws -> Logger.Level {
         guard let (value, key) = raw(flag) else { return defaultValue }
         guard let level = Logger.Level(rawValue: value.lowercased()) else {

@@ -12,6 +12,12 @@ import WarrenAMQP
 /// | WARREN_PREFETCH | --prefetch | 50 |
 /// | WARREN_CONCURRENCY | --concurrency | 8 |
 /// | WARREN_LOG_LEVEL | --log-level | info |
+/// | WARREN_HTTP_PORT | --http-port | 8080 (0 = any free port) |
+/// | WARREN_HEARTBEAT | --heartbeat | 30s (0 disables) |
+/// | WARREN_RECONNECT_INITIAL_DELAY | --reconnect-initial-delay | 500ms |
+/// | WARREN_RECONNECT_MAX_DELAY | --reconnect-max-delay | 30s |
+/// | WARREN_SHUTDOWN_TIMEOUT | --shutdown-timeout | 25s |
+/// | WARREN_MAX_REFUSED_ATTEMPTS | --max-refused-attempts | 5 |
 public struct WorkerConfiguration: Sendable, Equatable {
     public var broker: BrokerConfiguration
     /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead.
@@ -19,12 +25,32 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// How many handlers run at once.
     public var concurrency: Int
     public var logLevel: Logger.Level
+    /// Port of the health/readiness HTTP server; 0 lets the kernel pick one (it is logged).
+    public var httpPort: Int
+    /// Requested AMQP heartbeat interval; `.zero` disables heartbeats.
+    public var heartbeat: Duration
+    /// Reconnect backoff: full jitter below a cap doubling from `initial` up to `maximum`.
+    public var reconnectBackoff: Backoff
+    /// How long a drain may take before running handlers are cancelled.
+    public var shutdownTimeout: Duration
+    /// Consecutive permanent refusals (403, 404, 406, 530) before the worker gives up.
+    public var maxRefusedAttempts: Int
 
-    public init(broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info) {
+    public init(
+        broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
+        httpPort: Int = 8080, heartbeat: Duration = .seconds(30),
+        reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
+        shutdownTimeout: Duration = .seconds(25), maxRefusedAttempts: Int = 5
+    ) {
         self.broker = broker
         self.prefetch = prefetch
         self.concurrency = concurrency
         self.logLevel = logLevel
+        self.httpPort = httpPort
+        self.heartbeat = heartbeat
+        self.reconnectBackoff = reconnectBackoff
+        self.shutdownTimeout = shutdownTimeout
+        self.maxRefusedAttempts = maxRefusedAttempts
     }
 
     public init(resolving settings: SettingsResolver) throws {
@@ -32,5 +58,18 @@ public struct WorkerConfiguration: Sendable, Equatable {
         prefetch = try settings.integer("prefetch", default: 50, in: 1...65535)
         concurrency = try settings.integer("concurrency", default: 8, in: 1...10_000)
         logLevel = try settings.logLevel("log-level", default: .info)
+        httpPort = try settings.integer("http-port", default: 8080, in: 0...65535)
+        // AMQP negotiates heartbeats in whole seconds.
+        heartbeat = .seconds(try settings.duration("heartbeat", default: .seconds(30), in: .zero...(.seconds(3600))).components.seconds)
+        let initial = try settings.duration("reconnect-initial-delay", default: .milliseconds(500), in: .milliseconds(10)...(.seconds(3600)))
+        let maximum = try settings.duration("reconnect-max-delay", default: .seconds(30), in: .milliseconds(10)...(.seconds(3600)))
+        guard maximum >= initial else {
+            throw ConfigurationError(
+                key: settings.raw("reconnect-max-delay")?.key ?? settings.raw("reconnect-initial-delay")!.key,
+                value: "\(maximum)", problem: "must not be below the reconnect initial delay (\(initial))")
+        }
+        reconnectBackoff = Backoff(initial: initial, maximum: maximum)
+        shutdownTimeout = try settings.duration("shutdown-timeout", default: .seconds(25), in: .zero...(.seconds(3600)))
+        maxRefusedAttempts = try settings.integer("max-refused-attempts", default: 5, in: 1...1000)
     }
 }

@@ -5,111 +5,240 @@ import WarrenAMQP
 
 /// A queue consumer as a swift-service-lifecycle `Service`: put it in a `ServiceGroup`.
 ///
-/// `run()` returns at once to the group's scheduling: the broker connection is opened inside it,
-/// on the connection's own thread, so nothing else in the process waits on the broker. It then
-/// declares the topology, sets prefetch and consumes, running up to `concurrency` handlers at
-/// once. A message is acked only after its handler returned; a handler error nacks it without
-/// requeue, so the broker dead-letters it to `Q.dead`.
+/// `run()` opens the broker connection itself, on the connection's own thread, so nothing else
+/// in the process waits on the broker. It declares the topology, sets prefetch and consumes,
+/// running up to `concurrency` handlers at once. A message is acked only after its handler
+/// returned; a handler error nacks it without requeue, so the broker dead-letters it to `Q.dead`.
 ///
-/// On graceful shutdown (SIGTERM) it drains: `basic.cancel` so no new deliveries start, lets
-/// running handlers finish and acks them, returns prefetched-but-unstarted deliveries with
-/// `basic.nack(requeue: true)`, then closes the connection and returns.
+/// Connection life follows `ConnectionStateMachine`: transient failures (refused, reset, forced
+/// close, missed heartbeats, broker restart, consumer cancelled by the broker) reconnect with
+/// capped exponential backoff and full jitter and restore topology and consumer; permanent
+/// refusals (403, 404, 406, 530) end `run()` with `WorkerFailure(.refused)` after
+/// `maxRefusedAttempts` in a row. Handlers still running when their connection died finish, but
+/// their result is logged as `message.abandoned`: their delivery tag is dead, the broker
+/// redelivers the message.
 ///
-/// `run()` throws when the connection fails or the broker refuses the topology; this version
-/// does not reconnect, so the process supervisor restarts it.
+/// On graceful shutdown it drains: `basic.cancel` so no new deliveries start, running handlers
+/// finish and are acked, prefetched-but-unstarted deliveries go back with
+/// `basic.nack(requeue: true)`, then the connection closes and `run()` returns. If the task is
+/// cancelled during the drain (the group's shutdown deadline, or a second signal), running
+/// handlers are cancelled and their messages left unacked for redelivery.
+///
+/// `status` reflects every state change for readiness probes.
 public final class WarrenConsumer: Service {
     private let configuration: WorkerConfiguration
     private let handler: any MessageHandler
     private let logger: Logger
     private let connectionName: String
+    public let status: WorkerStatus
 
-    public init(configuration: WorkerConfiguration, handler: some MessageHandler, connectionName: String, logger: Logger) {
+    public init(configuration: WorkerConfiguration, handler: some MessageHandler, connectionName: String,
+                status: WorkerStatus = WorkerStatus(), logger: Logger) {
         self.configuration = configuration
         self.handler = handler
         self.logger = logger
         self.connectionName = connectionName
+        self.status = status
     }
 
     public func run() async throws {
-        let broker = configuration.broker
-        logger.info("connecting", metadata: ["event": "worker.connecting", "url": "\(broker.url.redacted)"])
-        let connection: AMQPConnection
-        do {
-            // A shutdown while the broker is slow or unreachable must not wait for the connect
-            // timeout: nothing was consumed yet, so there is nothing to drain.
-            connection = try await cancelWhenGracefulShutdown {
-                try await AMQPConnection.connect(
-                    AMQPConnectionConfiguration(url: broker.url, connectionName: self.connectionName),
-                    logger: self.logger)
+        let supervised = SupervisedState(
+            ConnectionStateMachine(backoff: configuration.reconnectBackoff, maxRefusedAttempts: configuration.maxRefusedAttempts),
+            status: status)
+        let limit = ConcurrencyLimit(configuration.concurrency)
+        let counts = DrainCounts()
+        try await withThrowingDiscardingTaskGroup { handlers in
+            var action = supervised.apply { $0.start() }
+            while true {
+                switch action {
+                case .connect(let attempt):
+                    action = await connectAndConsume(attempt: attempt, supervised: supervised, limit: limit, counts: counts, handlers: &handlers)
+                case .wait(let delay, let attempt, let cause):
+                    logger.warning("reconnecting", metadata: [
+                        "event": "worker.reconnecting", "attempt": "\(attempt + 1)",
+                        "delay_ms": "\(delay.milliseconds)", "cause": "\(cause)",
+                    ])
+                    do {
+                        try await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                        action = supervised.apply { $0.backoffElapsed() }
+                    } catch {
+                        action = supervised.apply { $0.shutdownRequested() }
+                    }
+                case .stop:
+                    await limit.waitUntilIdle()
+                    logger.info("stopped", metadata: ["event": "worker.stopped"])
+                    return
+                case .fail(let reason, let cause):
+                    await limit.waitUntilIdle()
+                    throw WorkerFailure(cause == .crashed ? .crashed : .refused, reason: reason)
+                case .drain, .abandonDrain, .none:
+                    // Only produced while consuming, where connectAndConsume handles them.
+                    action = supervised.apply { $0.crashed(reason: "consumer loop: unexpected action \(action) outside consuming") }
+                }
             }
-        } catch is CancellationError {
-            logger.info("stopped before connecting", metadata: ["event": "worker.stopped"])
-            return
         }
+    }
+
+    /// Opens a connection, consumes until it ends, and returns the next action.
+    private func connectAndConsume(
+        attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, counts: DrainCounts,
+        handlers: inout ThrowingDiscardingTaskGroup<Error>
+    ) async -> ConnectionStateMachine.Action {
+        let broker = configuration.broker
+        logger.info("connecting", metadata: ["event": "worker.connecting", "attempt": "\(attempt)", "url": "\(broker.url.redacted)"])
+        let connection: AMQPConnection
+        let consumer: AMQPConsumer
+        do {
+            (connection, consumer) = try await cancelWhenGracefulShutdown {
+                try await self.open(supervised: supervised)
+            }
+        } catch {
+            if error is CancellationError || Task.isShuttingDownGracefully || Task.isCancelled {
+                return supervised.apply { $0.shutdownRequested() }
+            }
+            logger.warning("connect failed", metadata: ["event": "worker.connect_failed", "attempt": "\(attempt)", "error": "\(error)"])
+            return supervised.apply { $0.connectFailed(Self.failure(error), jitter: .random(in: 0..<1)) }
+        }
+        _ = supervised.apply { $0.connected() }
+        logger.info("consuming", metadata: [
+            "event": "worker.consuming", "queue": "\(broker.queue)", "consumer_tag": "\(consumer.tag)",
+            "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
+        ])
+
+        let ending = await consume(consumer, on: connection, supervised: supervised, limit: limit, counts: counts, handlers: &handlers)
+        switch ending {
+        case .drained(let started, let returned):
+            await limit.waitUntilIdle()
+            await connection.close()
+            logger.info("drained", metadata: [
+                "event": "worker.drained", "returned": "\(returned)", "duration_ms": "\(started.duration(to: .now).milliseconds)",
+            ])
+            return supervised.apply { $0.drainFinished() }
+        case .abandoned(let started):
+            // Cancelled during the drain: handlers were cancelled with us; wait for them to
+            // unwind so their messages are counted, then close (the broker requeues them).
+            await limit.waitUntilIdle()
+            await connection.close()
+            let elapsed = started.duration(to: .now)
+            let event = elapsed >= configuration.shutdownTimeout - .milliseconds(250) ? "worker.shutdown_timeout" : "worker.drain_abandoned"
+            logger.warning("drain cut short: unfinished messages left for redelivery", metadata: [
+                "event": "\(event)", "abandoned": "\(counts.abandonedCount)", "duration_ms": "\(elapsed.milliseconds)",
+            ])
+            _ = supervised.apply { $0.shutdownRequested() }
+            return supervised.apply { $0.drainFinished() }
+        case .lost(let error):
+            await connection.close()
+            if case AMQPError.consumerCancelled = error {
+                logger.warning("consumer cancelled by the broker", metadata: ["event": "worker.consumer_cancelled", "error": "\(error)"])
+            } else {
+                logger.warning("connection lost", metadata: ["event": "worker.connection_lost", "error": "\(error)", "in_flight": "\(limit.inUse)"])
+            }
+            return supervised.apply { $0.connectionLost(Self.failure(error), jitter: .random(in: 0..<1)) }
+        case .crashed(let error):
+            await connection.close()
+            return supervised.apply { $0.crashed(reason: "consumer loop: \(error)") }
+        }
+    }
+
+    private func open(supervised: SupervisedState) async throws -> (AMQPConnection, AMQPConsumer) {
+        let broker = configuration.broker
+        let logger = self.logger
+        let connection = try await AMQPConnection.connect(
+            AMQPConnectionConfiguration(
+                url: broker.url, connectionName: connectionName,
+                heartbeatSeconds: Int(configuration.heartbeat.components.seconds)),
+            logger: logger,
+            onEvent: { event in
+                // On the connection's thread: only quick, non-blocking work here.
+                switch event {
+                case .blocked(let reason):
+                    logger.warning("connection blocked by the broker", metadata: ["event": "connection.blocked", "reason": "\(reason)"])
+                    _ = supervised.apply { $0.blocked(reason: reason) }
+                case .unblocked:
+                    logger.info("connection unblocked by the broker", metadata: ["event": "connection.unblocked"])
+                    _ = supervised.apply { $0.unblocked() }
+                }
+            })
         do {
             logger.info("connected", metadata: [
                 "event": "worker.connected",
                 "broker_version": "\(connection.serverProperties["version"]?.description ?? "unknown")",
                 "heartbeat_s": "\(connection.heartbeatSeconds)",
                 "frame_max": "\(connection.frameMax)",
+                "connection_name": "\(connectionName)",
             ])
             try await Topology(queue: broker.queue, queueType: broker.queueType).declare(on: connection)
             try await connection.setPrefetch(configuration.prefetch)
-            let consumer = try await connection.consume(queue: broker.queue)
-            logger.info("consuming", metadata: [
-                "event": "worker.consuming", "queue": "\(broker.queue)", "consumer_tag": "\(consumer.tag)",
-                "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
-            ])
-            try await consume(consumer, on: connection)
+            return (connection, try await connection.consume(queue: broker.queue))
         } catch {
             await connection.close()
             throw error
         }
-        await connection.close()
-        logger.info("stopped", metadata: ["event": "worker.stopped"])
     }
 
-    private func consume(_ consumer: AMQPConsumer, on connection: AMQPConnection) async throws {
-        let counts = DrainCounts()
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                // Returns when shutdown begins; throws (and we stop waiting) if the service is
-                // cancelled or the consumer ended first.
-                try await gracefulShutdown()
-                counts.startDraining()
-                self.logger.info("draining", metadata: ["event": "worker.draining", "in_flight": "\(counts.running)"])
-                // Ends the delivery stream once the broker confirms; errors mean the connection
-                // is already gone, which also ends the stream.
+    private enum ConsumeEnding {
+        case drained(started: ContinuousClock.Instant, returned: Int)
+        case abandoned(started: ContinuousClock.Instant)
+        case lost(Error)
+        case crashed(Error)
+    }
+
+    /// Runs handlers for the consumer's deliveries until its stream ends: drained on shutdown,
+    /// or lost with the connection.
+    private func consume(
+        _ consumer: AMQPConsumer, on connection: AMQPConnection, supervised: SupervisedState,
+        limit: ConcurrencyLimit, counts: DrainCounts, handlers: inout ThrowingDiscardingTaskGroup<Error>
+    ) async -> ConsumeEnding {
+        let drain = DrainStart()
+        return await withTaskGroup(of: Void.self) { watcher in
+            watcher.addTask {
+                // Returns when shutdown begins; throws (and we stop waiting) if the consumer
+                // ended first and this watcher is cancelled.
+                guard (try? await gracefulShutdown()) != nil else { return }
+                guard supervised.apply({ $0.shutdownRequested() }) == .drain else { return }
+                drain.begin()
+                self.logger.info("draining", metadata: ["event": "worker.draining", "in_flight": "\(limit.inUse)"])
+                // Ends the delivery stream once the broker confirms; an error means the
+                // connection is already gone, which ends the stream too.
                 try? await connection.cancel(consumerTag: consumer.tag)
             }
-            try await withThrowingTaskGroup(of: Void.self) { handlers in
-                var running = 0
+            defer { watcher.cancelAll() }
+            var returned = 0
+            do {
                 for try await delivery in consumer.deliveries {
-                    if running >= configuration.concurrency {
-                        try await handlers.next()
-                        running -= 1
-                    }
-                    if counts.isDraining {
-                        // Prefetched but not started: give it back to another consumer now.
-                        connection.nack(delivery.deliveryTag, requeue: true)
-                        counts.returned()
+                    await limit.acquire()
+                    if drain.started || !connection.isOpen {
+                        // Prefetched but not started: back to the queue for another consumer.
+                        // (On a dead connection the broker requeues it anyway.)
+                        limit.release()
+                        if connection.nack(delivery.deliveryTag, requeue: true) { returned += 1 }
                         continue
                     }
-                    running += 1
-                    handlers.addTask { await self.handle(delivery, on: connection, counts: counts) }
+                    handlers.addTask {
+                        defer { limit.release() }
+                        await self.handle(delivery, on: connection, counts: counts)
+                    }
                 }
-                try await handlers.waitForAll()
+            } catch {
+                if let started = drain.startedAt, Task.isCancelled { return .abandoned(started: started) }
+                if error is AMQPError { return .lost(error) }
+                return .crashed(error)
             }
-            if counts.isDraining {
-                logger.info("drained", metadata: ["event": "worker.drained", "returned": "\(counts.returnedCount)"])
+            if let started = drain.startedAt {
+                return Task.isCancelled ? .abandoned(started: started) : .drained(started: started, returned: returned)
             }
-            group.cancelAll()
+            if Task.isCancelled {
+                // Cancelled without a graceful shutdown (the group is going down): same as a
+                // cut-short drain.
+                drain.begin()
+                return .abandoned(started: drain.startedAt!)
+            }
+            // The stream finished without a shutdown or an error: the connection closed under us.
+            return .lost(connection.closeReason ?? AMQPError.connectionClosedByClient)
         }
     }
 
     private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts) async {
-        counts.started()
-        defer { counts.finished() }
         var logger = self.logger
         logger[metadataKey: "message_id"] = "\(delivery.properties.messageID ?? "")"
         logger[metadataKey: "delivery_tag"] = "\(delivery.deliveryTag)"
@@ -117,43 +246,63 @@ public final class WarrenConsumer: Service {
         let start = ContinuousClock.now
         do {
             try await handler.handle(delivery, logger: logger)
-            let sent = connection.ack(delivery.deliveryTag)
-            logger.debug("message handled", metadata: [
-                "event": sent ? "message.acked" : "message.abandoned",
-                "duration_ms": "\(start.duration(to: .now).milliseconds)",
-            ])
+            if connection.ack(delivery.deliveryTag) {
+                logger.debug("message handled", metadata: ["event": "message.acked", "duration_ms": "\(start.duration(to: .now).milliseconds)"])
+            } else {
+                counts.abandoned()
+                logger.warning("message handled after its connection died; the broker will redeliver it", metadata: [
+                    "event": "message.abandoned", "duration_ms": "\(start.duration(to: .now).milliseconds)",
+                    "reason": "connection closed before the ack",
+                ])
+            }
         } catch {
             if Task.isCancelled {
                 // Shutdown overran its deadline: leave it unacked; the broker redelivers it.
+                counts.abandoned()
                 logger.warning("handler cancelled", metadata: [
                     "event": "message.abandoned", "duration_ms": "\(start.duration(to: .now).milliseconds)",
-                    "reason": "cancelled at shutdown deadline",
+                    "reason": "cancelled at shutdown",
                 ])
                 return
             }
-            let sent = connection.nack(delivery.deliveryTag, requeue: false)
-            logger.debug("message failed", metadata: [
-                "event": sent ? "message.dead_lettered" : "message.abandoned",
-                "duration_ms": "\(start.duration(to: .now).milliseconds)",
-                "reason": "\(String(describing: type(of: error))): \(error)",
-            ])
+            let reason = "\(String(describing: type(of: error))): \(error)"
+            if connection.nack(delivery.deliveryTag, requeue: false) {
+                logger.debug("message failed", metadata: [
+                    "event": "message.dead_lettered", "duration_ms": "\(start.duration(to: .now).milliseconds)", "reason": "\(reason)",
+                ])
+            } else {
+                counts.abandoned()
+                logger.warning("message failed after its connection died; the broker will redeliver it", metadata: [
+                    "event": "message.abandoned", "duration_ms": "\(start.duration(to: .now).milliseconds)", "reason": "\(reason)",
+                ])
+            }
         }
+    }
+
+    /// Reduces an error to what the state machine needs: its text and whether retrying can help.
+    static func failure(_ error: Error) -> ConnectionStateMachine.Failure {
+        if let error = error as? AMQPError {
+            return ConnectionStateMachine.Failure("\(error)", isPermanent: error.isPermanent)
+        }
+        return ConnectionStateMachine.Failure("\(error)", isPermanent: false)
     }
 }
 
-/// Drain state and counters shared by the delivery loop, the shutdown watcher and handler tasks.
-private final class DrainCounts: Sendable {
-    private let draining = Atomic<Bool>(false)
-    private let inFlight = Atomic<Int>(0)
-    private let returnedTotal = Atomic<Int>(0)
+/// When the drain began, shared between the shutdown watcher and the delivery loop.
+private final class DrainStart: Sendable {
+    private let instant = Mutex<ContinuousClock.Instant?>(nil)
 
-    func startDraining() { draining.store(true, ordering: .relaxed) }
-    var isDraining: Bool { draining.load(ordering: .relaxed) }
-    func started() { inFlight.add(1, ordering: .relaxed) }
-    func finished() { inFlight.subtract(1, ordering: .relaxed) }
-    func returned() { returnedTotal.add(1, ordering: .relaxed) }
-    var running: Int { inFlight.load(ordering: .relaxed) }
-    var returnedCount: Int { returnedTotal.load(ordering: .relaxed) }
+    func begin() { instant.withLock { if $0 == nil { $0 = .now } } }
+    var startedAt: ContinuousClock.Instant? { instant.withLock { $0 } }
+    var started: Bool { startedAt != nil }
+}
+
+/// Counts messages left unacked for redelivery; updated from handler tasks.
+private final class DrainCounts: Sendable {
+    private let abandonedTotal = Atomic<Int>(0)
+
+    func abandoned() { abandonedTotal.add(1, ordering: .relaxed) }
+    var abandonedCount: Int { abandonedTotal.load(ordering: .relaxed) }
 }
 
 extension Duration {

@@ -89,6 +89,12 @@ final class WarrenProcess: Sendable {
         environment: [String: String] = [:]
     ) throws -> WarrenProcess {
         let log = LogLines()
+        var arguments = arguments
+        // Workers run side by side in tests: unless a test picks the health port, let the
+        // kernel pick a free one (it is logged as `http.listening`).
+        if arguments.first == "worker", !arguments.contains("--http-port"), environment["WARREN_HTTP_PORT"] == nil {
+            arguments += ["--http-port", "0"]
+        }
         let child = try ChildProcess(
             executable: test.warrenBinary,
             arguments: arguments,
