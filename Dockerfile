@@ -54,7 +54,10 @@ USER 10001:10001
 # stop_grace_period, Kubernetes: terminationGracePeriodSeconds).
 STOPSIGNAL SIGTERM
 
-# No HEALTHCHECK yet: it will call the `warren healthcheck` subcommand once it exists.
+# Readiness: healthy only while connected and consuming (needs no curl in the image).
+# The port follows WARREN_HTTP_PORT when it is set.
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["warren", "healthcheck"]
 
 ENTRYPOINT ["warren"]
 CMD ["worker"]
