@@ -21,16 +21,13 @@ command -v swift >/dev/null 2>&1 || PATH=/opt/swift/usr/bin:$PATH
 
 scripts/ensure-deps.sh
 
-broker_dir="" broker_log="" broker_pid="" test_log=""
+. scripts/lib/throwaway-broker.sh
+test_log=""
 cleanup() {
     local rc=$?
     trap '' INT TERM   # a second Ctrl-C must not leave an orphaned broker behind
-    # A start still in progress is waited for: killing it midway could orphan the node.
-    [ -z "$broker_pid" ] || wait "$broker_pid" 2>/dev/null || true
-    if [ -n "$broker_dir" ]; then
-        scripts/broker.sh destroy "$broker_dir" || log "could not destroy $broker_dir"
-    fi
-    rm -f "$broker_log" "$test_log"
+    throwaway_broker_destroy
+    rm -f "$test_log"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -38,13 +35,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 if [ -z "${WARREN_TEST_AMQP_URL:-}" ]; then
-    broker_dir=$(mktemp -d "${TMPDIR:-/tmp}/warren-test.XXXXXX")
-    broker_log=$(mktemp "${TMPDIR:-/tmp}/warren-test-broker.XXXXXX")
-    log "starting a throwaway broker in $broker_dir"
-    # In the background: it boots (10-20 s) while the build runs, and since the build
-    # slows it down, with a longer deadline than broker.sh's default.
-    BROKER_START_TIMEOUT=${BROKER_START_TIMEOUT:-180} scripts/broker.sh start "$broker_dir" >"$broker_log" 2>&1 &
-    broker_pid=$!
+    throwaway_broker_start test
 else
     log "using the broker at WARREN_TEST_AMQP_URL"
 fi
@@ -54,15 +45,8 @@ if [ "${WARREN_TEST_SKIP_BUILD:-0}" != 1 ]; then
     scripts/check-warnings.sh swift build --build-tests
 fi
 
-if [ -n "$broker_pid" ]; then
-    if ! wait "$broker_pid"; then
-        broker_pid=""
-        cat "$broker_log" >&2
-        log "the throwaway broker did not start"
-        exit 1
-    fi
-    broker_pid=""
-    cat "$broker_log" >&2
+throwaway_broker_await
+if [ -n "$broker_dir" ]; then
     WARREN_TEST_AMQP_URL=$(. "$broker_dir/env" && echo "$WARREN_AMQP_URL")
     WARREN_TEST_RABBITMQCTL=$broker_dir/rabbitmqctl
     WARREN_TEST_BROKER_DIR=$broker_dir
@@ -85,10 +69,7 @@ fi
 
 # Done with the broker: stop it now rather than in the EXIT trap, so nothing it prints
 # lands after the summary below.
-if [ -n "$broker_dir" ]; then
-    scripts/broker.sh destroy "$broker_dir" || log "could not destroy $broker_dir"
-    broker_dir=""
-fi
+throwaway_broker_destroy
 
 lint_status=0
 scripts/lint.sh || lint_status=$?
