@@ -96,9 +96,9 @@ struct WorkerCommand: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        // Past the deadline the group cancels the consumer: running handlers are cancelled and
-        // their messages stay unacked for redelivery. Without a bound a stuck drain hangs forever.
-        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        // The consumer enforces WARREN_SHUTDOWN_TIMEOUT on its drain itself; this bound is the
+        // safety net for anything else that hangs on the way out (without one it would hang forever).
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout + .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
 
         do {
@@ -144,8 +144,10 @@ struct WorkerCommand: AsyncParsableCommand {
         duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// 69: the broker refused for good; 70: the consumer loop crashed; 1: anything else.
+    /// 69: the broker refused for good; 70: the consumer loop crashed; 78: the HTTP port cannot
+    /// be used; 1: anything else.
     static func exitCode(for error: Error) -> ExitCode {
+        if error is HealthServerBindError { return WarrenExit.configuration }
         if let failure = error as? WorkerFailure {
             switch failure.kind {
             case .refused: return WarrenExit.refused

@@ -42,6 +42,32 @@ public final class WarrenConsumer: Service {
     }
 
     public func run() async throws {
+        let deadline = DrainDeadline()
+        // The drain deadline is the consumer's own: when it passes, only the consumer's work is
+        // cancelled (handlers left unacked for redelivery), and the rest of the group — the HTTP
+        // server answering "draining" — still shuts down gracefully afterwards.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.supervise(deadline: deadline) }
+            group.addTask {
+                guard (try? await gracefulShutdown()) != nil else { return }
+                guard (try? await Task.sleep(for: self.configuration.shutdownTimeout)) != nil else { return }
+                deadline.pass()
+                // Returning ends the race below, which cancels the supervisor.
+            }
+            // Whichever ends first: the supervisor (stopped or failed) or the deadline.
+            do {
+                try await group.next()
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            group.cancelAll()
+            // The supervisor unwinds its cancelled handlers, closes the connection and returns.
+            while !group.isEmpty { try await group.next() }
+        }
+    }
+
+    private func supervise(deadline: DrainDeadline) async throws {
         let supervised = SupervisedState(
             ConnectionStateMachine(backoff: configuration.reconnectBackoff, maxRefusedAttempts: configuration.maxRefusedAttempts),
             status: status)
@@ -52,7 +78,8 @@ public final class WarrenConsumer: Service {
             while true {
                 switch action {
                 case .connect(let attempt):
-                    action = await connectAndConsume(attempt: attempt, supervised: supervised, limit: limit, counts: counts, handlers: &handlers)
+                    action = await connectAndConsume(
+                        attempt: attempt, supervised: supervised, limit: limit, counts: counts, deadline: deadline, handlers: &handlers)
                 case .wait(let delay, let attempt, let cause):
                     logger.warning("reconnecting", metadata: [
                         "event": "worker.reconnecting", "attempt": "\(attempt + 1)",
@@ -81,7 +108,7 @@ public final class WarrenConsumer: Service {
 
     /// Opens a connection, consumes until it ends, and returns the next action.
     private func connectAndConsume(
-        attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, counts: DrainCounts,
+        attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, counts: DrainCounts, deadline: DrainDeadline,
         handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
         let broker = configuration.broker
@@ -107,24 +134,21 @@ public final class WarrenConsumer: Service {
 
         let ending = await consume(consumer, on: connection, supervised: supervised, limit: limit, counts: counts, handlers: &handlers)
         switch ending {
-        case .drained(let started, let returned):
+        case .drained(let started, let abandonedBefore, let returned):
+            // No new deliveries; wait for the running handlers. If the deadline or a second
+            // signal cancels us meanwhile, they are cancelled and left unacked.
             await limit.waitUntilIdle()
             await connection.close()
-            logger.info("drained", metadata: [
-                "event": "worker.drained", "returned": "\(returned)", "duration_ms": "\(started.duration(to: .now).milliseconds)",
-            ])
-            return supervised.apply { $0.drainFinished() }
-        case .abandoned(let started):
-            // Cancelled during the drain: handlers were cancelled with us; wait for them to
-            // unwind so their messages are counted, then close (the broker requeues them).
-            await limit.waitUntilIdle()
-            await connection.close()
-            let elapsed = started.duration(to: .now)
-            let event = elapsed >= configuration.shutdownTimeout - .milliseconds(250) ? "worker.shutdown_timeout" : "worker.drain_abandoned"
-            logger.warning("drain cut short: unfinished messages left for redelivery", metadata: [
-                "event": "\(event)", "abandoned": "\(counts.abandonedCount)", "duration_ms": "\(elapsed.milliseconds)",
-            ])
-            _ = supervised.apply { $0.shutdownRequested() }
+            let elapsed = started.duration(to: .now).milliseconds
+            if Task.isCancelled {
+                logger.warning("drain cut short: unfinished messages left unacked for redelivery", metadata: [
+                    "event": deadline.hasPassed ? "worker.shutdown_timeout" : "worker.drain_abandoned",
+                    "abandoned": "\(counts.abandonedCount - abandonedBefore)", "returned": "\(returned)", "duration_ms": "\(elapsed)",
+                ])
+                _ = supervised.apply { $0.shutdownRequested() }
+            } else {
+                logger.info("drained", metadata: ["event": "worker.drained", "returned": "\(returned)", "duration_ms": "\(elapsed)"])
+            }
             return supervised.apply { $0.drainFinished() }
         case .lost(let error):
             await connection.close()
@@ -177,8 +201,8 @@ public final class WarrenConsumer: Service {
     }
 
     private enum ConsumeEnding {
-        case drained(started: ContinuousClock.Instant, returned: Int)
-        case abandoned(started: ContinuousClock.Instant)
+        /// The delivery stream ended after a shutdown began (possibly cut short by cancellation).
+        case drained(started: ContinuousClock.Instant, abandonedBefore: Int, returned: Int)
         case lost(Error)
         case crashed(Error)
     }
@@ -196,7 +220,7 @@ public final class WarrenConsumer: Service {
                 // ended first and this watcher is cancelled.
                 guard (try? await gracefulShutdown()) != nil else { return }
                 guard supervised.apply({ $0.shutdownRequested() }) == .drain else { return }
-                drain.begin()
+                drain.begin(abandonedSoFar: counts.abandonedCount)
                 self.logger.info("draining", metadata: ["event": "worker.draining", "in_flight": "\(limit.inUse)"])
                 // Ends the delivery stream once the broker confirms; an error means the
                 // connection is already gone, which ends the stream too.
@@ -220,18 +244,19 @@ public final class WarrenConsumer: Service {
                     }
                 }
             } catch {
-                if let started = drain.startedAt, Task.isCancelled { return .abandoned(started: started) }
+                if let started = drain.startedAt, Task.isCancelled {
+                    return .drained(started: started, abandonedBefore: drain.abandonedBefore, returned: returned)
+                }
                 if error is AMQPError { return .lost(error) }
                 return .crashed(error)
             }
-            if let started = drain.startedAt {
-                return Task.isCancelled ? .abandoned(started: started) : .drained(started: started, returned: returned)
+            if drain.startedAt == nil && Task.isCancelled {
+                // Cancelled without a graceful shutdown (the group is going down): a drain cut
+                // short from its first moment.
+                drain.begin(abandonedSoFar: counts.abandonedCount)
             }
-            if Task.isCancelled {
-                // Cancelled without a graceful shutdown (the group is going down): same as a
-                // cut-short drain.
-                drain.begin()
-                return .abandoned(started: drain.startedAt!)
+            if let started = drain.startedAt {
+                return .drained(started: started, abandonedBefore: drain.abandonedBefore, returned: returned)
             }
             // The stream finished without a shutdown or an error: the connection closed under us.
             return .lost(connection.closeReason ?? AMQPError.connectionClosedByClient)
@@ -290,11 +315,23 @@ public final class WarrenConsumer: Service {
 
 /// When the drain began, shared between the shutdown watcher and the delivery loop.
 private final class DrainStart: Sendable {
-    private let instant = Mutex<ContinuousClock.Instant?>(nil)
+    private let state = Mutex<(started: ContinuousClock.Instant?, abandonedBefore: Int)>((nil, 0))
 
-    func begin() { instant.withLock { if $0 == nil { $0 = .now } } }
-    var startedAt: ContinuousClock.Instant? { instant.withLock { $0 } }
+    func begin(abandonedSoFar: Int) {
+        state.withLock { if $0.started == nil { $0 = (.now, abandonedSoFar) } }
+    }
+    var startedAt: ContinuousClock.Instant? { state.withLock { $0.started } }
     var started: Bool { startedAt != nil }
+    /// Messages abandoned before the drain (on earlier, dead connections).
+    var abandonedBefore: Int { state.withLock { $0.abandonedBefore } }
+}
+
+/// Set when the drain deadline passed (as opposed to a second signal cutting the drain short).
+private final class DrainDeadline: Sendable {
+    private let passed = Atomic<Bool>(false)
+
+    func pass() { passed.store(true, ordering: .relaxed) }
+    var hasPassed: Bool { passed.load(ordering: .relaxed) }
 }
 
 /// Counts messages left unacked for redelivery; updated from handler tasks.
