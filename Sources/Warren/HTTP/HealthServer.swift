@@ -1,6 +1,7 @@
 internal import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The worker's HTTP endpoints for liveness and readiness probes, as a `Service`.
 ///
@@ -31,6 +32,9 @@ import ServiceLifecycle
 ///   block one (librabbitmq calls run on their connection's own thread).
 public struct HealthServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
+    private let listening = ListeningFlag()
+    private let host: String
+    private let port: Int
 
     /// - Parameters:
     ///   - status: What the worker is doing; read on every `/readyz` request.
@@ -56,6 +60,9 @@ public struct HealthServer: Service {
             let readiness = status.readiness
             return Self.response(readiness.isReady ? .ok : .serviceUnavailable, body: Self.readinessBody(readiness))
         }
+        self.host = host
+        self.port = port
+        let listening = self.listening
         var serverLogger = logger
         if serverLogger.logLevel == .info { serverLogger.logLevel = .notice }
         self.application = Application(
@@ -63,6 +70,7 @@ public struct HealthServer: Service {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
+                listening.set()
                 logger.info("http server listening", metadata: [
                     "event": "http.listening", "host": "\(host)", "port": "\(bound)",
                 ])
@@ -73,8 +81,14 @@ public struct HealthServer: Service {
     }
 
     /// Serves until the service group shuts down gracefully (or the task is cancelled).
+    /// - Throws: `HealthServerBindError` when it never started listening (port taken, bad host).
     public func run() async throws {
-        try await application.run()
+        do {
+            try await application.run()
+        } catch {
+            guard listening.isSet else { throw HealthServerBindError(host: host, port: port, underlying: "\(error)") }
+            throw error
+        }
     }
 
     static let livenessBody = #"{"status":"alive"}"#
@@ -99,4 +113,23 @@ public struct HealthServer: Service {
             body: ResponseBody(byteBuffer: ByteBuffer(string: body))
         )
     }
+}
+
+/// The health server could not start listening: the configured port is taken or the host
+/// cannot be bound. The executable treats it as a configuration problem (exit 78).
+public struct HealthServerBindError: Error, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var underlying: String
+
+    public var description: String {
+        "cannot listen on \(host):\(port) (WARREN_HTTP_PORT / --http-port): \(underlying)"
+    }
+}
+
+/// Set once the server accepts connections; read after `run()` fails to tell a bind failure apart.
+private final class ListeningFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }
