@@ -156,12 +156,21 @@ public final class AMQPConnection: Sendable {
     /// `AMQPError.unroutable` when `mandatory` and no queue took it.
     public func publish(exchange: String = "", routingKey: String, mandatory: Bool = true,
                         properties: AMQPProperties = AMQPProperties(deliveryMode: 2), body: [UInt8]) async throws {
+        try await enqueuePublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory,
+                                 properties: properties, body: body).wait()
+    }
+
+    /// Hands a publish to the owner thread at once, without waiting for its confirm: publishes
+    /// reach the broker in the order of these calls, so one task can pipeline many and await
+    /// their confirmations afterwards.
+    public func enqueuePublish(exchange: String = "", routingKey: String, mandatory: Bool = true,
+                               properties: AMQPProperties = AMQPProperties(deliveryMode: 2), body: [UInt8]) -> PublishConfirmation {
         let request = PublishRequest(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let error = mailbox.send(.run({ loop in loop.publish(request, continuation: continuation) },
-                                          fail: { continuation.resume(throwing: $0) }))
-            if let error { continuation.resume(throwing: error) }
-        }
+        let confirmation = PublishConfirmation()
+        let error = mailbox.send(.run({ loop in loop.publish(request, confirmation: confirmation) },
+                                      fail: { confirmation.complete(.failure($0)) }))
+        if let error { confirmation.complete(.failure(error)) }
+        return confirmation
     }
 
     /// Whether the connection is still usable; `closeReason` says why not.

@@ -7,7 +7,7 @@
 /// Owner-thread confined (a plain value inside `ConnectionLoop`).
 struct ConfirmTracker {
     private struct Pending {
-        var continuation: CheckedContinuation<Void, Error>
+        var confirmation: PublishConfirmation
         var messageID: String?
         var returned: AMQPError?
     }
@@ -17,8 +17,8 @@ struct ConfirmTracker {
     private var pending: [UInt64: Pending] = [:]
     private var sequenceByMessageID: [String: UInt64] = [:]
 
-    mutating func add(messageID: String?, continuation: CheckedContinuation<Void, Error>) {
-        pending[nextSequence] = Pending(continuation: continuation, messageID: messageID)
+    mutating func add(messageID: String?, confirmation: PublishConfirmation) {
+        pending[nextSequence] = Pending(confirmation: confirmation, messageID: messageID)
         if let messageID { sequenceByMessageID[messageID] = nextSequence }
         nextSequence += 1
     }
@@ -38,18 +38,18 @@ struct ConfirmTracker {
             guard let entry = pending.removeValue(forKey: sequence) else { continue }
             if let messageID = entry.messageID { sequenceByMessageID.removeValue(forKey: messageID) }
             if let returned = entry.returned {
-                entry.continuation.resume(throwing: returned)
+                entry.confirmation.complete(.failure(returned))
             } else if acked {
-                entry.continuation.resume()
+                entry.confirmation.complete(.success(()))
             } else {
-                entry.continuation.resume(throwing: AMQPError.publishNacked)
+                entry.confirmation.complete(.failure(.publishNacked))
             }
         }
         while lowestPending < nextSequence, pending[lowestPending] == nil { lowestPending += 1 }
     }
 
     mutating func failAll(_ error: AMQPError) {
-        for (_, entry) in pending { entry.continuation.resume(throwing: error) }
+        for (_, entry) in pending { entry.confirmation.complete(.failure(error)) }
         pending = [:]
         sequenceByMessageID = [:]
         lowestPending = nextSequence

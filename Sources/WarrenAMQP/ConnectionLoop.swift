@@ -167,16 +167,18 @@ final class ConnectionLoop {
         consumers.removeValue(forKey: tag)?.finish()
     }
 
-    func publish(_ request: PublishRequest, continuation: CheckedContinuation<Void, Error>) {
+    func publish(_ request: PublishRequest, confirmation: PublishConfirmation) {
         do {
             try raw.publish(exchange: request.exchange, routingKey: request.routingKey, mandatory: request.mandatory,
                             properties: request.properties, body: request.body)
-            confirms.add(messageID: request.mandatory ? request.properties.messageID : nil, continuation: continuation)
+            confirms.add(messageID: request.mandatory ? request.properties.messageID : nil, confirmation: confirmation)
         } catch let error as AMQPError {
-            continuation.resume(throwing: error)
+            confirmation.complete(.failure(error))
             fail(error)
         } catch {
-            continuation.resume(throwing: error)
+            let error = AMQPError.library(status: 0, message: "\(error)", context: "basic.publish")
+            confirmation.complete(.failure(error))
+            fail(error)
         }
     }
 

@@ -101,34 +101,27 @@ struct PublishCommand: AsyncParsableCommand {
 
         let start = ContinuousClock.now
         var tally = Tally()
-        await withTaskGroup(of: Result<Void, Error>.self) { group in
-            var inFlight = 0
-            for (index, body) in bodies.enumerated() {
-                if let rate {
-                    let due = start + .seconds(Double(index) / rate)
-                    if due > .now { try? await Task.sleep(until: due) }
-                }
-                if inFlight >= Self.window, let result = await group.next() {
-                    tally.record(result)
-                    inFlight -= 1
-                }
-                var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
-                properties.timestamp = UInt64(time(nil))
-                if !headerTable.isEmpty { properties.headers = headerTable }
-                group.addTask {
-                    do {
-                        try await connection.publish(exchange: target.exchange, routingKey: target.routingKey,
-                                                     mandatory: true, properties: properties, body: body)
-                        return .success(())
-                    } catch {
-                        return .failure(error)
-                    }
-                }
-                tally.published += 1
-                inFlight += 1
+        // One task enqueues in input order (so --stdin-lines keeps its order on the wire) and
+        // keeps at most `window` confirmations outstanding.
+        var outstanding: [PublishConfirmation] = []
+        var oldest = 0
+        for (index, body) in bodies.enumerated() {
+            if let rate {
+                let due = start + .seconds(Double(index) / rate)
+                if due > .now { try? await Task.sleep(until: due) }
             }
-            for await result in group { tally.record(result) }
+            if outstanding.count - oldest >= Self.window {
+                await tally.record(outstanding[oldest])
+                oldest += 1
+            }
+            var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
+            properties.timestamp = UInt64(time(nil))
+            if !headerTable.isEmpty { properties.headers = headerTable }
+            outstanding.append(connection.enqueuePublish(
+                exchange: target.exchange, routingKey: target.routingKey, mandatory: true, properties: properties, body: body))
+            tally.published += 1
         }
+        for confirmation in outstanding[oldest...] { await tally.record(confirmation) }
         await connection.close()
 
         let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
@@ -183,11 +176,11 @@ struct PublishCommand: AsyncParsableCommand {
         var unroutable = 0
         var firstError: Error?
 
-        mutating func record(_ result: Result<Void, Error>) {
-            switch result {
-            case .success:
+        mutating func record(_ confirmation: PublishConfirmation) async {
+            do {
+                try await confirmation.wait()
                 confirmed += 1
-            case .failure(let error):
+            } catch {
                 if case AMQPError.unroutable = error { unroutable += 1 }
                 if case AMQPError.publishNacked = error { nacked += 1 }
                 if firstError == nil { firstError = error }
