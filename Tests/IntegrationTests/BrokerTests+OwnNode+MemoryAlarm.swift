@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+
+extension BrokerTests.OwnNode {
+    /// What the broker and the worker showed while the memory alarm was on.
+    struct AlarmObservations: Sendable {
+        let publisher: ChildProcess
+        let workerConnection: BrokerConnection?
+        let publisherConnection: BrokerConnection?
+        let readyz: HTTPResponse
+        let readiness: Readiness?
+        let workerLoggedBlocked: Bool
+    }
+
+    /// A memory alarm (`set_vm_memory_high_watermark 0.00001`) on the node under a consuming worker.
+    ///
+    /// RabbitMQ 3.10 blocks only connections that publish: it sends `connection.blocked` to a
+    /// publisher (and stops reading its socket) the moment it publishes, while a connection that
+    /// only consumes and acks stays in state `blocking`, gets no notification and keeps working.
+    /// The worker only consumes, so the contract here is conditional: if the broker does block the
+    /// worker's connection, the worker logs `connection.blocked` and `/readyz` says `blocked`;
+    /// either way it stays up, keeps consuming what is already queued, and after the alarm clears
+    /// it consumes what `warren publish` could only publish then, ready again, connection intact.
+    @Test("memory alarm: publishers are blocked, the consuming worker stays up and resumes")
+    func memoryAlarm() async throws {
+        let node = try OwnBroker.required()
+        let env = try await node.running(TestEnvironment.current())
+        let broker = Broker(env)
+        try await broker.withQueue("alarm") { queue in
+            let total = 600
+            let worker = try WarrenProcess.worker(
+                env, queue: queue,
+                ["--queue-type", "classic", "--log-level", "debug", "--concurrency", "5", "--prefetch", "10"])
+            defer { worker.forceStop() }
+            let probe = try await worker.healthProbe()
+            try await probe.waitUntilReady(timeout: .seconds(20))
+            let common = ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic"]
+            let publish = try await warrenPublish(env, common + ["--count", "\(total)", "--body", #"{"work_ms": 100}"#])
+            try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
+            func distinct() -> Int { Set(worker.ackedIDs).count }
+            try await poll(timeout: .seconds(20), "20 acks before the alarm") { distinct() >= 20 }
+
+            try await broker.rabbitmqctl(["set_vm_memory_high_watermark", "0.00001"])
+            let observed = try await withCleanup {
+                // The alarm is in force once the connections leave state `running`.
+                let before = try await pollValue(
+                    timeout: .seconds(20), interval: .seconds(1), "the alarm to reach the worker's connection"
+                ) {
+                    let connection = try await broker.connection(ofProcess: worker.child.pid)
+                    return connection.flatMap { $0.state == "running" ? nil : $0 }
+                }
+                let ackedAtAlarm = distinct()
+                let publisher = try ChildProcess(
+                    executable: env.warrenBinary,
+                    arguments: ["publish"] + common + ["--count", "10", "--body", #"{"during_alarm": true}"#],
+                    removingEnvironment: { $0.hasPrefix("WARREN_") })
+                do {
+                    // The broker blocks the publisher as soon as it publishes.
+                    let connections = try await pollValue(
+                        timeout: .seconds(20), interval: .seconds(1), "the broker to block the publishing connection"
+                    ) {
+                        let connections = try await broker.listConnections()
+                        return connections.contains { $0.state == "blocked" } ? connections : nil
+                    }
+                    let workerConnection = connections.first { $0.connectionName?.hasSuffix(":\(worker.child.pid)") == true }
+                    let publisherConnection = connections.first { $0.connectionName?.hasSuffix(":\(publisher.pid)") == true }
+                        ?? connections.first { $0.pid != workerConnection?.pid }
+                    if workerConnection?.state == "blocked" {
+                        // The worker advertises connection.blocked, so the broker told it.
+                        try await worker.waitForEvent("connection.blocked", timeout: .seconds(5))
+                    }
+                    let workerLoggedBlocked = worker.events("connection.blocked").count > worker.events("connection.unblocked").count
+                    let (readyz, readiness) = try await probe.readyz()
+
+                    // Consuming what is already queued goes on during the alarm.
+                    try await poll(timeout: .seconds(20), "20 more acks during the alarm", lastSeen: { worker.transcript }) {
+                        distinct() >= ackedAtAlarm + 20
+                    }
+                    #expect(publisher.isRunning, "warren publish is held by the broker while the alarm is on")
+                    print("memory alarm: worker connection \(before.state) → \(workerConnection?.state ?? "?"), publisher connection \(publisherConnection?.state ?? "?"), readyz \(readyz), worker logged connection.blocked: \(workerLoggedBlocked)")
+                    return AlarmObservations(
+                        publisher: publisher, workerConnection: workerConnection, publisherConnection: publisherConnection,
+                        readyz: readyz, readiness: readiness, workerLoggedBlocked: workerLoggedBlocked)
+                } catch {
+                    publisher.forceStop()
+                    throw error
+                }
+            } cleanup: {
+                // Always clear the alarm.
+                do { try await broker.rabbitmqctl(["set_vm_memory_high_watermark", "0.4"]) } catch {
+                    print("integration tests: could not clear the memory alarm on \(env.amqpURL): \(error)")
+                }
+            }
+            defer { observed.publisher.forceStop() }
+
+            if observed.workerLoggedBlocked {
+                #expect(observed.readyz.status == 503 && observed.readiness?.state == "blocked",
+                        "blocked by the broker, so not ready: \(observed.readyz)")
+                #expect(observed.readiness?.reason?.isEmpty == false, "\(observed.readyz)")
+            } else {
+                #expect(observed.readyz.status == 200 && observed.readiness?.state == "consuming",
+                        "not blocked, still consuming: \(observed.readyz)")
+            }
+            #expect(observed.publisherConnection?.state == "blocked", "\(observed.publisherConnection.map(\.description) ?? "none")")
+
+            // After the alarm: the held publish completes and the worker consumes it.
+            let publisherEnd = try await observed.publisher.waitForExit(timeout: .seconds(30))
+            #expect(publisherEnd == .exited(0), "\(observed.publisher.stdout.text)\(observed.publisher.stderr.text)")
+            #expect(PublishSummary(observed.publisher.stdout.text)?.confirmed == 10, "\(observed.publisher.stdout.text)")
+            print("memory alarm: warren publish during the alarm said: \(observed.publisher.stdout.text) \(observed.publisher.stderr.text)")
+            try await poll(timeout: .seconds(60), "all \(total + 10) messages acked", lastSeen: { "\(distinct()) acked" }) {
+                distinct() >= total + 10
+            }
+            try await probe.waitUntilReady(timeout: .seconds(10))
+            if observed.workerLoggedBlocked {
+                #expect(!worker.events("connection.unblocked").isEmpty, "\(worker.transcript)")
+            }
+            #expect(worker.events("worker.connection_lost").isEmpty, "\(worker.transcript)")
+            #expect(worker.ackedIDs.count == total + 10, "each acked once")
+            let (end, _) = try await worker.stop(with: SIGTERM, timeout: .seconds(20))
+            #expect(end == .exited(0), "\(worker.transcript)")
+        }
+    }
+}
