@@ -50,8 +50,19 @@ final class RawConnection {
         guard let socket = amqp_tcp_socket_new(state) else {
             throw AMQPError.library(status: 0, message: "cannot create socket", context: "connect")
         }
-        amqp_tcp_socket_set_sockfd(socket, try TCPConnector.connect(
-            host: url.host, port: url.port, timeoutSeconds: connectTimeoutSeconds))
+        let fd: Int32
+        do {
+            fd = try TCPConnector.connect(host: url.host, port: url.port, deadline: .now + .seconds(connectTimeoutSeconds))
+        } catch {
+            let reason: String
+            switch error {
+            case .cannotResolve(let why): reason = "cannot resolve host: \(why)"
+            case .cannotConnect(let why): reason = why
+            case .timedOut: reason = "connect timed out after \(connectTimeoutSeconds) s"
+            }
+            throw AMQPError.library(status: 0, message: reason, context: "connect to \(url.host):\(url.port)")
+        }
+        amqp_tcp_socket_set_sockfd(socket, fd)
         var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
         // Bounds every RPC, including close handshakes after the broker stopped answering.
         amqp_set_rpc_timeout(state, &timeout)

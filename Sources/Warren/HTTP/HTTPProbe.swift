@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WarrenAMQP
 
 /// A tiny HTTP/1.1 `GET` client over a plain TCP socket, for health probes: `warren healthcheck`
 /// uses it so that a container image needs no curl (and no FoundationNetworking).
@@ -61,42 +62,15 @@ public enum HTTPProbe {
     // MARK: - Socket steps
 
     private static func connect(_ target: HTTPProbeTarget, deadline: ContinuousClock.Instant, timeout: Duration) throws(HTTPProbeError) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let lookup = getaddrinfo(target.host, String(target.port), &hints, &list)
-        guard lookup == 0, let list else {
-            throw .cannotResolve(host: target.host, reason: String(cString: gai_strerror(lookup)))
-        }
-        defer { freeaddrinfo(list) }
-
-        var failure = HTTPProbeError.cannotConnect(address: target.address, reason: "no address")
-        var candidate: UnsafeMutablePointer<addrinfo>? = list
-        while let address = candidate {
-            candidate = address.pointee.ai_next
-            let fd = socket(address.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else {
-                failure = .cannotConnect(address: target.address, reason: lastError())
-                continue
+        do {
+            return try TCPConnector.connect(host: target.host, port: target.port, deadline: deadline)
+        } catch {
+            switch error {
+            case .cannotResolve(let reason): throw .cannotResolve(host: target.host, reason: reason)
+            case .cannotConnect(let reason): throw .cannotConnect(address: target.address, reason: reason)
+            case .timedOut: throw .timedOut(address: target.address, during: "connecting", after: timeout)
             }
-            if Glibc.connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 { return fd }
-            if errno == EINPROGRESS {
-                if !wait(fd, for: POLLOUT, until: deadline) {
-                    _ = close(fd)
-                    throw .timedOut(address: target.address, during: "connecting", after: timeout)
-                }
-                var code: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                if getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0, code == 0 { return fd }
-                failure = .cannotConnect(address: target.address, reason: String(cString: strerror(code)))
-            } else {
-                failure = .cannotConnect(address: target.address, reason: lastError())
-            }
-            _ = close(fd)
         }
-        throw failure
     }
 
     private static func send(_ bytes: [UInt8], on fd: Int32, target: HTTPProbeTarget, deadline: ContinuousClock.Instant, timeout: Duration) throws(HTTPProbeError) {
@@ -141,18 +115,9 @@ public enum HTTPProbe {
         }
     }
 
-    /// Waits until `fd` is ready for `events`; false when the deadline passed first. Other poll
-    /// failures count as ready, so that the next socket call reports the real error.
+    /// Waits until `fd` is ready for `events`; false when the deadline passed first.
     private static func wait(_ fd: Int32, for events: Int32, until deadline: ContinuousClock.Instant) -> Bool {
-        while true {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            guard remaining > .zero else { return false }
-            let milliseconds = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1
-            var entry = pollfd(fd: fd, events: Int16(events), revents: 0)
-            let ready = poll(&entry, 1, Int32(clamping: milliseconds))
-            if ready > 0 { return true }
-            if ready < 0 && errno != EINTR { return true }
-        }
+        TCPConnector.waitUntilReady(fd, for: Int16(events), until: deadline)
     }
 
     private static func lastError() -> String {
