@@ -14,6 +14,8 @@ import Foundation
 ///   with two such handlers both cooperative threads of a 2-core machine are busy, which shows
 ///   that heartbeats and acks still flow because librabbitmq runs on its own thread);
 /// - `{"fail": "permanent"}` or `{"fail": "transient"}` throws (both are dead-lettered for now);
+/// - `{"crash": true}` kills the process with a fatal error, as a handler bug would (the message
+///   stays unacked, so the broker redelivers it to the next worker);
 /// - a body that is not a JSON object fails with the parse error as the reason;
 /// - any other object succeeds at once.
 struct DemoHandler: MessageHandler {
@@ -21,6 +23,7 @@ struct DemoHandler: MessageHandler {
         var work_ms: Int?
         var cpu_ms: Int?
         var fail: String?
+        var crash: Bool?
     }
 
     struct DemoFailure: Error, CustomStringConvertible {
@@ -38,6 +41,9 @@ struct DemoHandler: MessageHandler {
             command = try JSONDecoder().decode(Command.self, from: Data(delivery.body))
         } catch let error as DecodingError {
             throw InvalidBody(description: "body is not a JSON object: \(Self.describe(error))")
+        }
+        if command.crash == true {
+            fatalError("demo handler: crash requested by message \(delivery.properties.messageID ?? "?")")
         }
         if let kind = command.fail {
             throw DemoFailure(kind: kind)
