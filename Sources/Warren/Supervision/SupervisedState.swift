@@ -23,8 +23,4 @@ final class SupervisedState: Sendable {
         status.update(state: readiness.state, isReady: readiness.isReady, detail: readiness.detail, retryAt: retryAt)
         return action
     }
-
-    var state: ConnectionStateMachine.State {
-        machine.withLock { $0.state }
-    }
 }
