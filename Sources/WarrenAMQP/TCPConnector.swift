@@ -73,7 +73,7 @@ package enum TCPConnector {
             let remaining = ContinuousClock.now.duration(to: deadline)
             guard remaining > .zero else { return false }
             var pfd = pollfd(fd: fd, events: events, revents: 0)
-            let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
+            let milliseconds = Int32(clamping: remaining.milliseconds + 1)
             let ready = poll(&pfd, 1, milliseconds)
             if ready > 0 { return true }
             if ready < 0 && errno != EINTR { return true }  // let the caller's next call report the error

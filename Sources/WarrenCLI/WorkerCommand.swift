@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 import Warren
+import WarrenAMQP
 
 #if canImport(Glibc)
 import Glibc
@@ -107,7 +108,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let exitCode = Self.exitCode(for: error)
             logger.critical("worker failed", metadata: [
                 "event": "worker.failed", "error": "\(error)", "exit_code": "\(exitCode.rawValue)",
-                "uptime_ms": "\(Self.milliseconds(started.duration(to: .now)))",
+                "uptime_ms": "\(started.duration(to: .now).milliseconds)",
             ])
             throw exitCode
         }
@@ -138,10 +139,6 @@ struct WorkerCommand: AsyncParsableCommand {
             tasks.cancelAll()
             for try await _ in tasks {}
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// 69: the broker refused for good; 70: the consumer loop crashed; 78: the HTTP port cannot

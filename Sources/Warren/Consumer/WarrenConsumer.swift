@@ -341,11 +341,3 @@ private final class DrainCounts: Sendable {
     func abandoned() { abandonedTotal.add(1, ordering: .relaxed) }
     var abandonedCount: Int { abandonedTotal.load(ordering: .relaxed) }
 }
-
-extension Duration {
-    /// Whole milliseconds, for log fields.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-}

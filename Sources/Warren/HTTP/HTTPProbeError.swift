@@ -1,3 +1,5 @@
+import WarrenAMQP
+
 /// Why an `HTTPProbe` got no HTTP response. An HTTP error status is not an error: it is a
 /// `HTTPProbe.Response` with that status.
 public enum HTTPProbeError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -31,7 +33,7 @@ public enum HTTPProbeError: Error, Sendable, Equatable, CustomStringConvertible 
 extension Duration {
     /// `2s`, `0.5s`, `1.25s`: seconds with up to three decimals.
     fileprivate var formatted: String {
-        let milliseconds = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        let milliseconds = self.milliseconds
         var text = "\(milliseconds / 1000)"
         var fraction = milliseconds % 1000
         if fraction != 0 {
