@@ -113,6 +113,11 @@ struct PublishCommand: AsyncParsableCommand {
             if outstanding.count - oldest >= Self.window {
                 await tally.record(outstanding[oldest])
                 oldest += 1
+                // Drop settled confirmations now and then, so memory stays bounded by the window.
+                if oldest >= Self.window {
+                    outstanding.removeFirst(oldest)
+                    oldest = 0
+                }
             }
             var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
             properties.timestamp = UInt64(time(nil))
@@ -124,7 +129,7 @@ struct PublishCommand: AsyncParsableCommand {
         for confirmation in outstanding[oldest...] { await tally.record(confirmation) }
         await connection.close()
 
-        let seconds = Double(start.duration(to: .now).components.attoseconds) / 1e18 + Double(start.duration(to: .now).components.seconds)
+        let seconds = Double(start.duration(to: .now).milliseconds) / 1000
         let perSecond = seconds > 0 ? Double(tally.confirmed) / seconds : 0
         print("published \(tally.published), confirmed \(tally.confirmed), nacked \(tally.nacked), unroutable \(tally.unroutable) in \(Self.format(seconds, 2)) s (\(Self.format(perSecond, 0)) msg/s)")
         if let firstError = tally.firstError {
