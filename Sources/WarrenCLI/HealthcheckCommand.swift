@@ -59,7 +59,7 @@ struct HealthcheckCommand: ParsableCommand {
         let settings = SettingsResolver(flags: ["http-port": httpPort].compactMapValues { $0 }, environment: processEnvironment())
         let port: Int
         do {
-            port = try settings.integer("http-port", default: 8080, in: 0...65535)
+            port = try WorkerConfiguration.httpPort(resolving: settings)
         } catch let error as ConfigurationError {
             throw configurationFailure(error)
         }

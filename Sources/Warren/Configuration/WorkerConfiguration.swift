@@ -53,12 +53,18 @@ public struct WorkerConfiguration: Sendable, Equatable {
         self.maxRefusedAttempts = maxRefusedAttempts
     }
 
+    /// `http-port` alone (0–65535, default 8080; 0 = any free port), for tools that only need to
+    /// find the worker's health server (`warren healthcheck`).
+    public static func httpPort(resolving settings: SettingsResolver) throws -> Int {
+        try settings.integer("http-port", default: 8080, in: 0...65535)
+    }
+
     public init(resolving settings: SettingsResolver) throws {
         broker = try BrokerConfiguration(resolving: settings)
         prefetch = try settings.integer("prefetch", default: 50, in: 1...65535)
         concurrency = try settings.integer("concurrency", default: 8, in: 1...10_000)
         logLevel = try settings.logLevel("log-level", default: .info)
-        httpPort = try settings.integer("http-port", default: 8080, in: 0...65535)
+        httpPort = try Self.httpPort(resolving: settings)
         // AMQP negotiates heartbeats in whole seconds.
         heartbeat = .seconds(try settings.duration("heartbeat", default: .seconds(30), in: .zero...(.seconds(3600))).components.seconds)
         let initial = try settings.duration("reconnect-initial-delay", default: .milliseconds(500), in: .milliseconds(10)...(.seconds(3600)))
