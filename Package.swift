@@ -55,7 +55,13 @@ let package = Package(
         .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
         // Real-broker tests: they need the broker started by `make test` (see scripts/broker.sh)
         // and run the built `warren` binary as a child process.
-        .testTarget(name: "IntegrationTests", dependencies: ["Warren", "WarrenAMQP"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Warren", "WarrenAMQP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -28,16 +28,7 @@ struct BrokerOptions: ParsableArguments {
 
 /// The process environment as a dictionary.
 func processEnvironment() -> [String: String] {
-    var result: [String: String] = [:]
-    var pointer = environ
-    while let entry = pointer.pointee {
-        let text = String(cString: entry)
-        if let equals = text.firstIndex(of: "=") {
-            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-        }
-        pointer += 1
-    }
-    return result
+    SettingsResolver.processEnvironment()
 }
 
 /// Prints a configuration error to stderr and returns the exit code for it.

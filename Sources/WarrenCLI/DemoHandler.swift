@@ -1,12 +1,4 @@
-import Logging
 import Warren
-import WarrenAMQP
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 
 /// The example handler users replace with their own. The body must be a JSON object:
 /// - `{"work_ms": 200}` sleeps that long (simulated work; cancellable), then succeeds;
@@ -16,10 +8,12 @@ import Foundation
 /// - `{"fail": "permanent"}` or `{"fail": "transient"}` throws (both are dead-lettered for now);
 /// - `{"crash": true}` kills the process with a fatal error, as a handler bug would (the message
 ///   stays unacked, so the broker redelivers it to the next worker);
-/// - a body that is not a JSON object fails with the parse error as the reason;
+/// - a body that is not a JSON object is dead-lettered with the decoding error as the reason;
 /// - any other object succeeds at once.
 struct DemoHandler: MessageHandler {
-    struct Command: Decodable {
+    /// What a demo message asks for. Warren decodes it (JSON); a body that is not such an
+    /// object is dead-lettered as an `UndecodableMessage` without reaching `handle`.
+    struct DemoCommand: Decodable, Sendable {
         var work_ms: Int?
         var cpu_ms: Int?
         var fail: String?
@@ -35,15 +29,9 @@ struct DemoHandler: MessageHandler {
         var description: String
     }
 
-    func handle(_ delivery: AMQPDelivery, logger: Logger) async throws {
-        let command: Command
-        do {
-            command = try JSONDecoder().decode(Command.self, from: Data(delivery.body))
-        } catch let error as DecodingError {
-            throw InvalidBody(description: "body is not a JSON object: \(Self.describe(error))")
-        }
+    func handle(_ command: DemoCommand, context: MessageContext) async throws {
         if command.crash == true {
-            fatalError("demo handler: crash requested by message \(delivery.properties.messageID ?? "?")")
+            fatalError("demo handler: crash requested by message \(context.properties.messageID ?? "?")")
         }
         if let kind = command.fail {
             throw DemoFailure(kind: kind)
@@ -61,17 +49,6 @@ struct DemoHandler: MessageHandler {
             let end = ContinuousClock.now + .milliseconds(milliseconds)
             var spins = 0
             while ContinuousClock.now < end { spins &+= 1 }
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
-            return (path.isEmpty ? "" : "at \(path): ") + context.debugDescription + underlying
-        @unknown default:
-            return "\(error)"
         }
     }
 }

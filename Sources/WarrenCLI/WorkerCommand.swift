@@ -45,6 +45,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-timeout"), help: "Longest drain on SIGTERM before running handlers are cancelled (env WARREN_SHUTDOWN_TIMEOUT; default 25s).")
     var shutdownTimeout: String?
 
+    @Option(name: .customLong("handler-timeout"), help: "Longest a handler may run before it is cancelled and its message dead-lettered, e.g. 30s; 0 = no limit (env WARREN_HANDLER_TIMEOUT; default 0).")
+    var handlerTimeout: String?
+
     @Option(name: .customLong("max-refused-attempts"), help: "Permanent refusals in a row (403, 404, 406, 530) before exiting 69 (env WARREN_MAX_REFUSED_ATTEMPTS; default 5).")
     var maxRefusedAttempts: String?
 
@@ -60,6 +63,7 @@ struct WorkerCommand: AsyncParsableCommand {
         flags["reconnect-max-delay"] = reconnectMaxDelay
         flags["shutdown-timeout"] = shutdownTimeout
         flags["max-refused-attempts"] = maxRefusedAttempts
+        flags["handler-timeout"] = handlerTimeout
         let settings = SettingsResolver(flags: flags, environment: processEnvironment())
         let configuration: WorkerConfiguration
         let handlerChoice: BuiltInHandler
@@ -81,12 +85,14 @@ struct WorkerCommand: AsyncParsableCommand {
             "concurrency": "\(configuration.concurrency)", "handler": "\(handlerChoice.rawValue)",
             "http_port": "\(configuration.httpPort)", "heartbeat_s": "\(configuration.heartbeat.components.seconds)",
             "shutdown_timeout": "\(configuration.shutdownTimeout)",
+            "handler_timeout": "\(configuration.handlerTimeout.map { "\($0)" } ?? "off")",
         ])
 
         let status = WorkerStatus()
-        let consumer = WarrenConsumer(
-            configuration: configuration, handler: handlerChoice.makeHandler(),
-            connectionName: defaultConnectionName(), status: status, logger: logger)
+        // The same public API a program embedding Warren uses; the handler is one of the built-ins.
+        let consumer = handlerChoice.makeConsumer(
+            configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: defaultConnectionName())),
+            status: status, logger: logger)
         let http = HealthServer(status: status, port: configuration.httpPort, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             // Services stop in reverse order: the consumer drains first while /readyz keeps
@@ -160,10 +166,10 @@ enum BuiltInHandler: String, CaseIterable, Sendable {
     case demo
     case noop
 
-    func makeHandler() -> any MessageHandler {
+    func makeConsumer(configuration: ConsumerConfiguration, connection: ConsumerConnection, status: WorkerStatus, logger: Logger) -> WarrenConsumer {
         switch self {
-        case .demo: return DemoHandler()
-        case .noop: return NoopHandler()
+        case .demo: WarrenConsumer(configuration: configuration, connection: connection, handler: DemoHandler(), status: status, logger: logger)
+        case .noop: WarrenConsumer(configuration: configuration, connection: connection, handler: NoopHandler(), status: status, logger: logger)
         }
     }
 }

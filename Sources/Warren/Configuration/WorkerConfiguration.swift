@@ -18,6 +18,10 @@ import WarrenAMQP
 /// | WARREN_RECONNECT_MAX_DELAY | --reconnect-max-delay | 30s |
 /// | WARREN_SHUTDOWN_TIMEOUT | --shutdown-timeout | 25s |
 /// | WARREN_MAX_REFUSED_ATTEMPTS | --max-refused-attempts | 5 |
+/// | WARREN_HANDLER_TIMEOUT | --handler-timeout | 0 (off) |
+///
+/// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
+/// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
 public struct WorkerConfiguration: Sendable, Equatable {
     public var broker: BrokerConfiguration
     /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead.
@@ -35,12 +39,14 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var shutdownTimeout: Duration
     /// Consecutive permanent refusals (403, 404, 406, 530) before the worker gives up.
     public var maxRefusedAttempts: Int
+    /// Longest a handler may run before it is cancelled; `nil` never times out.
+    public var handlerTimeout: Duration?
 
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
         httpPort: Int = 8080, heartbeat: Duration = .seconds(30),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
-        shutdownTimeout: Duration = .seconds(25), maxRefusedAttempts: Int = 5
+        shutdownTimeout: Duration = .seconds(25), maxRefusedAttempts: Int = 5, handlerTimeout: Duration? = nil
     ) {
         self.broker = broker
         self.prefetch = prefetch
@@ -51,6 +57,26 @@ public struct WorkerConfiguration: Sendable, Equatable {
         self.reconnectBackoff = reconnectBackoff
         self.shutdownTimeout = shutdownTimeout
         self.maxRefusedAttempts = maxRefusedAttempts
+        self.handlerTimeout = handlerTimeout
+    }
+
+    /// Reads every `WARREN_*` variable of the process environment (no flags); throws
+    /// `ConfigurationError` naming the offending variable.
+    public static func fromEnvironment(_ environment: [String: String] = SettingsResolver.processEnvironment()) throws -> WorkerConfiguration {
+        try WorkerConfiguration(resolving: SettingsResolver(flags: [:], environment: environment))
+    }
+
+    /// The consumer's part: queue, prefetch, concurrency, timeouts and reconnect policy.
+    public var consumer: ConsumerConfiguration {
+        ConsumerConfiguration(
+            queue: broker.queue, queueType: broker.queueType, prefetch: prefetch, concurrency: concurrency,
+            handlerTimeout: handlerTimeout, shutdownTimeout: shutdownTimeout, reconnectBackoff: reconnectBackoff,
+            maxRefusedAttempts: maxRefusedAttempts)
+    }
+
+    /// The connection's part, under the name the management UI will show.
+    public func connection(named name: String) -> ConnectionConfiguration {
+        ConnectionConfiguration(url: broker.url, connectionName: name, heartbeat: heartbeat)
     }
 
     /// `http-port` alone (0–65535, default 8080; 0 = any free port), for tools that only need to
@@ -77,5 +103,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         reconnectBackoff = Backoff(initial: initial, maximum: maximum)
         shutdownTimeout = try settings.duration("shutdown-timeout", default: .seconds(25), in: .zero...(.seconds(3600)))
         maxRefusedAttempts = try settings.integer("max-refused-attempts", default: 5, in: 1...1000)
+        let timeout = try settings.duration("handler-timeout", default: .zero, in: .zero...(.seconds(86_400)))
+        handlerTimeout = timeout == .zero ? nil : timeout
     }
 }

@@ -3,12 +3,25 @@ import ServiceLifecycle
 import Synchronization
 import WarrenAMQP
 
-/// A queue consumer as a swift-service-lifecycle `Service`: put it in a `ServiceGroup`.
+/// A queue consumer as a swift-service-lifecycle `Service`: put it in any `ServiceGroup`,
+/// beside an HTTP server or other consumers.
+///
+/// ```swift
+/// let consumer = WarrenConsumer(
+///     configuration: ConsumerConfiguration(queue: "orders"),
+///     connection: .dedicated(ConnectionConfiguration(url: try AMQPURL("amqp://localhost/"), connectionName: "orders")),
+///     handler: OrderHandler(),
+///     logger: logger)
+/// let group = ServiceGroup(services: [consumer], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
 ///
 /// `run()` opens the broker connection itself, on the connection's own thread, so nothing else
-/// in the process waits on the broker. It declares the topology, sets prefetch and consumes,
-/// running up to `concurrency` handlers at once. A message is acked only after its handler
-/// returned; a handler error nacks it without requeue, so the broker dead-letters it to `Q.dead`.
+/// in the process waits on the broker. It declares the topology (`Topology`), sets prefetch and
+/// consumes, running up to `concurrency` handlers at once, one task each. A message is acked
+/// only after its handler returned; a handler error (or an undecodable body) nacks it without
+/// requeue, so the broker dead-letters it to `Q.dead`, and logs `message.dead_lettered` with the
+/// error as the reason.
 ///
 /// Connection life follows `ConnectionStateMachine`: transient failures (refused, reset, forced
 /// close, missed heartbeats, broker restart, consumer cancelled by the broker) reconnect with
@@ -20,28 +33,85 @@ import WarrenAMQP
 ///
 /// On graceful shutdown it drains: `basic.cancel` so no new deliveries start, running handlers
 /// finish and are acked, prefetched-but-unstarted deliveries go back with
-/// `basic.nack(requeue: true)`, then the connection closes and `run()` returns. If the task is
-/// cancelled during the drain (the group's shutdown deadline, or a second signal), running
+/// `basic.nack(requeue: true)`, then a dedicated connection closes and `run()` returns. If the
+/// drain outlasts `shutdownTimeout`, or the task is cancelled (a second signal), running
 /// handlers are cancelled and their messages left unacked for redelivery.
 ///
 /// `status` reflects every state change for readiness probes.
+///
+/// - Important: `run()` must be called once, from the group; handlers run as child tasks of it
+///   on Swift's cooperative pool, and every librabbitmq call on the connection's owner thread.
 public final class WarrenConsumer: Service {
-    private let configuration: WorkerConfiguration
-    private let handler: any MessageHandler
+    private let configuration: ConsumerConfiguration
+    private let connection: WarrenConnection
+    private let ownsConnection: Bool
+    private let publisher: WarrenConnection
+    private let ownsPublisher: Bool
+    private let processing: MessageProcessing
     private let logger: Logger
-    private let connectionName: String
+    /// What this consumer is doing, for readiness probes (`HealthServer`).
     public let status: WorkerStatus
 
-    public init(configuration: WorkerConfiguration, handler: some MessageHandler, connectionName: String,
-                status: WorkerStatus = WorkerStatus(), logger: Logger) {
+    /// A consumer running one `MessageHandler` for every message.
+    ///
+    /// - Parameters:
+    ///   - connection: its own connection (`.dedicated`) or one shared with others (`.shared`).
+    ///   - publisher: where `MessageContext.publish` sends follow-up messages. By default the
+    ///     consumer's own publishing connection (same broker, name suffixed `/publish`), opened
+    ///     on the first publish and closed when the consumer stops.
+    ///   - logger: used for every line the consumer and its handlers log.
+    public convenience init(
+        configuration: ConsumerConfiguration, connection: ConsumerConnection, handler: some MessageHandler,
+        publisher: WarrenConnection? = nil, status: WorkerStatus = WorkerStatus(), logger: Logger
+    ) {
+        self.init(configuration: configuration, connection: connection, handlerFactory: SharedHandlerFactory(handler: handler),
+                  publisher: publisher, status: status, logger: logger)
+    }
+
+    /// A consumer that builds a fresh handler, with its own resources, for every message and
+    /// tears it down after the outcome (see `MessageHandlerFactory`).
+    public init(
+        configuration: ConsumerConfiguration, connection: ConsumerConnection, handlerFactory: some MessageHandlerFactory,
+        publisher: WarrenConnection? = nil, status: WorkerStatus = WorkerStatus(), logger: Logger
+    ) {
         self.configuration = configuration
-        self.handler = handler
+        switch connection {
+        case .dedicated(let settings):
+            self.connection = WarrenConnection(settings, logger: logger)
+            ownsConnection = true
+        case .shared(let shared):
+            self.connection = shared
+            ownsConnection = false
+        }
+        if let publisher {
+            self.publisher = publisher
+            ownsPublisher = false
+        } else {
+            let settings = self.connection.configuration
+            self.publisher = WarrenConnection(settings.named(settings.connectionName + "/publish"), logger: logger)
+            ownsPublisher = true
+        }
+        processing = MessageProcessing(handlerFactory, timeout: configuration.handlerTimeout)
         self.logger = logger
-        self.connectionName = connectionName
         self.status = status
     }
 
     public func run() async throws {
+        do {
+            try await runUntilStopped()
+        } catch {
+            await closeOwnedConnections()
+            throw error
+        }
+        await closeOwnedConnections()
+    }
+
+    private func closeOwnedConnections() async {
+        if ownsConnection { await connection.close() }
+        if ownsPublisher { await publisher.close() }
+    }
+
+    private func runUntilStopped() async throws {
         let deadline = DrainDeadline()
         // The drain deadline is the consumer's own: when it passes, only the consumer's work is
         // cancelled (handlers left unacked for redelivery), and the rest of the group — the HTTP
@@ -73,6 +143,19 @@ public final class WarrenConsumer: Service {
             status: status)
         let limit = ConcurrencyLimit(configuration.concurrency)
         let counts = DrainCounts()
+        let logger = self.logger
+        let listener = connection.addListener { event in
+            // On the connection's thread: only quick, non-blocking work here.
+            switch event {
+            case .blocked(let reason):
+                logger.warning("connection blocked by the broker", metadata: ["event": "connection.blocked", "reason": "\(reason)"])
+                _ = supervised.apply { $0.blocked(reason: reason) }
+            case .unblocked:
+                logger.info("connection unblocked by the broker", metadata: ["event": "connection.unblocked"])
+                _ = supervised.apply { $0.unblocked() }
+            }
+        }
+        defer { connection.removeListener(listener) }
         try await withThrowingDiscardingTaskGroup { handlers in
             var action = supervised.apply { $0.start() }
             while true {
@@ -111,13 +194,14 @@ public final class WarrenConsumer: Service {
         attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, counts: DrainCounts, deadline: DrainDeadline,
         handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
-        let broker = configuration.broker
-        logger.info("connecting", metadata: ["event": "worker.connecting", "attempt": "\(attempt)", "url": "\(broker.url.redacted)"])
+        logger.info("connecting", metadata: [
+            "event": "worker.connecting", "attempt": "\(attempt)", "url": "\(self.connection.configuration.url.redacted)",
+        ])
         let connection: AMQPConnection
         let consumer: AMQPConsumer
         do {
             (connection, consumer) = try await cancelWhenGracefulShutdown {
-                try await self.open(supervised: supervised)
+                try await self.open()
             }
         } catch {
             if error is CancellationError || Task.isShuttingDownGracefully || Task.isCancelled {
@@ -128,7 +212,7 @@ public final class WarrenConsumer: Service {
         }
         _ = supervised.apply { $0.connected() }
         logger.info("consuming", metadata: [
-            "event": "worker.consuming", "queue": "\(broker.queue)", "consumer_tag": "\(consumer.tag)",
+            "event": "worker.consuming", "queue": "\(configuration.queue)", "consumer_tag": "\(consumer.tag)",
             "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
         ])
 
@@ -138,7 +222,7 @@ public final class WarrenConsumer: Service {
             // No new deliveries; wait for the running handlers. If the deadline or a second
             // signal cancels us meanwhile, they are cancelled and left unacked.
             await limit.waitUntilIdle()
-            await connection.close()
+            await release(connection)
             let elapsed = started.duration(to: .now).milliseconds
             if Task.isCancelled {
                 logger.warning("drain cut short: unfinished messages left unacked for redelivery", metadata: [
@@ -151,7 +235,7 @@ public final class WarrenConsumer: Service {
             }
             return supervised.apply { $0.drainFinished() }
         case .lost(let error):
-            await connection.close()
+            await release(connection)
             if case AMQPError.consumerCancelled = error {
                 logger.warning("consumer cancelled by the broker", metadata: ["event": "worker.consumer_cancelled", "error": "\(error)"])
             } else {
@@ -159,45 +243,38 @@ public final class WarrenConsumer: Service {
             }
             return supervised.apply { $0.connectionLost(Self.failure(error), jitter: .random(in: 0..<1)) }
         case .crashed(let error):
-            await connection.close()
+            try? await connection.cancel(consumerTag: consumer.tag)
+            await release(connection)
             return supervised.apply { $0.crashed(reason: "consumer loop: \(error)") }
         }
     }
 
-    private func open(supervised: SupervisedState) async throws -> (AMQPConnection, AMQPConsumer) {
-        let broker = configuration.broker
-        let logger = self.logger
-        let connection = try await AMQPConnection.connect(
-            AMQPConnectionConfiguration(
-                url: broker.url, connectionName: connectionName,
-                heartbeatSeconds: Int(configuration.heartbeat.components.seconds)),
-            logger: logger,
-            onEvent: { event in
-                // On the connection's thread: only quick, non-blocking work here.
-                switch event {
-                case .blocked(let reason):
-                    logger.warning("connection blocked by the broker", metadata: ["event": "connection.blocked", "reason": "\(reason)"])
-                    _ = supervised.apply { $0.blocked(reason: reason) }
-                case .unblocked:
-                    logger.info("connection unblocked by the broker", metadata: ["event": "connection.unblocked"])
-                    _ = supervised.apply { $0.unblocked() }
-                }
-            })
+    /// Gets the connection (opening it unless a shared one is open), declares the topology,
+    /// sets prefetch and starts consuming.
+    private func open() async throws -> (AMQPConnection, AMQPConsumer) {
+        let connection = try await self.connection.connection()
         do {
             logger.info("connected", metadata: [
                 "event": "worker.connected",
                 "broker_version": "\(connection.serverProperties["version"]?.description ?? "unknown")",
                 "heartbeat_s": "\(connection.heartbeatSeconds)",
                 "frame_max": "\(connection.frameMax)",
-                "connection_name": "\(connectionName)",
+                "connection_name": "\(self.connection.configuration.connectionName)",
             ])
-            try await Topology(queue: broker.queue, queueType: broker.queueType).declare(on: connection)
+            try await Topology(queue: configuration.queue, queueType: configuration.queueType).declare(on: connection)
+            // Per consumer (global = false): consumers sharing the connection keep their own.
             try await connection.setPrefetch(configuration.prefetch)
-            return (connection, try await connection.consume(queue: broker.queue))
+            return (connection, try await connection.consume(queue: configuration.queue))
         } catch {
-            await connection.close()
+            await release(connection)
             throw error
         }
+    }
+
+    /// Done with a connection: a dedicated one is closed (a fresh one is opened next time); a
+    /// shared one stays open for the others (if it failed, the next user reopens it).
+    private func release(_ connection: AMQPConnection) async {
+        if ownsConnection { await self.connection.discard(connection) }
     }
 
     private enum ConsumeEnding {
@@ -263,42 +340,44 @@ public final class WarrenConsumer: Service {
         }
     }
 
+    /// Runs one message through the handler and settles it from the outcome. On the message's
+    /// own task.
     private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts) async {
-        var logger = self.logger
-        logger[metadataKey: "message_id"] = "\(delivery.properties.messageID ?? "")"
-        logger[metadataKey: "delivery_tag"] = "\(delivery.deliveryTag)"
-        logger[metadataKey: "redelivered"] = "\(delivery.redelivered)"
         let start = ContinuousClock.now
-        do {
-            try await handler.handle(delivery, logger: logger)
+        let context = MessageContext(
+            queue: configuration.queue, exchange: delivery.exchange, routingKey: delivery.routingKey,
+            deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
+            logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: publisher)
+        let logger = context.logger
+        let outcome = await processing(delivery.body, context: context)
+        let elapsed = "\(start.duration(to: .now).milliseconds)"
+        switch outcome {
+        case .succeeded:
             if connection.ack(delivery.deliveryTag) {
-                logger.debug("message handled", metadata: ["event": "message.acked", "duration_ms": "\(start.duration(to: .now).milliseconds)"])
+                logger.debug("message handled", metadata: ["event": "message.acked", "duration_ms": "\(elapsed)"])
             } else {
                 counts.abandoned()
                 logger.warning("message handled after its connection died; the broker will redeliver it", metadata: [
-                    "event": "message.abandoned", "duration_ms": "\(start.duration(to: .now).milliseconds)",
-                    "reason": "connection closed before the ack",
+                    "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "connection closed before the ack",
                 ])
             }
-        } catch {
-            if Task.isCancelled {
-                // Shutdown overran its deadline: leave it unacked; the broker redelivers it.
-                counts.abandoned()
-                logger.warning("handler cancelled", metadata: [
-                    "event": "message.abandoned", "duration_ms": "\(start.duration(to: .now).milliseconds)",
-                    "reason": "cancelled at shutdown",
-                ])
-                return
-            }
-            let reason = "\(String(describing: type(of: error))): \(error)"
+        case .cancelled:
+            // Shutdown overran its deadline: leave it unacked; the broker redelivers it.
+            counts.abandoned()
+            logger.warning("handler cancelled", metadata: [
+                "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "cancelled at shutdown",
+            ])
+        case .failed(let error):
+            let errorType = String(describing: type(of: error))
+            let reason = "\(errorType): \(error)"
             if connection.nack(delivery.deliveryTag, requeue: false) {
-                logger.debug("message failed", metadata: [
-                    "event": "message.dead_lettered", "duration_ms": "\(start.duration(to: .now).milliseconds)", "reason": "\(reason)",
+                logger.warning("message failed; dead-lettered", metadata: [
+                    "event": "message.dead_lettered", "duration_ms": "\(elapsed)", "reason": "\(reason)", "error_type": "\(errorType)",
                 ])
             } else {
                 counts.abandoned()
                 logger.warning("message failed after its connection died; the broker will redeliver it", metadata: [
-                    "event": "message.abandoned", "duration_ms": "\(start.duration(to: .now).milliseconds)", "reason": "\(reason)",
+                    "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "\(reason)", "error_type": "\(errorType)",
                 ])
             }
         }

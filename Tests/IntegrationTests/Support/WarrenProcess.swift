@@ -86,7 +86,8 @@ final class WarrenProcess: Sendable {
     static func launch(
         _ test: TestEnvironment,
         _ arguments: [String],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        executable: String? = nil
     ) throws -> WarrenProcess {
         let log = LogLines()
         var arguments = arguments
@@ -96,7 +97,7 @@ final class WarrenProcess: Sendable {
             arguments += ["--http-port", "0"]
         }
         let child = try ChildProcess(
-            executable: test.warrenBinary,
+            executable: executable ?? test.warrenBinary,
             arguments: arguments,
             environment: environment,
             removingEnvironment: { $0.hasPrefix("WARREN_") },

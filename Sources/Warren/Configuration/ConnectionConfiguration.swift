@@ -1,0 +1,33 @@
+import WarrenAMQP
+
+/// How to reach the broker: one AMQP connection's settings.
+public struct ConnectionConfiguration: Sendable, Equatable {
+    public var url: AMQPURL
+    /// Shown in the management UI (`connection_name`), e.g. `orders@host:1234`.
+    public var connectionName: String
+    /// Requested AMQP heartbeat interval, whole seconds; `.zero` disables heartbeats.
+    public var heartbeat: Duration
+    /// Bound on the TCP connect, the login handshake and each RPC.
+    public var connectTimeout: Duration
+
+    public init(url: AMQPURL, connectionName: String, heartbeat: Duration = .seconds(30), connectTimeout: Duration = .seconds(10)) {
+        self.url = url
+        self.connectionName = connectionName
+        self.heartbeat = heartbeat
+        self.connectTimeout = connectTimeout
+    }
+
+    /// The same broker under another connection name (a publisher's own connection).
+    public func named(_ name: String) -> ConnectionConfiguration {
+        var copy = self
+        copy.connectionName = name
+        return copy
+    }
+
+    var amqp: AMQPConnectionConfiguration {
+        AMQPConnectionConfiguration(
+            url: url, connectionName: connectionName,
+            heartbeatSeconds: Int(heartbeat.components.seconds),
+            connectTimeoutSeconds: max(1, Int(connectTimeout.components.seconds)))
+    }
+}

@@ -1,0 +1,40 @@
+/// What one consumer does: which queue, how much at once, and how it behaves when things go
+/// wrong. Several consumers in one process each have their own.
+///
+/// ```swift
+/// let configuration = ConsumerConfiguration(queue: "orders", prefetch: 20, concurrency: 4)
+/// ```
+public struct ConsumerConfiguration: Sendable, Equatable {
+    /// The queue to consume; Warren declares it with `Q.dlx` and `Q.dead` (see `Topology`).
+    public var queue: String
+    public var queueType: QueueType
+    /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead (per consumer).
+    public var prefetch: UInt16
+    /// How many handlers run at once.
+    public var concurrency: Int
+    /// Longest a handler may run; it is then cancelled and, if it throws, the message is
+    /// dead-lettered with `HandlerTimeout` as the reason. `nil` (the default) never times out.
+    public var handlerTimeout: Duration?
+    /// How long a drain may take before running handlers are cancelled.
+    public var shutdownTimeout: Duration
+    /// Reconnect backoff: full jitter below a cap doubling from `initial` up to `maximum`.
+    public var reconnectBackoff: Backoff
+    /// Consecutive permanent refusals (403, 404, 406, 530) before the consumer gives up.
+    public var maxRefusedAttempts: Int
+
+    public init(
+        queue: String, queueType: QueueType = .quorum, prefetch: UInt16 = 50, concurrency: Int = 8,
+        handlerTimeout: Duration? = nil, shutdownTimeout: Duration = .seconds(25),
+        reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
+        maxRefusedAttempts: Int = 5
+    ) {
+        self.queue = queue
+        self.queueType = queueType
+        self.prefetch = prefetch
+        self.concurrency = max(1, concurrency)
+        self.handlerTimeout = handlerTimeout
+        self.shutdownTimeout = shutdownTimeout
+        self.reconnectBackoff = reconnectBackoff
+        self.maxRefusedAttempts = max(1, maxRefusedAttempts)
+    }
+}

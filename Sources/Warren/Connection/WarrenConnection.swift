@@ -1,0 +1,184 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import WarrenAMQP
+
+/// A broker connection that opens on first use and reopens on the next use after it failed.
+///
+/// Share one between several consumers (`WarrenConsumer(…, connection: .shared(connection), …)`)
+/// and publishers, or let each consumer open its own (`.dedicated(configuration)`). Nothing
+/// connects at construction, so creating one never waits on the broker.
+///
+/// As a `Service` it does nothing until the group shuts down, then closes the connection. List
+/// it **before** the services that use it: a `ServiceGroup` stops services in reverse order, so
+/// the consumers drain and the HTTP server finishes its requests before the connection closes.
+///
+/// ```swift
+/// let connection = WarrenConnection(configuration.connection(named: "shop@\(host)"))
+/// let group = ServiceGroup(services: [connection, ordersConsumer, emailConsumer], …)
+/// ```
+///
+/// Consumers sharing a connection share its fate: AMQP closes the connection's channel on a
+/// broker exception, so one consumer's `406 PRECONDITION_FAILED` (a queue declared with other
+/// arguments) reconnects the others too. Share a connection between consumers whose topology
+/// you control; give a consumer whose queue may be misconfigured its own.
+///
+/// - Important: Thread-safe; every method may be called from any task. The AMQP work itself
+///   runs on the connection's owner thread (see `AMQPConnection`), never on the caller's.
+public final class WarrenConnection: Service, Sendable {
+    public let configuration: ConnectionConfiguration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let listeners = Mutex<[UInt64: @Sendable (AMQPConnectionEvent) -> Void]>([:])
+
+    private struct State {
+        enum Phase {
+            case idle
+            case connecting(generation: UInt64, task: Task<Void, Never>)
+            case open(AMQPConnection)
+            case closed
+        }
+        var phase = Phase.idle
+        var waiters: [UInt64: CheckedContinuation<AMQPConnection, Error>] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    /// - Parameter logger: given to the connection's owner thread for its debug lines.
+    public init(_ configuration: ConnectionConfiguration, logger: Logger = Logger(label: "warren")) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The open connection, opening one first when there is none or the last one failed.
+    /// Concurrent callers share a single connect attempt; its error goes to all of them (they
+    /// apply their own backoff). A cancelled caller stops waiting at once; the attempt itself is
+    /// abandoned when no caller waits for it any more.
+    ///
+    /// Throws `AMQPError.connectionClosedByClient` after `close()`.
+    public func connection() async throws -> AMQPConnection {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AMQPConnection, Error>) in
+                let immediate = state.withLock { state -> Result<AMQPConnection, Error>? in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    switch state.phase {
+                    case .open(let connection) where connection.isOpen:
+                        return .success(connection)
+                    case .closed:
+                        return .failure(AMQPError.connectionClosedByClient)
+                    case .connecting:
+                        state.waiters[id] = continuation
+                    case .idle, .open:
+                        state.waiters[id] = continuation
+                        let generation = id
+                        state.phase = .connecting(generation: generation, task: Task { await self.attempt(generation) })
+                    }
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            let (waiter, abandoned) = state.withLock { state -> (CheckedContinuation<AMQPConnection, Error>?, Task<Void, Never>?) in
+                let waiter = state.waiters.removeValue(forKey: id)
+                guard state.waiters.isEmpty, case .connecting(_, let task) = state.phase else { return (waiter, nil) }
+                state.phase = .idle
+                return (waiter, task)
+            }
+            waiter?.resume(throwing: CancellationError())
+            abandoned?.cancel()
+        }
+    }
+
+    private func attempt(_ generation: UInt64) async {
+        let result: Result<AMQPConnection, Error>
+        do {
+            result = .success(try await AMQPConnection.connect(configuration.amqp, logger: logger, onEvent: { [weak self] event in
+                self?.notify(event)
+            }))
+        } catch {
+            result = .failure(error)
+        }
+        let (waiters, orphan) = state.withLock { state -> ([CheckedContinuation<AMQPConnection, Error>], AMQPConnection?) in
+            guard case .connecting(let current, _) = state.phase, current == generation else {
+                // Abandoned or closed while connecting: nobody will use this connection.
+                return ([], try? result.get())
+            }
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            if case .success(let connection) = result { state.phase = .open(connection) } else { state.phase = .idle }
+            return (waiters, nil)
+        }
+        if let orphan { await orphan.close() }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    /// Publishes on this connection (opening it if needed) and waits for the broker's confirm.
+    /// Throws `AMQPError.publishNacked`, `AMQPError.unroutable` (when `mandatory` and no queue
+    /// took it), or the connection's error; the next call then opens a new connection.
+    public func publish(
+        _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = true,
+        properties: AMQPProperties = AMQPProperties(deliveryMode: 2)
+    ) async throws {
+        try await connection().publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
+    }
+
+    /// Closes the connection (if open) and refuses to open another; waiting callers fail.
+    /// Idempotent.
+    public func close() async {
+        let (connection, waiters, task) = state.withLock { state in
+            var connection: AMQPConnection?
+            var task: Task<Void, Never>?
+            switch state.phase {
+            case .open(let open): connection = open
+            case .connecting(_, let attempt): task = attempt
+            case .idle, .closed: break
+            }
+            state.phase = .closed
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            return (connection, waiters, task)
+        }
+        task?.cancel()
+        for waiter in waiters { waiter.resume(throwing: AMQPError.connectionClosedByClient) }
+        await connection?.close()
+    }
+
+    /// Waits for the group's graceful shutdown (or cancellation), then closes the connection.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
+
+    /// Closes `connection` if it is still the current one, so the next caller opens a fresh
+    /// connection (used after a failure left it in an unknown state).
+    func discard(_ connection: AMQPConnection) async {
+        let current = state.withLock { state -> Bool in
+            guard case .open(let open) = state.phase, open === connection else { return false }
+            state.phase = .idle
+            return true
+        }
+        if current { await connection.close() }
+    }
+
+    /// Registers a callback for `connection.blocked`/`unblocked` on every connection opened
+    /// from now on. Called on the connection's owner thread: it must return quickly.
+    func addListener(_ listener: @escaping @Sendable (AMQPConnectionEvent) -> Void) -> UInt64 {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        listeners.withLock { $0[id] = listener }
+        return id
+    }
+
+    func removeListener(_ id: UInt64) {
+        _ = listeners.withLock { $0.removeValue(forKey: id) }
+    }
+
+    private func notify(_ event: AMQPConnectionEvent) {
+        for listener in listeners.withLock({ Array($0.values) }) { listener(event) }
+    }
+}

@@ -1,0 +1,58 @@
+import WarrenAMQP
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// How a `Decodable` message is read from a body: JSON, checked against the content type.
+///
+/// Accepted: no `content_type` at all (many publishers leave it out), `application/json`, and
+/// any `…+json` type, with or without parameters (`; charset=utf-8`). A `content_encoding`
+/// other than `identity` or `utf-8` is refused, because Warren does not decompress. A refusal
+/// or a decoding error throws `UndecodableMessage`, which dead-letters the message with the
+/// error's text as the reason.
+public enum JSONMessageDecoding {
+    public static func decode<Message: Decodable>(_ type: Message.Type, from body: [UInt8], properties: AMQPProperties) throws -> Message {
+        if let contentType = properties.contentType, !isJSON(contentType) {
+            throw UndecodableMessage("content type '\(contentType)' is not JSON; this handler reads JSON (give it a raw [UInt8] message to read other formats)")
+        }
+        if let encoding = properties.contentEncoding?.lowercased(), !["", "identity", "utf-8", "utf8"].contains(encoding) {
+            throw UndecodableMessage("content encoding '\(encoding)' is not supported; publish uncompressed JSON")
+        }
+        do {
+            return try JSONDecoder().decode(Message.self, from: Data(body))
+        } catch let error as DecodingError {
+            throw UndecodableMessage("body is not a valid \(Message.self): \(describe(error))")
+        }
+    }
+
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = String(contentType.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }).lowercased()
+        return mediaType == "application/json" || mediaType.hasSuffix("+json")
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let underlying = context.underlyingError.map { " (\($0))" } ?? ""
+            return (path.isEmpty ? "" : "at \(path): ") + context.debugDescription + underlying
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
+
+/// A body the handler cannot read. The message is dead-lettered with `reason`, and its handler
+/// is not called.
+public struct UndecodableMessage: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { reason }
+}

@@ -1,0 +1,93 @@
+import Logging
+import ServiceLifecycle
+import WarrenAMQP
+
+/// Everything a handler knows about the message it is handling, besides its decoded body.
+///
+/// A value built by the consumer for each delivery and passed to `MessageHandlerFactory` and
+/// `MessageHandler`; safe to copy into child tasks.
+public struct MessageContext: Sendable {
+    /// The queue it was consumed from.
+    public let queue: String
+    /// The exchange it was published to (`""` for the default exchange) and its routing key.
+    public let exchange: String
+    public let routingKey: String
+    /// Its delivery tag on the consumer's channel (for logs; acking is Warren's job).
+    public let deliveryTag: UInt64
+    /// True when the broker delivered it before without an ack (a worker died or drained
+    /// with it prefetched): the handler may have run already, so handling must be idempotent.
+    public let redelivered: Bool
+    /// Every basic property: `messageID`, `correlationID`, `contentType`, `timestamp`, …
+    public let properties: AMQPProperties
+    /// Which attempt this is, from 1: the `x-warren-attempt` header when the message carries
+    /// one, else 1.
+    public let attempt: Int
+    /// A logger whose metadata already carries `message_id`, `correlation_id`, `delivery_tag`,
+    /// `redelivered`, `attempt` and `queue`: every line a handler logs with it can be traced to
+    /// the message.
+    public var logger: Logger
+    /// When the per-message timeout cancels the handler, if one is configured.
+    public let deadline: ContinuousClock.Instant?
+
+    private let publisher: WarrenConnection?
+
+    /// The message's headers (empty when it has none).
+    public var headers: AMQPTable { properties.headers ?? [:] }
+
+    /// True once the process has begun a graceful shutdown (SIGTERM): the handler may still
+    /// finish (the drain waits for it), but a long one may prefer to stop early and throw.
+    /// Actual cancellation (`Task.isCancelled`) comes only with the per-message timeout or when
+    /// the drain overruns its deadline.
+    public var isShuttingDown: Bool { Task.isShuttingDownGracefully }
+
+    /// Publishes a follow-up message and waits for the broker's confirm, on the consumer's
+    /// publishing connection (its own, not the consuming one: a broker that blocks publishers
+    /// then cannot stall acks). Its `correlationID`, when not set, is this message's
+    /// correlation id or else its message id, so a chain of messages can be followed.
+    ///
+    /// A follow-up confirmed here survives even if this message then fails and is
+    /// dead-lettered: publish last, or make the receiving side idempotent.
+    public func publish(
+        _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = true,
+        properties: AMQPProperties = AMQPProperties(deliveryMode: 2)
+    ) async throws {
+        guard let publisher else { throw AMQPError.connectionClosedByClient }
+        var properties = properties
+        if properties.correlationID == nil { properties.correlationID = self.properties.correlationID ?? self.properties.messageID }
+        try await publisher.publish(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties)
+    }
+
+    /// Builds a context; the consumer does this for each delivery. Public so that handlers can
+    /// be unit-tested without a broker (`publish` then throws unless `publisher` is given).
+    public init(
+        queue: String, exchange: String = "", routingKey: String = "", deliveryTag: UInt64 = 1, redelivered: Bool = false,
+        properties: AMQPProperties = AMQPProperties(), logger: Logger, deadline: ContinuousClock.Instant? = nil,
+        publisher: WarrenConnection? = nil
+    ) {
+        self.queue = queue
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.deliveryTag = deliveryTag
+        self.redelivered = redelivered
+        self.properties = properties
+        self.attempt = Self.attempt(from: properties.headers)
+        self.deadline = deadline
+        self.publisher = publisher
+        var logger = logger
+        logger[metadataKey: "queue"] = "\(queue)"
+        logger[metadataKey: "message_id"] = "\(properties.messageID ?? "")"
+        if let correlationID = properties.correlationID { logger[metadataKey: "correlation_id"] = "\(correlationID)" }
+        logger[metadataKey: "delivery_tag"] = "\(deliveryTag)"
+        logger[metadataKey: "redelivered"] = "\(redelivered)"
+        logger[metadataKey: "attempt"] = "\(attempt)"
+        self.logger = logger
+    }
+
+    static func attempt(from headers: AMQPTable?) -> Int {
+        switch headers?["x-warren-attempt"] {
+        case .int(let value)?: return max(1, Int(clamping: value))
+        case .string(let text)?: return max(1, Int(text) ?? 1)
+        default: return 1
+        }
+    }
+}
