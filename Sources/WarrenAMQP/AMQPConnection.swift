@@ -114,7 +114,8 @@ public final class AMQPConnection: Sendable {
         try await perform { try $0.raw.bindQueue(queue, exchange: exchange, routingKey: routingKey) }
     }
 
-    /// Sets `basic.qos` prefetch for consumers started after this call (per consumer).
+    /// Sets `basic.qos` prefetch for consumers started after this call (per consumer). When
+    /// several tasks start consumers on one connection, pass `prefetch` to `consume` instead.
     public func setPrefetch(_ count: UInt16) async throws {
         try await perform { try $0.raw.setPrefetch(count) }
     }
@@ -122,10 +123,15 @@ public final class AMQPConnection: Sendable {
     /// Starts consuming with manual acks. Deliveries arrive in order on the returned stream; it
     /// finishes after `cancel(consumerTag:)` or `close()`, and throws when the broker cancels the
     /// consumer or the connection fails. Every delivery must be acked or nacked on this connection.
-    public func consume(queue: String, consumerTag: String = "", arguments: AMQPTable = [:]) async throws -> AMQPConsumer {
+    ///
+    /// - Parameter prefetch: this consumer's `basic.qos` prefetch. It is sent in the same turn of
+    ///   the owner thread as `basic.consume`, so on a connection shared by several consumers no
+    ///   other consumer's `basic.qos` can come between them and swap their limits.
+    public func consume(queue: String, prefetch: UInt16? = nil, consumerTag: String = "", arguments: AMQPTable = [:]) async throws -> AMQPConsumer {
         let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, Error>.makeStream()
         let tag = try await perform { loop in
-            try loop.registerConsumer(queue: queue, consumerTag: consumerTag, arguments: arguments, continuation: continuation)
+            if let prefetch { try loop.raw.setPrefetch(prefetch) }
+            return try loop.registerConsumer(queue: queue, consumerTag: consumerTag, arguments: arguments, continuation: continuation)
         }
         return AMQPConsumer(tag: tag, deliveries: stream)
     }

@@ -262,9 +262,9 @@ public final class WarrenConsumer: Service {
                 "connection_name": "\(self.connection.configuration.connectionName)",
             ])
             try await Topology(queue: configuration.queue, queueType: configuration.queueType).declare(on: connection)
-            // Per consumer (global = false): consumers sharing the connection keep their own.
-            try await connection.setPrefetch(configuration.prefetch)
-            return (connection, try await connection.consume(queue: configuration.queue))
+            // Per consumer (global = false), sent together with basic.consume: consumers sharing
+            // the connection keep their own.
+            return (connection, try await connection.consume(queue: configuration.queue, prefetch: configuration.prefetch))
         } catch {
             await release(connection)
             throw error
