@@ -8,14 +8,14 @@ import Foundation
 
 /// How a `Decodable` message is read from a body: JSON, checked against the content type.
 ///
-/// Accepted: no `content_type` at all (many publishers leave it out), `application/json`, and
+/// Accepted: no (or an empty) `content_type` (many publishers leave it out), `application/json`, and
 /// any `…+json` type, with or without parameters (`; charset=utf-8`). A `content_encoding`
 /// other than `identity` or `utf-8` is refused, because Warren does not decompress. A refusal
 /// or a decoding error throws `UndecodableMessage`, which dead-letters the message with the
 /// error's text as the reason.
 public enum JSONMessageDecoding {
     public static func decode<Message: Decodable>(_ type: Message.Type, from body: [UInt8], properties: AMQPProperties) throws -> Message {
-        if let contentType = properties.contentType, !isJSON(contentType) {
+        if let contentType = properties.contentType, !contentType.isEmpty, !isJSON(contentType) {
             throw UndecodableMessage("content type '\(contentType)' is not JSON; this handler reads JSON (give it a raw [UInt8] message to read other formats)")
         }
         if let encoding = properties.contentEncoding?.lowercased(), !["", "identity", "utf-8", "utf8"].contains(encoding) {
