@@ -35,6 +35,7 @@ import WarrenAMQP
         ([:], ["WARREN_QUEUE": ""], "WARREN_QUEUE", "must not be empty"),
         (["queue": "amq.mine"], [:], "--queue", "reserved"),
         ([:], ["WARREN_AMQP_URL": "http://x/"], "WARREN_AMQP_URL", "unsupported scheme"),
+        ([:], ["WARREN_HANDLER_TIMEOUT": "soon"], "WARREN_HANDLER_TIMEOUT", "duration"),
     ] as [([String: String], [String: String], String, String)])
     func invalidValuesNameTheirKey(flags: [String: String], environment: [String: String], key: String, problem: String) {
         #expect {
@@ -43,6 +44,18 @@ import WarrenAMQP
             guard let error = error as? ConfigurationError else { return false }
             return error.key == key && error.problem.contains(problem) && "\(error)".hasPrefix("invalid \(key)=")
         }
+    }
+
+    @Test func handlerTimeoutIsOffUnlessSetAndReachesTheConsumerConfiguration() throws {
+        let off = try WorkerConfiguration.fromEnvironment([:])
+        #expect(off.handlerTimeout == nil)
+        #expect(try WorkerConfiguration.fromEnvironment(["WARREN_HANDLER_TIMEOUT": "0"]).handlerTimeout == nil)
+        let set = try WorkerConfiguration.fromEnvironment(["WARREN_HANDLER_TIMEOUT": "1.5s", "WARREN_QUEUE": "orders", "WARREN_PREFETCH": "7"])
+        #expect(set.handlerTimeout == .milliseconds(1500))
+        let consumer = set.consumer
+        #expect(consumer.queue == "orders" && consumer.prefetch == 7 && consumer.handlerTimeout == .milliseconds(1500))
+        #expect(set.connection(named: "me").connectionName == "me")
+        #expect(set.connection(named: "me").url == set.broker.url)
     }
 
     @Test func aBadURLErrorNeverEchoesThePassword() {

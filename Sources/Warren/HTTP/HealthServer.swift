@@ -52,12 +52,25 @@ public struct HealthServer: Service {
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
+        self.init(statuses: [status], host: host, port: port, logger: logger, onListening: onListening)
+    }
+
+    /// One server for several consumers in one process: `/readyz` is ready only while every
+    /// one of them is, and otherwise answers with the first one that is not (see
+    /// `WorkerStatus.combinedReadiness`).
+    public init(
+        statuses: [WorkerStatus],
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
         let router = Router()
         router.get("/healthz") { _, _ in
             Self.response(.ok, body: Self.livenessBody)
         }
         router.get("/readyz") { _, _ in
-            let readiness = status.readiness
+            let readiness = WorkerStatus.combinedReadiness(statuses)
             return Self.response(readiness.isReady ? .ok : .serviceUnavailable, body: Self.readinessBody(readiness))
         }
         self.host = host

@@ -44,6 +44,13 @@ public final class WorkerStatus: Sendable {
         return Readiness(isReady: false, state: stored.state, reason: reason)
     }
 
+    /// The readiness of several consumers as one: the first one that is not ready, else the
+    /// first one (all ready). No statuses at all reads as ready with state `consuming`.
+    public static func combinedReadiness(_ statuses: [WorkerStatus]) -> Readiness {
+        let all = statuses.map(\.readiness)
+        return all.first { !$0.isReady } ?? all.first ?? Readiness(isReady: true, state: "consuming")
+    }
+
     /// Records a new state. `retryAt` is set while waiting to reconnect; `detail` says why the
     /// worker is not ready (or the cause of the pending reconnect).
     public func update(state: String, isReady: Bool, detail: String? = nil, retryAt: ContinuousClock.Instant? = nil) {
