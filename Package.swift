@@ -38,6 +38,7 @@ let package = Package(
                 "WarrenAMQP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -48,7 +49,6 @@ let package = Package(
             dependencies: [
                 "Warren",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "WarrenAMQPTests", dependencies: ["WarrenAMQP", "CRabbitMQ"]),

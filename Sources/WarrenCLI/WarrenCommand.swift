@@ -13,14 +13,11 @@ struct WarrenCommand: AsyncParsableCommand {
     )
 }
 
-/// Exit codes, documented in the README.
+/// Exit codes of the subcommands, documented in the README. `warren worker` maps the error that
+/// ended it with `WorkerHost.exitCode(for:)` (69 refused, 70 crashed, 78 health port).
 enum WarrenExit {
     /// A setting has an invalid value (sysexits EX_CONFIG).
     static let configuration = ExitCode(78)
-    /// A run-time failure not covered below (e.g. the HTTP port is taken, publish failed).
+    /// A run-time failure (e.g. a publish failed).
     static let failure = ExitCode(1)
-    /// The broker refused permanently (credentials, vhost, incompatible queue) (EX_UNAVAILABLE).
-    static let refused = ExitCode(69)
-    /// The consumer loop itself failed: a bug (EX_SOFTWARE).
-    static let crashed = ExitCode(70)
 }

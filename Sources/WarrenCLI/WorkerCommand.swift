@@ -1,13 +1,6 @@
 import ArgumentParser
 import Logging
-import ServiceLifecycle
-import UnixSignals
 import Warren
-import WarrenAMQP
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `warren worker`: the long-running consumer service.
 struct WorkerCommand: AsyncParsableCommand {
@@ -88,76 +81,21 @@ struct WorkerCommand: AsyncParsableCommand {
             "handler_timeout": "\(configuration.handlerTimeout.map { "\($0)" } ?? "off")",
         ])
 
-        let status = WorkerStatus()
         // The same public API a program embedding Warren uses; the handler is one of the built-ins.
         let consumer = handlerChoice.makeConsumer(
             configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: defaultConnectionName())),
-            status: status, logger: logger)
-        let http = HealthServer(status: status, port: configuration.httpPort, logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(
-            // Services stop in reverse order: the consumer drains first while /readyz keeps
-            // answering "draining".
-            services: [
-                .init(service: http),
-                .init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        // The consumer enforces WARREN_SHUTDOWN_TIMEOUT on its drain itself; this bound is the
-        // safety net for anything else that hangs on the way out (without one it would hang forever).
-        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout + .seconds(10)
-        let group = ServiceGroup(configuration: groupConfiguration)
-
         do {
-            try await Self.runUntilSecondSignal(group, logger: logger)
+            try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, logger: logger).run()
         } catch {
-            let exitCode = Self.exitCode(for: error)
+            let exitCode = WorkerHost.exitCode(for: error)
             logger.critical("worker failed", metadata: [
-                "event": "worker.failed", "error": "\(error)", "exit_code": "\(exitCode.rawValue)",
+                "event": "worker.failed", "error": "\(error)", "exit_code": "\(exitCode)",
                 "uptime_ms": "\(started.duration(to: .now).milliseconds)",
             ])
-            throw exitCode
+            throw ExitCode(exitCode)
         }
         logger.info("exiting", metadata: ["event": "worker.exit", "exit_code": "0"])
-    }
-
-    /// Runs the group; a second SIGTERM/SIGINT (the first one started the drain) cancels it,
-    /// which skips the rest of the drain: running handlers are cancelled, their messages stay
-    /// unacked and go back to the queue when the connection closes.
-    private static func runUntilSecondSignal(_ group: ServiceGroup, logger: Logger) async throws {
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-            }
-            tasks.addTask {
-                var seen = 0
-                for await signal in signals {
-                    seen += 1
-                    if seen == 2 {
-                        logger.warning("second signal: skipping the drain", metadata: ["event": "worker.second_signal", "signal": "\(signal)"])
-                        return
-                    }
-                }
-            }
-            // Whichever ends first: the group (done) or the second signal (cancel the group).
-            _ = try await tasks.next()
-            tasks.cancelAll()
-            for try await _ in tasks {}
-        }
-    }
-
-    /// 69: the broker refused for good; 70: the consumer loop crashed; 78: the HTTP port cannot
-    /// be used; 1: anything else.
-    static func exitCode(for error: Error) -> ExitCode {
-        if error is HealthServerBindError { return WarrenExit.configuration }
-        if let failure = error as? WorkerFailure {
-            switch failure.kind {
-            case .refused: return WarrenExit.refused
-            case .crashed: return WarrenExit.crashed
-            }
-        }
-        return WarrenExit.failure
     }
 }
 
@@ -166,10 +104,10 @@ enum BuiltInHandler: String, CaseIterable, Sendable {
     case demo
     case noop
 
-    func makeConsumer(configuration: ConsumerConfiguration, connection: ConsumerConnection, status: WorkerStatus, logger: Logger) -> WarrenConsumer {
+    func makeConsumer(configuration: ConsumerConfiguration, connection: ConsumerConnection, logger: Logger) -> WarrenConsumer {
         switch self {
-        case .demo: WarrenConsumer(configuration: configuration, connection: connection, handler: DemoHandler(), status: status, logger: logger)
-        case .noop: WarrenConsumer(configuration: configuration, connection: connection, handler: NoopHandler(), status: status, logger: logger)
+        case .demo: WarrenConsumer(configuration: configuration, connection: connection, handler: DemoHandler(), logger: logger)
+        case .noop: WarrenConsumer(configuration: configuration, connection: connection, handler: NoopHandler(), logger: logger)
         }
     }
 }

@@ -42,7 +42,8 @@ import WarrenAMQP
 /// - Important: `run()` must be called once, from the group; handlers run as child tasks of it
 ///   on Swift's cooperative pool, and every librabbitmq call on the connection's owner thread.
 public final class WarrenConsumer: Service {
-    private let configuration: ConsumerConfiguration
+    /// What it consumes and how (queue, prefetch, concurrency, timeouts).
+    public let configuration: ConsumerConfiguration
     private let connection: WarrenConnection
     private let ownsConnection: Bool
     private let publisher: WarrenConnection

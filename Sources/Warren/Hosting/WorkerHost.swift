@@ -1,0 +1,99 @@
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs a process's services the way `warren worker` does, so a program embedding Warren needs
+/// no wiring of its own:
+///
+/// - a `HealthServer` (`/healthz`, `/readyz` over every consumer's status) when `healthPort` is
+///   given, started first and stopped last;
+/// - SIGTERM and SIGINT start a graceful shutdown: services stop in reverse order of `services`,
+///   so list shared connections first, consumers next and front ends (an HTTP app) last — the
+///   front end stops taking requests, the consumers drain, then the connections close;
+/// - a second SIGTERM/SIGINT skips the rest of the drain (running handlers are cancelled, their
+///   messages stay unacked and go back to the queue);
+/// - a consumer that stops for good (`WorkerFailure`) ends the whole group, so the process exits
+///   non-zero instead of lingering half alive (`exitCode(for:)` gives the code);
+/// - anything still running `consumers' shutdownTimeout + 10 s` after the shutdown began is
+///   cancelled, so the process always exits.
+///
+/// ```swift
+/// let consumer = WarrenConsumer(configuration: configuration.consumer, connection: …, handler: OrderHandler(), logger: logger)
+/// try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, logger: logger).run()
+/// ```
+///
+/// - Important: `run()` returns after the group stopped; call it once, from the program's main
+///   task. Signal handling uses swift-service-lifecycle's `UnixSignals` (a dispatch source, off
+///   the cooperative pool).
+public struct WorkerHost: Sendable {
+    private let services: [any Service]
+    private let healthPort: Int?
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - services: in start order; they stop in reverse order.
+    ///   - healthPort: port for the health server (0 = any free port, logged as
+    ///     `http.listening`); `nil` runs none (an app that serves its own probes).
+    public init(services: [any Service], healthPort: Int? = nil, logger: Logger) {
+        self.services = services
+        self.healthPort = healthPort
+        self.logger = logger
+    }
+
+    /// Runs every service until the group shuts down; throws the error that ended it.
+    public func run() async throws {
+        let consumers = services.compactMap { $0 as? WarrenConsumer }
+        var entries: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let healthPort {
+            entries.append(.init(service: HealthServer(statuses: consumers.map(\.status), port: healthPort, logger: logger)))
+        }
+        for service in services {
+            // A consumer that returns has stopped for good: take the process down with it.
+            entries.append(.init(service: service, successTerminationBehavior: service is WarrenConsumer ? .gracefullyShutdownGroup : .cancelGroup))
+        }
+        var configuration = ServiceGroupConfiguration(services: entries, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Consumers bound their own drains; this bound is the safety net for anything else that
+        // hangs on the way out.
+        let longestDrain = consumers.map(\.configuration.shutdownTimeout).max() ?? .seconds(25)
+        configuration.maximumGracefulShutdownDuration = longestDrain + .seconds(10)
+        try await Self.runUntilSecondSignal(ServiceGroup(configuration: configuration), logger: logger)
+    }
+
+    /// Runs the group; a second SIGTERM/SIGINT (the first one started the drain) cancels it.
+    private static func runUntilSecondSignal(_ group: ServiceGroup, logger: Logger) async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+            }
+            tasks.addTask {
+                var seen = 0
+                for await signal in signals {
+                    seen += 1
+                    if seen == 2 {
+                        logger.warning("second signal: skipping the drain", metadata: ["event": "worker.second_signal", "signal": "\(signal)"])
+                        return
+                    }
+                }
+            }
+            // Whichever ends first: the group (done) or the second signal (cancel the group).
+            _ = try await tasks.next()
+            tasks.cancelAll()
+            for try await _ in tasks {}
+        }
+    }
+
+    /// The process exit code for the error `run()` threw: 78 (EX_CONFIG) when the health port
+    /// cannot be bound, 69 (EX_UNAVAILABLE) when the broker refused for good, 70 (EX_SOFTWARE)
+    /// when a consumer loop crashed, 1 for anything else.
+    public static func exitCode(for error: any Error) -> Int32 {
+        if error is HealthServerBindError { return 78 }
+        if let failure = error as? WorkerFailure {
+            switch failure.kind {
+            case .refused: return 69
+            case .crashed: return 70
+            }
+        }
+        return 1
+    }
+}
