@@ -44,8 +44,5 @@ func printError(_ text: String) {
 
 /// `warren@<host>:<pid>`: how operators find this process in the management UI.
 func defaultConnectionName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    gethostname(&buffer, buffer.count - 1)
-    let host = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return "warren@\(host):\(getpid())"
+    ConnectionConfiguration.processName("warren")
 }

@@ -58,6 +58,14 @@ import WarrenAMQP
         #expect(set.connection(named: "me").url == set.broker.url)
     }
 
+    @Test func programDefaultsApplyOnlyWhereTheEnvironmentIsSilentAndAreValidated() throws {
+        let defaulted = try WorkerConfiguration.fromEnvironment([:], defaults: ["queue": "orders", "prefetch": "5"])
+        #expect(defaulted.broker.queue == "orders" && defaulted.prefetch == 5)
+        let overridden = try WorkerConfiguration.fromEnvironment(["WARREN_QUEUE": "mine"], defaults: ["queue": "orders"])
+        #expect(overridden.broker.queue == "mine")
+        #expect(throws: ConfigurationError.self) { try WorkerConfiguration.fromEnvironment([:], defaults: ["prefetch": "0"]) }
+    }
+
     @Test func aBadURLErrorNeverEchoesThePassword() {
         #expect {
             try BrokerConfiguration(resolving: SettingsResolver(flags: ["amqp-url": "amqp://u:topsecret@h:badport/"], environment: [:]))

@@ -1,5 +1,11 @@
 import WarrenAMQP
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How to reach the broker: one AMQP connection's settings.
 public struct ConnectionConfiguration: Sendable, Equatable {
     public var url: AMQPURL
@@ -15,6 +21,14 @@ public struct ConnectionConfiguration: Sendable, Equatable {
         self.connectionName = connectionName
         self.heartbeat = heartbeat
         self.connectTimeout = connectTimeout
+    }
+
+    /// `<program>@<host>:<pid>`: how operators find this process in the management UI.
+    public static func processName(_ program: String) -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count - 1)
+        let host = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(program)@\(host):\(getpid())"
     }
 
     /// The same broker under another connection name (a publisher's own connection).

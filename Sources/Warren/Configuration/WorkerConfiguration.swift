@@ -62,8 +62,17 @@ public struct WorkerConfiguration: Sendable, Equatable {
 
     /// Reads every `WARREN_*` variable of the process environment (no flags); throws
     /// `ConfigurationError` naming the offending variable.
-    public static func fromEnvironment(_ environment: [String: String] = SettingsResolver.processEnvironment()) throws -> WorkerConfiguration {
-        try WorkerConfiguration(resolving: SettingsResolver(flags: [:], environment: environment))
+    ///
+    /// - Parameter defaults: the program's own defaults, by setting name (`["queue": "orders"]`),
+    ///   used where the environment sets nothing; they are validated like any other value.
+    public static func fromEnvironment(
+        _ environment: [String: String] = SettingsResolver.processEnvironment(), defaults: [String: String] = [:]
+    ) throws -> WorkerConfiguration {
+        var environment = environment
+        for (name, value) in defaults where environment[SettingsResolver.environmentName(name)] == nil {
+            environment[SettingsResolver.environmentName(name)] = value
+        }
+        return try WorkerConfiguration(resolving: SettingsResolver(flags: [:], environment: environment))
     }
 
     /// The consumer's part: queue, prefetch, concurrency, timeouts and reconnect policy.
