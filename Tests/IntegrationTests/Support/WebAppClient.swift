@@ -1,0 +1,222 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One answer from the example web app (`Examples/WebAppWithWorker`).
+struct WebResponse: Sendable, CustomStringConvertible {
+    let status: Int
+    /// Header names lowercased.
+    let headers: [String: String]
+    let body: String
+
+    var description: String { "\(status) \(body)" }
+
+    /// The body decoded as `T`; nil when it is not that JSON.
+    func decoded<T: Decodable>(as type: T.Type) -> T? {
+        try? JSONDecoder().decode(type, from: Data(body.utf8))
+    }
+}
+
+/// An HTTP request failed below HTTP (connect, send, receive, parse).
+struct WebAppClientError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A tiny HTTP/1.1 client for the example web app on 127.0.0.1: `GET` and `POST` with a JSON
+/// body, one request per connection (`Connection: close`), and a `POST` that can be held open
+/// half-sent, to have a request in flight while the app shuts down.
+///
+/// Hand-written over a blocking socket (like `httpGet` in `HealthProbe.swift`, which only does
+/// `GET` and drops the headers): every blocking call runs on a `Thread` of its own, never on
+/// Swift's cooperative pool.
+struct WebAppClient: Sendable {
+    let port: Int
+
+    func get(_ path: String, timeout: Duration = .seconds(5)) async throws -> WebResponse {
+        try await onThread {
+            let connection = try HTTPClientConnection(port: self.port, timeout: timeout)
+            defer { connection.disconnect() }
+            try connection.sendAll(Self.head("GET", path, port: self.port))
+            return try connection.receiveResponse()
+        }
+    }
+
+    func post(_ path: String, json body: String, timeout: Duration = .seconds(5)) async throws -> WebResponse {
+        let request = try await startPost(path, json: body, sendingFirst: body.utf8.count, timeout: timeout)
+        return try await request.finish()
+    }
+
+    /// Sends the head of a `POST` and the first `sendingFirst` bytes of its body, and returns the
+    /// open request; `finish()` sends the rest and reads the answer.
+    func startPost(
+        _ path: String, json body: String, sendingFirst: Int, timeout: Duration = .seconds(5)
+    ) async throws -> HeldRequest {
+        let bytes = Array(body.utf8)
+        let split = min(max(0, sendingFirst), bytes.count)
+        let head = Self.head("POST", path, port: port, extra: "Content-Type: application/json\r\nContent-Length: \(bytes.count)\r\n")
+        let connection = try await onThread {
+            let connection = try HTTPClientConnection(port: self.port, timeout: timeout)
+            do {
+                try connection.sendAll(head + bytes[..<split])
+            } catch {
+                connection.disconnect()
+                throw error
+            }
+            return connection
+        }
+        return HeldRequest(connection: connection, rest: Array(bytes[split...]))
+    }
+
+    /// Whether a TCP connection to the app is accepted right now (it is refused once the server
+    /// has begun its graceful shutdown and closed its listening socket).
+    func acceptsConnections() async -> Bool {
+        (try? await onThread { HTTPClientConnection.canConnect(port: self.port) }) ?? false
+    }
+
+    private static func head(_ method: String, _ path: String, port: Int, extra: String = "") -> [UInt8] {
+        Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\(extra)Connection: close\r\n\r\n".utf8)
+    }
+}
+
+/// A request whose body is not fully sent yet (see `WebAppClient.startPost`).
+final class HeldRequest: Sendable {
+    private let connection: HTTPClientConnection
+    private let rest: [UInt8]
+
+    fileprivate init(connection: HTTPClientConnection, rest: [UInt8]) {
+        self.connection = connection
+        self.rest = rest
+    }
+
+    /// Sends the rest of the body and waits for the answer; closes the connection.
+    func finish() async throws -> WebResponse {
+        try await onThread {
+            defer { self.connection.disconnect() }
+            if !self.rest.isEmpty { try self.connection.sendAll(self.rest) }
+            return try self.connection.receiveResponse()
+        }
+    }
+
+    /// Gives up on the request (call it from `defer`; harmless after `finish`).
+    func cancel() { connection.disconnect() }
+}
+
+/// Runs blocking work on a new thread and returns its result.
+private func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+        let thread = Thread { continuation.resume(with: Result { try work() }) }
+        thread.name = "it-webapp-client"
+        thread.start()
+    }
+}
+
+/// A blocking TCP connection to 127.0.0.1, with send and receive timeouts.
+private final class HTTPClientConnection: Sendable {
+    private let fd: Int32
+    private let closed = Mutex(false)
+    private let port: Int
+
+    init(port: Int, timeout: Duration) throws {
+        self.port = port
+        fd = try Self.connectedSocket(port: port, timeout: timeout)
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        guard let fd = try? connectedSocket(port: port, timeout: .seconds(1)) else { return false }
+        close(fd)
+        return true
+    }
+
+    func disconnect() {
+        let first = closed.withLock { closed in
+            defer { closed = true }
+            return !closed
+        }
+        if first { close(fd) }
+    }
+
+    func sendAll(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw failure("send") }
+            sent += n
+        }
+    }
+
+    /// Reads until the response is complete (by `Content-Length`, or the end of the stream).
+    func receiveResponse() throws -> WebResponse {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw failure("receive (\(received.count) bytes so far)") }
+            if n == 0 { break }
+            received.append(contentsOf: buffer[0..<n])
+            if let response = Self.parse(received, atEnd: false) { return response }
+        }
+        guard let response = Self.parse(received, atEnd: true) else {
+            throw WebAppClientError(
+                description: "127.0.0.1:\(port): incomplete response: \(String(decoding: received, as: UTF8.self).prefix(300))")
+        }
+        return response
+    }
+
+    private func failure(_ what: String) -> WebAppClientError {
+        WebAppClientError(description: "127.0.0.1:\(port): \(what): \(String(cString: strerror(errno)))")
+    }
+
+    private static func connectedSocket(port: Int, timeout: Duration) throws -> Int32 {
+        func failure(_ what: String) -> WebAppClientError {
+            WebAppClientError(description: "127.0.0.1:\(port): \(what): \(String(cString: strerror(errno)))")
+        }
+        // Close-on-exec: a child spawned by another thread meanwhile must not inherit the socket.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket") }
+        var limit = timeval(
+            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port)).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            let error = failure("connect")
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// A complete response; nil while more bytes are needed (or, at the end, if malformed).
+    private static func parse(_ bytes: [UInt8], atEnd: Bool) -> WebResponse? {
+        guard let headEnd = bytes.firstRange(of: [13, 10, 13, 10] as [UInt8]) else { return nil }
+        let lines = String(decoding: bytes[..<headEnd.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+        let statusParts = lines[0].split(separator: " ")
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else { return nil }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let body = bytes[headEnd.upperBound...]
+        if let length = headers["content-length"].flatMap({ Int($0) }) {
+            guard body.count >= length else { return nil }
+            return WebResponse(status: status, headers: headers, body: String(decoding: body.prefix(length), as: UTF8.self))
+        }
+        return atEnd ? WebResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self)) : nil
+    }
+}
