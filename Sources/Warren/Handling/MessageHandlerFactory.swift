@@ -59,6 +59,17 @@ public enum HandlerOutcome: Sendable {
     }
 }
 
+extension HandlerOutcome: CustomStringConvertible {
+    /// `succeeded`, `failed: <error>` or `cancelled`, for logs.
+    public var description: String {
+        switch self {
+        case .succeeded: "succeeded"
+        case .failed(let error): "failed: \(error)"
+        case .cancelled: "cancelled"
+        }
+    }
+}
+
 /// One handler for every message: what `WarrenConsumer` uses when given a `MessageHandler`.
 struct SharedHandlerFactory<Handler: MessageHandler>: MessageHandlerFactory {
     let handler: Handler
