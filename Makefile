@@ -2,6 +2,7 @@
 # Debian/Ubuntu box as root: scripts/ensure-deps.sh installs what is missing.
 #
 #   make build      debug build; fails on compiler warnings in Sources/, Tests/, Examples/
+#   make examples   build the example packages under Examples/ (same warning check)
 #   make run        run `warren worker $(ARGS)`; starts a throwaway broker unless
 #                   WARREN_AMQP_URL is set
 #   make test       build + swift test against a throwaway broker (unless
@@ -25,13 +26,16 @@ ARGS ?=
 FILTER ?=
 export FILTER
 
-.PHONY: build run test lint bench release clean distclean deps
+.PHONY: build examples run test lint bench release clean distclean deps
 
 deps:
 	scripts/ensure-deps.sh
 
 build: deps
 	scripts/check-warnings.sh $(SWIFT) build
+
+examples: deps
+	scripts/build-examples.sh
 
 run:
 	scripts/run.sh $(ARGS)
@@ -52,4 +56,4 @@ clean:
 	$(SWIFT) package clean
 
 distclean:
-	rm -rf .build
+	rm -rf .build Examples/*/.build

@@ -8,6 +8,8 @@
 #   WARREN_TEST_RABBITMQCTL  a rabbitmqctl for that broker that needs no other env
 #   WARREN_TEST_BROKER_DIR   its directory: scripts/broker.sh stop/start DIR restarts it
 #   WARREN_BINARY            the built `warren` executable
+#   WARREN_EXAMPLE_ORDER_WORKER, WARREN_EXAMPLE_WEBAPP
+#                            the built example executables (scripts/build-examples.sh)
 # The broker started here is destroyed on every exit path, and the exit status is the
 # tests' (or lint's, when the tests passed).
 #
@@ -43,6 +45,11 @@ fi
 if [ "${WARREN_TEST_SKIP_BUILD:-0}" != 1 ]; then
     # One build for the executable and the tests, so `swift test` needs no build of its own.
     scripts/check-warnings.sh swift build --build-tests
+    # The examples are packages of their own, built the way a user's package would be.
+    examples=$(scripts/build-examples.sh)
+    WARREN_EXAMPLE_ORDER_WORKER=$(sed -n 's/^OrderWorker=//p' <<<"$examples")
+    WARREN_EXAMPLE_WEBAPP=$(sed -n 's/^WebAppWithWorker=//p' <<<"$examples")
+    export WARREN_EXAMPLE_ORDER_WORKER WARREN_EXAMPLE_WEBAPP
 fi
 
 throwaway_broker_await
