@@ -82,27 +82,13 @@ private func blockingHTTPGet(port: Int, path: String, timeout: Duration) throws 
     func failure(_ what: String) -> HealthProbeError {
         HealthProbeError(description: "GET \(target): \(what): \(String(cString: strerror(errno)))")
     }
-    // Close-on-exec: a child spawned by another thread meanwhile must not inherit the socket.
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw failure("socket") }
-    defer { close(fd) }
-
-    let seconds = timeout.components.seconds
-    let microseconds = timeout.components.attoseconds / 1_000_000_000_000
-    var limit = timeval(tv_sec: Int(seconds), tv_usec: Int(microseconds))
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = in_port_t(UInt16(port)).bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
+    let fd: Int32
+    do {
+        fd = try connectLoopback(port: port, timeout: timeout)
+    } catch {
+        throw HealthProbeError(description: "GET \(target): \(error.step): \(error.reason)")
     }
-    guard connected == 0 else { throw failure("connect") }
+    defer { close(fd) }
 
     let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
     var sent = 0

@@ -174,31 +174,11 @@ private final class HTTPClientConnection: Sendable {
     }
 
     private static func connectedSocket(port: Int, timeout: Duration) throws -> Int32 {
-        func failure(_ what: String) -> WebAppClientError {
-            WebAppClientError(description: "127.0.0.1:\(port): \(what): \(String(cString: strerror(errno)))")
+        do {
+            return try connectLoopback(port: port, timeout: timeout)
+        } catch {
+            throw WebAppClientError(description: "127.0.0.1:\(port): \(error.step): \(error.reason)")
         }
-        // Close-on-exec: a child spawned by another thread meanwhile must not inherit the socket.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw failure("socket") }
-        var limit = timeval(
-            tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port)).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            let error = failure("connect")
-            close(fd)
-            throw error
-        }
-        return fd
     }
 
     /// A complete response; nil while more bytes are needed (or, at the end, if malformed).

@@ -1,0 +1,38 @@
+import Foundation
+
+/// A socket call failed: which step, and `strerror(errno)`.
+struct LoopbackSocketFailure: Error {
+    let step: String
+    let reason: String
+}
+
+/// A blocking TCP socket connected to `127.0.0.1:port`, with `timeout` on every send and
+/// receive, for the tests' hand-written HTTP clients. The caller closes it.
+///
+/// Close-on-exec: a child spawned by another thread meanwhile must not inherit the socket.
+func connectLoopback(port: Int, timeout: Duration) throws(LoopbackSocketFailure) -> Int32 {
+    func failure(_ step: String) -> LoopbackSocketFailure {
+        LoopbackSocketFailure(step: step, reason: String(cString: strerror(errno)))
+    }
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw failure("socket") }
+    var limit = timeval(
+        tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port)).bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else {
+        let error = failure("connect")
+        close(fd)
+        throw error
+    }
+    return fd
+}
