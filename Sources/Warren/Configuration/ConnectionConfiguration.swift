@@ -8,6 +8,7 @@ import Darwin
 
 /// How to reach the broker: one AMQP connection's settings.
 public struct ConnectionConfiguration: Sendable, Equatable {
+    /// The broker; its password never reaches a log line (see `AMQPURL.redacted`).
     public var url: AMQPURL
     /// Shown in the management UI (`connection_name`), e.g. `orders@host:1234`.
     public var connectionName: String
@@ -16,6 +17,8 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     /// Bound on the TCP connect, the login handshake and each RPC.
     public var connectTimeout: Duration
 
+    /// Nothing connects here: a `WarrenConnection` or `WarrenConsumer` opens the connection
+    /// when it first needs it.
     public init(url: AMQPURL, connectionName: String, heartbeat: Duration = .seconds(30), connectTimeout: Duration = .seconds(10)) {
         self.url = url
         self.connectionName = connectionName

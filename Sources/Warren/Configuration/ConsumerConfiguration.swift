@@ -7,6 +7,7 @@
 public struct ConsumerConfiguration: Sendable, Equatable {
     /// The queue to consume; Warren declares it with `Q.dlx` and `Q.dead` (see `Topology`).
     public var queue: String
+    /// The type `Q` and `Q.dead` are declared with; must match an existing queue's.
     public var queueType: QueueType
     /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead (per consumer).
     public var prefetch: UInt16
@@ -22,6 +23,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// Consecutive permanent refusals (403, 404, 406, 530) before the consumer gives up.
     public var maxRefusedAttempts: Int
 
+    /// Defaults match `warren worker`'s (see the README's configuration table); `concurrency`
+    /// and `maxRefusedAttempts` below 1 are raised to 1.
     public init(
         queue: String, queueType: QueueType = .quorum, prefetch: UInt16 = 50, concurrency: Int = 8,
         handlerTimeout: Duration? = nil, shutdownTimeout: Duration = .seconds(25),

@@ -26,6 +26,7 @@ import WarrenAMQP
 /// - Important: Thread-safe; every method may be called from any task. The AMQP work itself
 ///   runs on the connection's owner thread (see `AMQPConnection`), never on the caller's.
 public final class WarrenConnection: Service, Sendable {
+    /// The broker, the connection name and the timeouts every connection opened here uses.
     public let configuration: ConnectionConfiguration
     private let logger: Logger
     private let state = Mutex(State())

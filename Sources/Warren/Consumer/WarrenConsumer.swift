@@ -97,6 +97,9 @@ public final class WarrenConsumer: Service {
         self.status = status
     }
 
+    /// Consumes until the group shuts down gracefully (then drains and returns) or the consumer
+    /// stops for good (throws `WorkerFailure`). Closes the connections the consumer owns on every
+    /// path out; a shared connection stays open.
     public func run() async throws {
         do {
             try await runUntilStopped()
