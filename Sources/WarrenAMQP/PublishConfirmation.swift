@@ -16,13 +16,28 @@ public final class PublishConfirmation: Sendable {
 
     /// Returns once the broker confirmed the message; throws `AMQPError.publishNacked`,
     /// `AMQPError.unroutable`, or the error the connection failed with.
+    ///
+    /// Cancelling the waiting task throws `CancellationError` at once. The message is not
+    /// recalled: the broker may still store it, so a cancelled publish has an unknown outcome.
+    /// Only one task may wait.
     public func wait() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let result = state.withLock { state -> Result<Void, AMQPError>? in
-                if state.result == nil { state.waiter = continuation }
-                return state.result
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                let result = state.withLock { state -> Result<Void, Error>? in
+                    if let result = state.result { return result.mapError { $0 } }
+                    // Checked under the lock: a cancel that ran before this found no waiter.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let result { continuation.resume(with: result) }
             }
-            if let result { continuation.resume(with: result.mapError { $0 }) }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Error>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 

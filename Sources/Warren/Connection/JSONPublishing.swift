@@ -22,14 +22,14 @@ enum JSONPublishing {
 
 extension WarrenConnection {
     /// Encodes `value` as JSON, publishes it persistent with publisher confirms, and returns its
-    /// message id once the broker confirmed it.
+    /// message id once the broker confirmed it (`timeout`: see `publish(_:exchange:routingKey:…)`).
     @discardableResult
     public func publish<T: Encodable>(
         json value: T, exchange: String = "", routingKey: String, messageID: String? = nil,
-        correlationID: String? = nil, headers: AMQPTable? = nil
+        correlationID: String? = nil, headers: AMQPTable? = nil, timeout: Duration? = nil
     ) async throws -> String {
         let (body, properties) = try JSONPublishing.encode(value, messageID: messageID, correlationID: correlationID, headers: headers)
-        try await publish(body, exchange: exchange, routingKey: routingKey, properties: properties)
+        try await publish(body, exchange: exchange, routingKey: routingKey, properties: properties, timeout: timeout)
         return properties.messageID!
     }
 }

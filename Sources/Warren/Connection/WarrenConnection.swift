@@ -119,11 +119,30 @@ public final class WarrenConnection: Service, Sendable {
     /// Publishes on this connection (opening it if needed) and waits for the broker's confirm.
     /// Throws `AMQPError.publishNacked`, `AMQPError.unroutable` (when `mandatory` and no queue
     /// took it), or the connection's error; the next call then opens a new connection.
+    ///
+    /// - Parameter timeout: longest wait for the connection and the confirm together (a broker
+    ///   under a memory alarm blocks publishers indefinitely); then `PublishTimeout` is thrown.
+    ///   A timed-out message may still be stored by the broker: retrying may duplicate it, so
+    ///   consumers must be idempotent (as at-least-once delivery requires anyway).
     public func publish(
         _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = true,
-        properties: AMQPProperties = AMQPProperties(deliveryMode: 2)
+        properties: AMQPProperties = AMQPProperties(deliveryMode: 2), timeout: Duration? = nil
     ) async throws {
-        try await connection().publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
+        guard let timeout else {
+            return try await connection().publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
+        }
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await self.connection().publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            defer { group.cancelAll() }
+            guard try await group.next() == true else { throw PublishTimeout(timeout: timeout) }
+        }
     }
 
     /// Closes the connection (if open) and refuses to open another; waiting callers fail.

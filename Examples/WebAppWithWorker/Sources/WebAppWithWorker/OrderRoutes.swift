@@ -26,7 +26,7 @@ func buildRouter(store: OrderStore, publisher: WarrenConnection, queue: String, 
         do {
             // Returns once the broker has the order on disk (publisher confirm); the message id
             // doubles as the order id.
-            id = try await publisher.publish(json: message, routingKey: queue)
+            id = try await publisher.publish(json: message, routingKey: queue, timeout: .seconds(5))
         } catch {
             context.logger.warning("order not published", metadata: ["event": "order.publish_failed", "error": "\(error)"])
             throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "5"], message: unavailableReason(error, queue: queue))

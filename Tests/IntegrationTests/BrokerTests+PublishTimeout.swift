@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+import Warren
+import WarrenAMQP
+
+extension BrokerTests {
+    @Suite("WarrenConnection.publish with a timeout")
+    struct PublishTimeoutTests {
+        /// A broker address that accepts TCP and never answers (connect timeout 10 s): a publish
+        /// with a 300 ms timeout gives up with `PublishTimeout` long before that, and the
+        /// connection stays usable for the next call (here: it fails again the same way).
+        @Test("a publish to a hung broker ends with PublishTimeout after its timeout, not the connect timeout")
+        func hungBroker() async throws {
+            let blackhole = try await BlackholeListener.start()
+            defer { blackhole.stop() }
+            let connection = WarrenConnection(ConnectionConfiguration(
+                url: try AMQPURL("amqp://guest:guest@127.0.0.1:\(blackhole.port)/"), connectionName: "it.publish-timeout"))
+            for _ in 0..<2 {
+                let started = ContinuousClock.now
+                await #expect(throws: PublishTimeout.self) {
+                    try await connection.publish(json: ["n": 1], routingKey: "nowhere", timeout: .milliseconds(300))
+                }
+                let elapsed = started.duration(to: .now)
+                #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "gave up after \(elapsed)")
+            }
+            await connection.close()
+        }
+
+        /// With a live broker the same call returns the confirmed message id well within the timeout.
+        @Test("a publish to a live broker is confirmed within its timeout")
+        func liveBroker() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("publish-timeout") { queue in
+                let connection = WarrenConnection(ConnectionConfiguration(url: try AMQPURL(env.amqpURL), connectionName: "it.publish-timeout"))
+                let amqp = try await connection.connection()
+                try await amqp.declareQueue(queue, durable: true, arguments: ["x-queue-type": "classic"])
+                let id = try await connection.publish(json: ["n": 1], routingKey: queue, timeout: .seconds(10))
+                await connection.close()
+                let fetched = try await broker.pikaGet(queue: queue, max: 5)
+                #expect(fetched.map(\.message_id) == [id])
+            }
+        }
+    }
+}
