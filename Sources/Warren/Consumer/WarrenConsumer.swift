@@ -354,7 +354,9 @@ public final class WarrenConsumer: Service {
             logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: publisher)
         let logger = context.logger
         let outcome = await processing(delivery.body, context: context)
-        let elapsed = "\(start.duration(to: .now).milliseconds)"
+        // Read only by the lines actually logged (an acked message logs at debug).
+        let ended = ContinuousClock.now
+        var elapsed: Int64 { start.duration(to: ended).milliseconds }
         switch outcome {
         case .succeeded:
             if connection.ack(delivery.deliveryTag) {
