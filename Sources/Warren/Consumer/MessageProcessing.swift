@@ -26,7 +26,12 @@ struct MessageProcessing: Sendable {
                 } catch {
                     throw UndecodableMessage("\(type(of: error)): \(error)")
                 }
-                try await withHandlerTimeout(timeout) { try await handler.handle(message, context: context) }
+                if let timeout {
+                    try await withHandlerTimeout(timeout) { try await handler.handle(message, context: context) }
+                } else {
+                    // No closure and no child task per message when there is no timeout.
+                    try await handler.handle(message, context: context)
+                }
                 outcome = .succeeded
             } catch {
                 outcome = Task.isCancelled && !(error is HandlerTimeout) ? .cancelled : .failed(error)

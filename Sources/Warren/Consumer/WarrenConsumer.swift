@@ -352,15 +352,19 @@ public final class WarrenConsumer: Service {
             queue: configuration.queue, exchange: delivery.exchange, routingKey: delivery.routingKey,
             deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
             logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: publisher)
-        let logger = context.logger
         let outcome = await processing(delivery.body, context: context)
+        // Most messages log nothing here (an ack is logged at debug): build the message's logger
+        // only for a line that will be written.
+        var logger: Logger { context.logger }
         // Read only by the lines actually logged (an acked message logs at debug).
         let ended = ContinuousClock.now
         var elapsed: Int64 { start.duration(to: ended).milliseconds }
         switch outcome {
         case .succeeded:
             if connection.ack(delivery.deliveryTag) {
-                logger.debug("message handled", metadata: ["event": "message.acked", "duration_ms": "\(elapsed)"])
+                if self.logger.logLevel <= .debug {
+                    logger.debug("message handled", metadata: ["event": "message.acked", "duration_ms": "\(elapsed)"])
+                }
             } else {
                 counts.abandoned()
                 logger.warning("message handled after its connection died; the broker will redeliver it", metadata: [
