@@ -28,6 +28,8 @@ import WarrenAMQP
 public final class WarrenConnection: Service, Sendable {
     /// The broker, the connection name and the timeouts every connection opened here uses.
     public let configuration: ConnectionConfiguration
+    /// Declared on every connection opened here, before anyone uses it.
+    public let topologies: [Topology]
     private let logger: Logger
     private let state = Mutex(State())
     private let listeners = Mutex<[UInt64: @Sendable (AMQPConnectionEvent) -> Void]>([:])
@@ -44,9 +46,15 @@ public final class WarrenConnection: Service, Sendable {
         var nextID: UInt64 = 0
     }
 
-    /// - Parameter logger: given to the connection's owner thread for its debug lines.
-    public init(_ configuration: ConnectionConfiguration, logger: Logger = Logger(label: "warren")) {
+    /// - Parameters:
+    ///   - topologies: queues (with their dead-letter routes) to declare on every connection
+    ///     opened here, before it is handed out, so a publisher can publish to a queue whose
+    ///     consumer has not connected yet (a publish to a missing queue is unroutable). Declaring
+    ///     is idempotent; a declaration the broker refuses fails the connect.
+    ///   - logger: given to the connection's owner thread for its debug lines.
+    public init(_ configuration: ConnectionConfiguration, declaring topologies: [Topology] = [], logger: Logger = Logger(label: "warren")) {
         self.configuration = configuration
+        self.topologies = topologies
         self.logger = logger
     }
 
@@ -96,9 +104,16 @@ public final class WarrenConnection: Service, Sendable {
     private func attempt(_ generation: UInt64) async {
         let result: Result<AMQPConnection, Error>
         do {
-            result = .success(try await AMQPConnection.connect(configuration.amqp, logger: logger, onEvent: { [weak self] event in
+            let connection = try await AMQPConnection.connect(configuration.amqp, logger: logger, onEvent: { [weak self] event in
                 self?.notify(event)
-            }))
+            })
+            do {
+                for topology in topologies { try await topology.declare(on: connection) }
+                result = .success(connection)
+            } catch {
+                await connection.close()
+                result = .failure(error)
+            }
         } catch {
             result = .failure(error)
         }

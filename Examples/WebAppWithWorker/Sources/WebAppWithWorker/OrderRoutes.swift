@@ -55,7 +55,7 @@ struct Health: ResponseEncodable {
 /// stay in the log.
 private func unavailableReason(_ error: any Error, queue: String) -> String {
     if case AMQPError.unroutable = error {
-        return "order not accepted: queue \(queue) does not exist yet (the worker declares it when it connects); try again shortly"
+        return "order not accepted: queue \(queue) does not exist (deleted while the app runs?); try again shortly"
     }
     return "order not accepted: the message broker is unavailable; try again later"
 }

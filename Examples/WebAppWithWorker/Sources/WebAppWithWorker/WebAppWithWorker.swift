@@ -31,7 +31,9 @@ enum WebAppWithWorker {
         // reopens after a failure), and the consumer that processes the orders.
         var publishing = settings.connection(named: ConnectionConfiguration.processName("webapp/publish"))
         publishing.connectTimeout = .seconds(3)  // a POST gives up soon when the broker is unreachable
-        let publisher = WarrenConnection(publishing, logger: logger)
+        // It declares the orders queue itself, so a POST works before the consumer has connected.
+        let publisher = WarrenConnection(
+            publishing, declaring: [Topology(queue: settings.broker.queue, queueType: settings.broker.queueType)], logger: logger)
         let consumer = WarrenConsumer(
             configuration: settings.consumer,
             connection: .dedicated(settings.connection(named: ConnectionConfiguration.processName("webapp/consume"))),
