@@ -79,9 +79,6 @@ func httpGet(port: Int, path: String, timeout: Duration = .seconds(2)) async thr
 
 private func blockingHTTPGet(port: Int, path: String, timeout: Duration) throws -> HTTPResponse {
     let target = "127.0.0.1:\(port)\(path)"
-    func failure(_ what: String) -> HealthProbeError {
-        HealthProbeError(description: "GET \(target): \(what): \(String(cString: strerror(errno)))")
-    }
     let fd: Int32
     do {
         fd = try connectLoopback(port: port, timeout: timeout)
@@ -91,29 +88,16 @@ private func blockingHTTPGet(port: Int, path: String, timeout: Duration) throws 
     defer { close(fd) }
 
     let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8)
-    var sent = 0
-    while sent < request.count {
-        let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else { throw failure("send") }
-        sent += n
+    let received: (value: HTTPResponse?, bytes: [UInt8])
+    do {
+        try sendAll(fd, request)
+        received = try receive(fd) { parseHTTPResponse($0) }
+    } catch {
+        throw HealthProbeError(description: "GET \(target): \(error.step): \(error.reason)")
     }
-
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { throw failure("receive (\(received.count) bytes so far)") }
-        if n == 0 { break }
-        received.append(contentsOf: buffer[0..<n])
-        if let response = parseHTTPResponse(received) { return response }
-    }
-    guard let response = parseHTTPResponse(received, atEnd: true) else {
-        throw HealthProbeError(
-            description: "GET \(target): incomplete response: \(String(decoding: received, as: UTF8.self).prefix(300))")
-    }
-    return response
+    if let response = received.value ?? parseHTTPResponse(received.bytes, atEnd: true) { return response }
+    throw HealthProbeError(
+        description: "GET \(target): incomplete response: \(String(decoding: received.bytes, as: UTF8.self).prefix(300))")
 }
 
 /// Parses a complete response; nil while more bytes are needed (or, at end of stream, if malformed).

@@ -36,3 +36,31 @@ func connectLoopback(port: Int, timeout: Duration) throws(LoopbackSocketFailure)
     }
     return fd
 }
+
+/// Sends all of `bytes` on a blocking socket (retrying on EINTR).
+func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(LoopbackSocketFailure) {
+    var sent = 0
+    while sent < bytes.count {
+        let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { throw LoopbackSocketFailure(step: "send", reason: String(cString: strerror(errno))) }
+        sent += n
+    }
+}
+
+/// Receives until `parse` makes a value of the bytes so far, or the peer closes. Returns the
+/// value (nil at the end of the stream if `parse` never succeeded) and every byte received.
+func receive<T>(_ fd: Int32, until parse: ([UInt8]) -> T?) throws(LoopbackSocketFailure) -> (value: T?, bytes: [UInt8]) {
+    var received: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 {
+            throw LoopbackSocketFailure(step: "receive (\(received.count) bytes so far)", reason: String(cString: strerror(errno)))
+        }
+        if n == 0 { return (nil, received) }
+        received.append(contentsOf: buffer[0..<n])
+        if let value = parse(received) { return (value, received) }
+    }
+}

@@ -141,36 +141,24 @@ private final class HTTPClientConnection: Sendable {
     }
 
     func sendAll(_ bytes: [UInt8]) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw failure("send") }
-            sent += n
+        do {
+            try IntegrationTests.sendAll(fd, bytes)
+        } catch {
+            throw WebAppClientError(description: "127.0.0.1:\(port): \(error.step): \(error.reason)")
         }
     }
 
     /// Reads until the response is complete (by `Content-Length`, or the end of the stream).
     func receiveResponse() throws -> WebResponse {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw failure("receive (\(received.count) bytes so far)") }
-            if n == 0 { break }
-            received.append(contentsOf: buffer[0..<n])
-            if let response = Self.parse(received, atEnd: false) { return response }
+        let received: (value: WebResponse?, bytes: [UInt8])
+        do {
+            received = try receive(fd) { Self.parse($0, atEnd: false) }
+        } catch {
+            throw WebAppClientError(description: "127.0.0.1:\(port): \(error.step): \(error.reason)")
         }
-        guard let response = Self.parse(received, atEnd: true) else {
-            throw WebAppClientError(
-                description: "127.0.0.1:\(port): incomplete response: \(String(decoding: received, as: UTF8.self).prefix(300))")
-        }
-        return response
-    }
-
-    private func failure(_ what: String) -> WebAppClientError {
-        WebAppClientError(description: "127.0.0.1:\(port): \(what): \(String(cString: strerror(errno)))")
+        if let response = received.value ?? Self.parse(received.bytes, atEnd: true) { return response }
+        throw WebAppClientError(
+            description: "127.0.0.1:\(port): incomplete response: \(String(decoding: received.bytes, as: UTF8.self).prefix(300))")
     }
 
     private static func connectedSocket(port: Int, timeout: Duration) throws -> Int32 {
