@@ -51,13 +51,13 @@ extension BrokerTests {
                     let tag = uniqueSuffix()
                     let first = "first-\(tag)", second = "second-\(tag)", correlation = "corr-\(tag)"
                     try await broker.pikaPublish(queue: queue, [
-                        InProcessOutgoing(
+                        OutgoingMessage(
                             id: first, body: #"{"orderID":"F-1"}"#, correlationID: correlation,
                             headers: ["x-warren-attempt": .int(3), "tenant": .string("acme")]),
                     ])
                     #expect(try await broker.pikaRequeueAll(queue: queue) == 1)
                     try await broker.pikaPublish(queue: queue, [
-                        InProcessOutgoing(id: second, body: #"{"orderID":"S-2"}"#, headers: ["x-warren-attempt": .string("2")]),
+                        OutgoingMessage(id: second, body: #"{"orderID":"S-2"}"#, headers: ["x-warren-attempt": .string("2")]),
                     ])
 
                     let log = InProcessLog()

@@ -42,12 +42,12 @@ extension BrokerTests {
                 try await withInProcessWorker([consumer], log: log) { worker in
                     try await log.waitFor("worker.consuming")
                     try await broker.pikaPublish(queue: queue, [
-                        InProcessOutgoing(id: "json-\(tag)", body: #"{"orderID":"A-1","cents":1250}"#),
-                        InProcessOutgoing(id: "none-\(tag)", body: #"{"orderID":"B-2","cents":7,"note":"gift"}"#, contentType: nil),
-                        InProcessOutgoing(
+                        OutgoingMessage(id: "json-\(tag)", body: #"{"orderID":"A-1","cents":1250}"#),
+                        OutgoingMessage(id: "none-\(tag)", body: #"{"orderID":"B-2","cents":7,"note":"gift"}"#, contentType: nil),
+                        OutgoingMessage(
                             id: "charset-\(tag)", body: #"{"cents":0,"orderID":"C-3","note":"ünïcödé","extra":[1,2]}"#,
                             contentType: "application/json; charset=utf-8"),
-                        InProcessOutgoing(
+                        OutgoingMessage(
                             id: "vendor-\(tag)", body: #"{"orderID":"D-4","cents":-5}"#,
                             contentType: "application/vnd.shop.order+json", contentEncoding: "utf-8"),
                     ])
@@ -99,20 +99,20 @@ extension BrokerTests {
                     let tag = uniqueSuffix()
                     let valid = #"{"orderID":"E-5","cents":3}"#
                     // id -> (message, a fragment the reason must contain)
-                    let bad: [(message: InProcessOutgoing, reason: String)] = [
-                        (InProcessOutgoing(id: "invalid-\(tag)", body: #"{"orderID": "E-5", "cents": "#), "not a valid OrderPlaced"),
-                        (InProcessOutgoing(id: "missing-\(tag)", body: #"{"orderID":"E-5"}"#), "cents"),
-                        (InProcessOutgoing(id: "text-\(tag)", body: valid, contentType: "text/plain"), "'text/plain' is not JSON"),
-                        (InProcessOutgoing(id: "gzip-\(tag)", body: valid, contentEncoding: "gzip"), "'gzip' is not supported"),
+                    let bad: [(message: OutgoingMessage, reason: String)] = [
+                        (OutgoingMessage(id: "invalid-\(tag)", body: #"{"orderID": "E-5", "cents": "#), "not a valid OrderPlaced"),
+                        (OutgoingMessage(id: "missing-\(tag)", body: #"{"orderID":"E-5"}"#), "cents"),
+                        (OutgoingMessage(id: "text-\(tag)", body: valid, contentType: "text/plain"), "'text/plain' is not JSON"),
+                        (OutgoingMessage(id: "gzip-\(tag)", body: valid, contentEncoding: "gzip"), "'gzip' is not supported"),
                     ]
                     let goodID = "good-\(tag)"
                     let rawBody: [UInt8] = [0x00, 0xFF, 0xFE, 0x80, 0x7B] + Array("not json".utf8)
 
                     try await withInProcessWorker([typed, raw], log: log) { worker in
                         try await log.waitFor("worker.consuming", count: 2)
-                        try await broker.pikaPublish(queue: queue, bad.map(\.message) + [InProcessOutgoing(id: goodID, body: valid)])
+                        try await broker.pikaPublish(queue: queue, bad.map(\.message) + [OutgoingMessage(id: goodID, body: valid)])
                         try await broker.pikaPublish(
-                            queue: rawQueue, [InProcessOutgoing(id: "raw-\(tag)", bytes: rawBody, contentType: "application/octet-stream")])
+                            queue: rawQueue, [OutgoingMessage(id: "raw-\(tag)", bytes: rawBody, contentType: "application/octet-stream")])
                         try await log.waitFor("message.dead_lettered", count: bad.count)
                         try await log.waitFor("message.acked", count: 2)
                         try await worker.stop()

@@ -110,11 +110,11 @@ extension BrokerTests {
                 let makeFail = "makefail-\(tag)"
                 let blocked = "block-\(tag)"
                 let messages =
-                    ok.map { InProcessOutgoing(id: $0, body: #"{"action":"ok"}"#) }
-                    + failing.map { InProcessOutgoing(id: $0, body: #"{"action":"fail"}"#) }
-                    + undecodable.map { InProcessOutgoing(id: $0, body: "not json") }
-                    + [InProcessOutgoing(id: makeFail, body: #"{"action":"ok"}"#),
-                       InProcessOutgoing(id: blocked, body: #"{"action":"block"}"#)]
+                    ok.map { OutgoingMessage(id: $0, body: #"{"action":"ok"}"#) }
+                    + failing.map { OutgoingMessage(id: $0, body: #"{"action":"fail"}"#) }
+                    + undecodable.map { OutgoingMessage(id: $0, body: "not json") }
+                    + [OutgoingMessage(id: makeFail, body: #"{"action":"ok"}"#),
+                       OutgoingMessage(id: blocked, body: #"{"action":"block"}"#)]
 
                 var stopDuration = Duration.zero
                 try await withInProcessWorker([consumer], log: log) { worker in

@@ -37,8 +37,8 @@ extension BrokerTests {
                     try await log.waitFor("worker.consuming")
                     let published = ContinuousClock.now
                     try await broker.pikaPublish(queue: queue, [
-                        InProcessOutgoing(id: slow, body: #"{"sleepMilliseconds":10000}"#),
-                        InProcessOutgoing(id: fast, body: #"{"sleepMilliseconds":20}"#),
+                        OutgoingMessage(id: slow, body: #"{"sleepMilliseconds":10000}"#),
+                        OutgoingMessage(id: fast, body: #"{"sleepMilliseconds":20}"#),
                     ])
                     let record = try #require(try await log.waitFor("message.dead_lettered", timeout: .seconds(5)).first)
                     let elapsed = published.duration(to: .now)

@@ -92,9 +92,9 @@ extension BrokerTests {
                         #expect(!connectionNames.contains { $0.hasPrefix("it-lib-") && $0.hasSuffix("/publish") && $0.contains(suffix) },
                                 "no publishing connection until a handler publishes: \(connectionNames)")
 
-                        try await broker.pikaPublish(queue: queueA, (0..<countA).map { InProcessOutgoing(id: "a\($0)-\(suffix)", body: #"{"n":\#($0)}"#) })
+                        try await broker.pikaPublish(queue: queueA, (0..<countA).map { OutgoingMessage(id: "a\($0)-\(suffix)", body: #"{"n":\#($0)}"#) })
                         try await broker.pikaPublish(
-                            queue: queueB, (0..<countB).map { InProcessOutgoing(id: "b\($0)-\(suffix)", body: "raw \($0)", contentType: "text/plain") })
+                            queue: queueB, (0..<countB).map { OutgoingMessage(id: "b\($0)-\(suffix)", body: "raw \($0)", contentType: "text/plain") })
                         try await log.waitFor("message.acked", count: countA + countB, timeout: .seconds(15))
 
                         let elapsed = try await worker.stop()

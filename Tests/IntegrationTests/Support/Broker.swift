@@ -113,9 +113,7 @@ struct Broker: Sendable {
     /// Publishes with pika to the default exchange (routing key `queue`): persistent,
     /// `application/json`, with the given `message_id`s, mandatory, waiting for confirms.
     func pikaPublish(queue: String, messages: [(id: String, body: String)]) async throws {
-        let list = messages.map { ["id": $0.id, "body": $0.body] }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self)
-        try await runPika(Self.publishScript, [queue, json])
+        try await pikaPublish(queue: queue, messages.map { OutgoingMessage(id: $0.id, body: $0.body) })
     }
 
     /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack).
@@ -139,21 +137,6 @@ struct Broker: Sendable {
     private func runPika(_ script: String, _ arguments: [String]) async throws -> ToolResult {
         try await runToolChecked("python3", ["-c", script, env.amqpURL] + arguments, timeout: .seconds(30))
     }
-
-    private static let publishScript = """
-        import json, sys, pika
-        url, queue, messages = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for m in messages:
-            # With confirms on, a nack raises NackError and a returned (unroutable) message UnroutableError.
-            channel.basic_publish(
-                exchange='', routing_key=queue, body=m['body'].encode(), mandatory=True,
-                properties=pika.BasicProperties(
-                    message_id=m['id'], delivery_mode=2, content_type='application/json'))
-        connection.close()
-        """
 
     private static let getScript = """
         import json, sys, pika

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A message to publish with pika, with the properties the library tests vary.
-struct InProcessOutgoing: Sendable {
+struct OutgoingMessage: Sendable {
     var id: String
     /// The body's bytes (may be anything, not only UTF-8).
     var body: [UInt8]
@@ -10,11 +10,11 @@ struct InProcessOutgoing: Sendable {
     var contentEncoding: String?
     var correlationID: String?
     /// Header values are strings or integers (pika sends them as `S` / `I` or `l`).
-    var headers: [String: InProcessHeaderValue] = [:]
+    var headers: [String: OutgoingHeaderValue] = [:]
 
     init(
         id: String, body: String, contentType: String? = "application/json", contentEncoding: String? = nil,
-        correlationID: String? = nil, headers: [String: InProcessHeaderValue] = [:]
+        correlationID: String? = nil, headers: [String: OutgoingHeaderValue] = [:]
     ) {
         self.init(id: id, bytes: Array(body.utf8), contentType: contentType, contentEncoding: contentEncoding,
                   correlationID: correlationID, headers: headers)
@@ -22,7 +22,7 @@ struct InProcessOutgoing: Sendable {
 
     init(
         id: String, bytes: [UInt8], contentType: String? = "application/json", contentEncoding: String? = nil,
-        correlationID: String? = nil, headers: [String: InProcessHeaderValue] = [:]
+        correlationID: String? = nil, headers: [String: OutgoingHeaderValue] = [:]
     ) {
         self.id = id
         self.body = bytes
@@ -33,7 +33,7 @@ struct InProcessOutgoing: Sendable {
     }
 }
 
-enum InProcessHeaderValue: Sendable {
+enum OutgoingHeaderValue: Sendable {
     case string(String)
     case int(Int)
 
@@ -80,7 +80,7 @@ struct InProcessBrokerConsumer: Sendable, CustomStringConvertible {
 extension Broker {
     /// Publishes with pika to the default exchange (routing key `queue`), persistent, mandatory,
     /// waiting for confirms, with each message's own properties.
-    func pikaPublish(queue: String, _ messages: [InProcessOutgoing]) async throws {
+    func pikaPublish(queue: String, _ messages: [OutgoingMessage]) async throws {
         let list: [[String: Any]] = messages.map { message in
             var entry: [String: Any] = ["id": message.id, "body_b64": Data(message.body).base64EncodedString()]
             if let contentType = message.contentType { entry["content_type"] = contentType }
