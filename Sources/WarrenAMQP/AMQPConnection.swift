@@ -114,12 +114,6 @@ public final class AMQPConnection: Sendable {
         try await perform { try $0.raw.bindQueue(queue, exchange: exchange, routingKey: routingKey) }
     }
 
-    /// Sets `basic.qos` prefetch for consumers started after this call (per consumer). When
-    /// several tasks start consumers on one connection, pass `prefetch` to `consume` instead.
-    public func setPrefetch(_ count: UInt16) async throws {
-        try await perform { try $0.raw.setPrefetch(count) }
-    }
-
     /// Starts consuming with manual acks. Deliveries arrive in order on the returned stream; it
     /// finishes after `cancel(consumerTag:)` or `close()`, and throws when the broker cancels the
     /// consumer or the connection fails. Every delivery must be acked or nacked on this connection.

@@ -26,11 +26,6 @@ struct BrokerOptions: ParsableArguments {
     }
 }
 
-/// The process environment as a dictionary.
-func processEnvironment() -> [String: String] {
-    SettingsResolver.processEnvironment()
-}
-
 /// Prints a configuration error to stderr and returns the exit code for it.
 func configurationFailure(_ error: ConfigurationError) -> ExitCode {
     printError("warren: configuration error: \(error)")
@@ -40,9 +35,4 @@ func configurationFailure(_ error: ConfigurationError) -> ExitCode {
 func printError(_ text: String) {
     var line = text + "\n"
     line.withUTF8 { buffer in _ = write(2, buffer.baseAddress, buffer.count) }
-}
-
-/// `warren@<host>:<pid>`: how operators find this process in the management UI.
-func defaultConnectionName() -> String {
-    ConnectionConfiguration.processName("warren")
 }

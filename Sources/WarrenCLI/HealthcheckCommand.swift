@@ -56,7 +56,7 @@ struct HealthcheckCommand: ParsableCommand {
     }
 
     private func defaultURL() throws -> String {
-        let settings = SettingsResolver(flags: ["http-port": httpPort].compactMapValues { $0 }, environment: processEnvironment())
+        let settings = SettingsResolver(flags: ["http-port": httpPort].compactMapValues { $0 }, environment: SettingsResolver.processEnvironment())
         let port: Int
         do {
             port = try WorkerConfiguration.httpPort(resolving: settings)

@@ -66,7 +66,7 @@ struct PublishCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = SettingsResolver(flags: broker.flags, environment: processEnvironment())
+        let settings = SettingsResolver(flags: broker.flags, environment: SettingsResolver.processEnvironment())
         let configuration: BrokerConfiguration
         do {
             configuration = try BrokerConfiguration(resolving: settings)
@@ -83,7 +83,7 @@ struct PublishCommand: AsyncParsableCommand {
         let connection: AMQPConnection
         do {
             connection = try await AMQPConnection.connect(
-                AMQPConnectionConfiguration(url: configuration.url, connectionName: defaultConnectionName() + " publish"))
+                AMQPConnectionConfiguration(url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " publish"))
         } catch {
             printError("warren publish: cannot connect to \(configuration.url.redacted): \(error)")
             throw WarrenExit.failure

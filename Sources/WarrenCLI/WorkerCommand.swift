@@ -57,7 +57,7 @@ struct WorkerCommand: AsyncParsableCommand {
         flags["shutdown-timeout"] = shutdownTimeout
         flags["max-refused-attempts"] = maxRefusedAttempts
         flags["handler-timeout"] = handlerTimeout
-        let settings = SettingsResolver(flags: flags, environment: processEnvironment())
+        let settings = SettingsResolver(flags: flags, environment: SettingsResolver.processEnvironment())
         let configuration: WorkerConfiguration
         let handlerChoice: BuiltInHandler
         do {
@@ -83,7 +83,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
         // The same public API a program embedding Warren uses; the handler is one of the built-ins.
         let consumer = handlerChoice.makeConsumer(
-            configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: defaultConnectionName())),
+            configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: ConnectionConfiguration.processName("warren"))),
             logger: logger)
         do {
             try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, logger: logger).run()
