@@ -26,6 +26,12 @@ struct FetchedMessage: Sendable, Decodable {
     let death_queue: String?
     let content_type: String?
     let delivery_mode: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case body, message_id, death_reason, death_queue, content_type, delivery_mode
+        /// Every header's name, `x-death` included.
+        case headers = "header_names"
+    }
 }
 
 /// Access to the test broker from outside `warren`: `rabbitmqctl` for counts and users,
@@ -138,13 +144,15 @@ struct Broker: Sendable {
         try await runToolChecked("python3", ["-c", script, env.amqpURL] + arguments, timeout: .seconds(30))
     }
 
-    private static let getScript = """
-        import json, sys, pika
+    /// `basic_get` (auto-ack) of up to `limit` messages, one JSON object per line with every
+    /// field any test reads (`FetchedMessage` and `InProcessFetched` each decode their part).
+    static let getScript = """
+        import base64, json, sys, pika
         url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
         connection = pika.BlockingConnection(pika.URLParameters(url))
         channel = connection.channel()
         def text(value):
-            return value.decode('utf-8', 'replace') if isinstance(value, bytes) else value
+            return value.decode('utf-8', 'replace') if isinstance(value, bytes) else str(value)
         for _ in range(limit):
             method, properties, body = channel.basic_get(queue, auto_ack=True)
             if method is None:
@@ -153,12 +161,17 @@ struct Broker: Sendable {
             deaths = headers.get('x-death') or [{}]
             print(json.dumps({
                 'body': body.decode('utf-8', 'replace'),
+                'body_b64': base64.b64encode(body).decode(),
                 'message_id': properties.message_id,
-                'headers': sorted(headers.keys()),
-                'death_reason': text(deaths[0].get('reason')),
-                'death_queue': text(deaths[0].get('queue')),
+                'correlation_id': properties.correlation_id,
                 'content_type': properties.content_type,
+                'content_encoding': properties.content_encoding,
                 'delivery_mode': properties.delivery_mode,
+                'redelivered': bool(method.redelivered),
+                'header_names': sorted(headers.keys()),
+                'headers': {k: text(v) for k, v in headers.items() if k != 'x-death'},
+                'death_reason': text(deaths[0]['reason']) if 'reason' in deaths[0] else None,
+                'death_queue': text(deaths[0]['queue']) if 'queue' in deaths[0] else None,
             }))
         connection.close()
         """

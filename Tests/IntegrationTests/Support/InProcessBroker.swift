@@ -90,13 +90,13 @@ extension Broker {
             return entry
         }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self)
-        try await runToolChecked("python3", ["-c", Self.inProcessPublishScript, env.amqpURL, queue, json], timeout: .seconds(30))
+        try await runToolChecked("python3", ["-c", Self.publishScript, env.amqpURL, queue, json], timeout: .seconds(30))
     }
 
     /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack).
     func pikaFetch(queue: String, max: Int) async throws -> [InProcessFetched] {
         let result = try await runToolChecked(
-            "python3", ["-c", Self.inProcessGetScript, env.amqpURL, queue, String(max)], timeout: .seconds(30))
+            "python3", ["-c", Self.getScript, env.amqpURL, queue, String(max)], timeout: .seconds(30))
         return try result.stdout.split(separator: "\n").map {
             try JSONDecoder().decode(InProcessFetched.self, from: Data($0.utf8))
         }
@@ -145,7 +145,7 @@ extension Broker {
         try await listConnections().compactMap(\.connectionName)
     }
 
-    private static let inProcessPublishScript = """
+    private static let publishScript = """
         import base64, json, sys, pika
         url, queue, messages = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
         connection = pika.BlockingConnection(pika.URLParameters(url))
@@ -158,32 +158,6 @@ extension Broker {
                     message_id=m['id'], delivery_mode=2, content_type=m.get('content_type'),
                     content_encoding=m.get('content_encoding'), correlation_id=m.get('correlation_id'),
                     headers=m.get('headers')))
-        connection.close()
-        """
-
-    private static let inProcessGetScript = """
-        import base64, json, sys, pika
-        url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        channel = connection.channel()
-        def text(value):
-            return value.decode('utf-8', 'replace') if isinstance(value, bytes) else str(value)
-        for _ in range(limit):
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                break
-            headers = properties.headers or {}
-            deaths = headers.get('x-death') or [{}]
-            print(json.dumps({
-                'body_b64': base64.b64encode(body).decode(),
-                'message_id': properties.message_id,
-                'correlation_id': properties.correlation_id,
-                'content_type': properties.content_type,
-                'content_encoding': properties.content_encoding,
-                'redelivered': bool(method.redelivered),
-                'headers': {k: text(v) for k, v in headers.items() if k != 'x-death'},
-                'death_reason': text(deaths[0]['reason']) if 'reason' in deaths[0] else None,
-            }))
         connection.close()
         """
 

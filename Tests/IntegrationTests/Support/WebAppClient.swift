@@ -7,15 +7,7 @@ import Glibc
 import Darwin
 #endif
 
-/// One answer from the example web app (`Examples/WebAppWithWorker`).
-struct WebResponse: Sendable, CustomStringConvertible {
-    let status: Int
-    /// Header names lowercased.
-    let headers: [String: String]
-    let body: String
-
-    var description: String { "\(status) \(body)" }
-
+extension HTTPResponse {
     /// The body decoded as `T`; nil when it is not that JSON.
     func decoded<T: Decodable>(as type: T.Type) -> T? {
         try? JSONDecoder().decode(type, from: Data(body.utf8))
@@ -37,7 +29,7 @@ struct WebAppClientError: Error, CustomStringConvertible {
 struct WebAppClient: Sendable {
     let port: Int
 
-    func get(_ path: String, timeout: Duration = .seconds(5)) async throws -> WebResponse {
+    func get(_ path: String, timeout: Duration = .seconds(5)) async throws -> HTTPResponse {
         try await onThread {
             let connection = try HTTPClientConnection(port: self.port, timeout: timeout)
             defer { connection.disconnect() }
@@ -46,7 +38,7 @@ struct WebAppClient: Sendable {
         }
     }
 
-    func post(_ path: String, json body: String, timeout: Duration = .seconds(5)) async throws -> WebResponse {
+    func post(_ path: String, json body: String, timeout: Duration = .seconds(5)) async throws -> HTTPResponse {
         let request = try await startPost(path, json: body, sendingFirst: body.utf8.count, timeout: timeout)
         return try await request.finish()
     }
@@ -94,7 +86,7 @@ final class HeldRequest: Sendable {
     }
 
     /// Sends the rest of the body and waits for the answer; closes the connection.
-    func finish() async throws -> WebResponse {
+    func finish() async throws -> HTTPResponse {
         try await onThread {
             defer { self.connection.disconnect() }
             if !self.rest.isEmpty { try self.connection.sendAll(self.rest) }
@@ -149,14 +141,14 @@ private final class HTTPClientConnection: Sendable {
     }
 
     /// Reads until the response is complete (by `Content-Length`, or the end of the stream).
-    func receiveResponse() throws -> WebResponse {
-        let received: (value: WebResponse?, bytes: [UInt8])
+    func receiveResponse() throws -> HTTPResponse {
+        let received: (value: HTTPResponse?, bytes: [UInt8])
         do {
-            received = try receive(fd) { Self.parse($0, atEnd: false) }
+            received = try receive(fd) { parseHTTPResponse($0) }
         } catch {
             throw WebAppClientError(description: "127.0.0.1:\(port): \(error.step): \(error.reason)")
         }
-        if let response = received.value ?? Self.parse(received.bytes, atEnd: true) { return response }
+        if let response = received.value ?? parseHTTPResponse(received.bytes, atEnd: true) { return response }
         throw WebAppClientError(
             description: "127.0.0.1:\(port): incomplete response: \(String(decoding: received.bytes, as: UTF8.self).prefix(300))")
     }
@@ -167,24 +159,5 @@ private final class HTTPClientConnection: Sendable {
         } catch {
             throw WebAppClientError(description: "127.0.0.1:\(port): \(error.step): \(error.reason)")
         }
-    }
-
-    /// A complete response; nil while more bytes are needed (or, at the end, if malformed).
-    private static func parse(_ bytes: [UInt8], atEnd: Bool) -> WebResponse? {
-        guard let headEnd = bytes.firstRange(of: [13, 10, 13, 10] as [UInt8]) else { return nil }
-        let lines = String(decoding: bytes[..<headEnd.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
-        let statusParts = lines[0].split(separator: " ")
-        guard statusParts.count >= 2, let status = Int(statusParts[1]) else { return nil }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        let body = bytes[headEnd.upperBound...]
-        if let length = headers["content-length"].flatMap({ Int($0) }) {
-            guard body.count >= length else { return nil }
-            return WebResponse(status: status, headers: headers, body: String(decoding: body.prefix(length), as: UTF8.self))
-        }
-        return atEnd ? WebResponse(status: status, headers: headers, body: String(decoding: body, as: UTF8.self)) : nil
     }
 }
