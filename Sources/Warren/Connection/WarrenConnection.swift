@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Tracing
 import WarrenAMQP
 
 /// A broker connection that opens on first use and reopens on the next use after it failed.
@@ -31,6 +32,7 @@ public final class WarrenConnection: Service, Sendable {
     /// Declared on every connection opened here, before anyone uses it.
     public let topologies: [Topology]
     private let logger: Logger
+    private let publishMetrics = PublishMetrics()
     private let state = Mutex(State())
     private let listeners = Mutex<[UInt64: @Sendable (AMQPConnectionEvent) -> Void]>([:])
 
@@ -135,6 +137,12 @@ public final class WarrenConnection: Service, Sendable {
     /// Throws `AMQPError.publishNacked`, `AMQPError.unroutable` (when `mandatory` and no queue
     /// took it), or the connection's error; the next call then opens a new connection.
     ///
+    /// Each outcome is counted in `warren_publish_confirms_total{result}` (`PublishMetrics`).
+    /// With a tracer bootstrapped (swift-distributed-tracing), the publish is a producer span
+    /// `send <exchange, or the routing key on the default exchange>` whose context — a child of
+    /// the caller's `ServiceContext.current`, e.g. the handler's `process` span — is written into
+    /// the headers (W3C `traceparent` with an OpenTelemetry tracer), replacing any given there.
+    ///
     /// - Parameter timeout: longest wait for the connection and the confirm together (a broker
     ///   under a memory alarm blocks publishers indefinitely); then `PublishTimeout` is thrown.
     ///   A timed-out message may still be stored by the broker: retrying may duplicate it, so
@@ -142,6 +150,49 @@ public final class WarrenConnection: Service, Sendable {
     public func publish(
         _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = true,
         properties: AMQPProperties = AMQPProperties(deliveryMode: 2), timeout: Duration? = nil
+    ) async throws {
+        let tracer = InstrumentationSystem.tracer
+        guard !(tracer is NoOpTracer) else {
+            return try await publishCounted(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout)
+        }
+        let destination = exchange.isEmpty ? routingKey : exchange
+        let span = tracer.startSpan("send \(destination)", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        defer { span.end() }
+        span.attributes["messaging.system"] = "rabbitmq"
+        span.attributes["messaging.operation.type"] = "send"
+        span.attributes["messaging.operation.name"] = "send"
+        span.attributes["messaging.destination.name"] = exchange
+        if !routingKey.isEmpty { span.attributes["messaging.rabbitmq.destination.routing_key"] = routingKey }
+        if let messageID = properties.messageID { span.attributes["messaging.message.id"] = messageID }
+        span.attributes["messaging.message.body.size"] = body.count
+        var properties = properties
+        var headers = properties.headers ?? [:]
+        tracer.inject(span.context, into: &headers, using: AMQPHeadersInjector())
+        properties.headers = headers
+        do {
+            try await publishCounted(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout)
+        } catch {
+            span.recordError(error)
+            span.attributes["error.type"] = String(describing: type(of: error))
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
+    private func publishCounted(
+        _ body: [UInt8], exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, timeout: Duration?
+    ) async throws {
+        do {
+            try await publishUncounted(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout)
+            publishMetrics.record(error: nil)
+        } catch {
+            if !(error is CancellationError) { publishMetrics.record(error: error) }
+            throw error
+        }
+    }
+
+    private func publishUncounted(
+        _ body: [UInt8], exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, timeout: Duration?
     ) async throws {
         guard let timeout else {
             return try await connection().publish(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)

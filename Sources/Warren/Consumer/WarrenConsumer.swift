@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import Synchronization
+import Tracing
 import WarrenAMQP
 
 /// A queue consumer as a swift-service-lifecycle `Service`: put it in any `ServiceGroup`,
@@ -37,7 +38,20 @@ import WarrenAMQP
 /// drain outlasts `shutdownTimeout`, or the task is cancelled (a second signal), running
 /// handlers are cancelled and their messages left unacked for redelivery.
 ///
-/// `status` reflects every state change for readiness probes.
+/// `status` reflects every state change for readiness probes; `ConsumerMetrics` lists the
+/// metrics it records (through swift-metrics: bootstrap a backend before creating consumers).
+///
+/// Tracing: with a tracer bootstrapped (swift-distributed-tracing) before `run()`, each message
+/// is handled inside a consumer span `process <queue>` whose parent is the context the
+/// publisher put in the headers (W3C `traceparent` with an OpenTelemetry tracer). The span
+/// carries the messaging semantic-convention attributes (`messaging.system` = `rabbitmq`,
+/// `messaging.operation.type` = `process`, `messaging.destination.name` = the exchange,
+/// `messaging.destination.subscription.name` = the queue, routing key, delivery tag, message
+/// id, conversation id, body size, `server.address`/`server.port`), plus `warren.attempt`,
+/// `warren.redelivered` and `warren.outcome` (`acked`, `dead_lettered`, `abandoned`); a failed
+/// message's span records the error, sets `error.type` and ends with status error. The span is
+/// the task-local `ServiceContext.current` while the handler runs, so the handler's own spans
+/// and `MessageContext.publish` nest under it. With no tracer (the default), none of this runs.
 ///
 /// - Important: `run()` must be called once, from the group; handlers run as child tasks of it
 ///   on Swift's cooperative pool, and every librabbitmq call on the connection's owner thread.
@@ -50,6 +64,7 @@ public final class WarrenConsumer: Service {
     private let ownsPublisher: Bool
     private let processing: MessageProcessing
     private let logger: Logger
+    private let metrics: ConsumerMetrics
     /// What this consumer is doing, for readiness probes (`HealthServer`).
     public let status: WorkerStatus
 
@@ -95,6 +110,7 @@ public final class WarrenConsumer: Service {
         processing = MessageProcessing(handlerFactory, timeout: configuration.handlerTimeout)
         self.logger = logger
         self.status = status
+        metrics = ConsumerMetrics(queue: configuration.queue)
     }
 
     /// Consumes until the group shuts down gracefully (then drains and returns) or the consumer
@@ -144,7 +160,9 @@ public final class WarrenConsumer: Service {
     private func supervise(deadline: DrainDeadline) async throws {
         let supervised = SupervisedState(
             ConnectionStateMachine(backoff: configuration.reconnectBackoff, maxRefusedAttempts: configuration.maxRefusedAttempts),
-            status: status)
+            status: status, metrics: metrics)
+        // Looked up once: with none bootstrapped, messages skip the tracing work entirely.
+        let tracer: (any Tracer)? = InstrumentationSystem.tracer is NoOpTracer ? nil : InstrumentationSystem.tracer
         let limit = ConcurrencyLimit(configuration.concurrency)
         let counts = DrainCounts()
         let logger = self.logger
@@ -166,8 +184,10 @@ public final class WarrenConsumer: Service {
                 switch action {
                 case .connect(let attempt):
                     action = await connectAndConsume(
-                        attempt: attempt, supervised: supervised, limit: limit, counts: counts, deadline: deadline, handlers: &handlers)
+                        attempt: attempt, supervised: supervised, limit: limit, counts: counts, deadline: deadline, tracer: tracer,
+                        handlers: &handlers)
                 case .wait(let delay, let attempt, let cause):
+                    metrics.reconnects.increment()
                     logger.warning("reconnecting", metadata: [
                         "event": "worker.reconnecting", "attempt": "\(attempt + 1)",
                         "delay_ms": "\(delay.milliseconds)", "cause": "\(cause)",
@@ -180,7 +200,7 @@ public final class WarrenConsumer: Service {
                     }
                 case .stop:
                     await limit.waitUntilIdle()
-                    logger.info("stopped", metadata: ["event": "worker.stopped"])
+                    logger.info("consumer stopped", metadata: ["event": "worker.stopped", "queue": "\(configuration.queue)"])
                     return
                 case .fail(let reason, let cause):
                     await limit.waitUntilIdle()
@@ -196,7 +216,7 @@ public final class WarrenConsumer: Service {
     /// Opens a connection, consumes until it ends, and returns the next action.
     private func connectAndConsume(
         attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, counts: DrainCounts, deadline: DrainDeadline,
-        handlers: inout ThrowingDiscardingTaskGroup<Error>
+        tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
         logger.info("connecting", metadata: [
             "event": "worker.connecting", "attempt": "\(attempt)", "url": "\(self.connection.configuration.url.redacted)",
@@ -220,9 +240,10 @@ public final class WarrenConsumer: Service {
             "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
         ])
 
-        let ending = await consume(consumer, on: connection, supervised: supervised, limit: limit, counts: counts, handlers: &handlers)
+        let ending = await consume(
+            consumer, on: connection, supervised: supervised, limit: limit, counts: counts, tracer: tracer, handlers: &handlers)
         switch ending {
-        case .drained(let started, let abandonedBefore, let returned):
+        case .drained(let started, let abandonedBefore, let drainedInFlight, let returned):
             // No new deliveries; wait for the running handlers. If the deadline or a second
             // signal cancels us meanwhile, they are cancelled and left unacked.
             await limit.waitUntilIdle()
@@ -235,7 +256,9 @@ public final class WarrenConsumer: Service {
                 ])
                 _ = supervised.apply { $0.shutdownRequested() }
             } else {
-                logger.info("drained", metadata: ["event": "worker.drained", "returned": "\(returned)", "duration_ms": "\(elapsed)"])
+                logger.info("drained", metadata: [
+                    "event": "worker.drained", "finished": "\(drainedInFlight)", "returned": "\(returned)", "duration_ms": "\(elapsed)",
+                ])
             }
             return supervised.apply { $0.drainFinished() }
         case .lost(let error):
@@ -258,8 +281,10 @@ public final class WarrenConsumer: Service {
     private func open() async throws -> (AMQPConnection, AMQPConsumer) {
         let connection = try await self.connection.connection()
         do {
+            let url = self.connection.configuration.url
             logger.info("connected", metadata: [
-                "event": "worker.connected",
+                "event": "worker.connected", "server": "\(url.host):\(url.port)", "vhost": "\(url.vhost)",
+                "broker_product": "\(connection.serverProperties["product"]?.description ?? "unknown")",
                 "broker_version": "\(connection.serverProperties["version"]?.description ?? "unknown")",
                 "heartbeat_s": "\(connection.heartbeatSeconds)",
                 "frame_max": "\(connection.frameMax)",
@@ -283,7 +308,7 @@ public final class WarrenConsumer: Service {
 
     private enum ConsumeEnding {
         /// The delivery stream ended after a shutdown began (possibly cut short by cancellation).
-        case drained(started: ContinuousClock.Instant, abandonedBefore: Int, returned: Int)
+        case drained(started: ContinuousClock.Instant, abandonedBefore: Int, inFlight: Int, returned: Int)
         case lost(Error)
         case crashed(Error)
     }
@@ -292,7 +317,7 @@ public final class WarrenConsumer: Service {
     /// or lost with the connection.
     private func consume(
         _ consumer: AMQPConsumer, on connection: AMQPConnection, supervised: SupervisedState,
-        limit: ConcurrencyLimit, counts: DrainCounts, handlers: inout ThrowingDiscardingTaskGroup<Error>
+        limit: ConcurrencyLimit, counts: DrainCounts, tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConsumeEnding {
         let drain = DrainStart()
         return await withTaskGroup(of: Void.self) { watcher in
@@ -301,8 +326,11 @@ public final class WarrenConsumer: Service {
                 // ended first and this watcher is cancelled.
                 guard (try? await gracefulShutdown()) != nil else { return }
                 guard supervised.apply({ $0.shutdownRequested() }) == .drain else { return }
-                drain.begin(abandonedSoFar: counts.abandonedCount)
-                self.logger.info("draining", metadata: ["event": "worker.draining", "in_flight": "\(limit.inUse)"])
+                let inFlight = limit.inUse
+                drain.begin(abandonedSoFar: counts.abandonedCount, inFlight: inFlight)
+                self.logger.info("draining", metadata: [
+                    "event": "worker.draining", "in_flight": "\(inFlight)", "shutdown_timeout": "\(self.configuration.shutdownTimeout)",
+                ])
                 // Ends the delivery stream once the broker confirms; an error means the
                 // connection is already gone, which ends the stream too.
                 try? await connection.cancel(consumerTag: consumer.tag)
@@ -316,17 +344,20 @@ public final class WarrenConsumer: Service {
                         // Prefetched but not started: back to the queue for another consumer.
                         // (On a dead connection the broker requeues it anyway.)
                         limit.release()
-                        if connection.nack(delivery.deliveryTag, requeue: true) { returned += 1 }
+                        if connection.nack(delivery.deliveryTag, requeue: true) {
+                            returned += 1
+                            metrics.requeued.increment()
+                        }
                         continue
                     }
                     handlers.addTask {
                         defer { limit.release() }
-                        await self.handle(delivery, on: connection, counts: counts)
+                        await self.handle(delivery, on: connection, counts: counts, tracer: tracer)
                     }
                 }
             } catch {
                 if let started = drain.startedAt, Task.isCancelled {
-                    return .drained(started: started, abandonedBefore: drain.abandonedBefore, returned: returned)
+                    return .drained(started: started, abandonedBefore: drain.abandonedBefore, inFlight: drain.inFlight, returned: returned)
                 }
                 if error is AMQPError { return .lost(error) }
                 return .crashed(error)
@@ -334,63 +365,116 @@ public final class WarrenConsumer: Service {
             if drain.startedAt == nil && Task.isCancelled {
                 // Cancelled without a graceful shutdown (the group is going down): a drain cut
                 // short from its first moment.
-                drain.begin(abandonedSoFar: counts.abandonedCount)
+                drain.begin(abandonedSoFar: counts.abandonedCount, inFlight: limit.inUse)
             }
             if let started = drain.startedAt {
-                return .drained(started: started, abandonedBefore: drain.abandonedBefore, returned: returned)
+                return .drained(started: started, abandonedBefore: drain.abandonedBefore, inFlight: drain.inFlight, returned: returned)
             }
             // The stream finished without a shutdown or an error: the connection closed under us.
             return .lost(connection.closeReason ?? AMQPError.connectionClosedByClient)
         }
     }
 
-    /// Runs one message through the handler and settles it from the outcome. On the message's
-    /// own task.
-    private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts) async {
+    /// Runs one message through the handler and settles it from the outcome, inside a
+    /// `process <queue>` span when a tracer is bootstrapped. On the message's own task.
+    private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, tracer: (any Tracer)?) async {
+        metrics.received.increment()
+        metrics.inFlight.increment()
+        defer { metrics.inFlight.decrement() }
+        guard let tracer else {
+            return await handle(delivery, on: connection, counts: counts, span: nil)
+        }
+        var parent = ServiceContext.topLevel
+        if let headers = delivery.properties.headers {
+            tracer.extract(headers, into: &parent, using: AMQPHeadersExtractor())
+        }
+        let span = tracer.startSpan("process \(configuration.queue)", context: parent, ofKind: .consumer)
+        span.attributes["messaging.system"] = "rabbitmq"
+        span.attributes["messaging.operation.type"] = "process"
+        span.attributes["messaging.operation.name"] = "process"
+        span.attributes["messaging.destination.name"] = delivery.exchange
+        span.attributes["messaging.destination.subscription.name"] = configuration.queue
+        if !delivery.routingKey.isEmpty { span.attributes["messaging.rabbitmq.destination.routing_key"] = delivery.routingKey }
+        span.attributes["messaging.rabbitmq.message.delivery_tag"] = Int(truncatingIfNeeded: delivery.deliveryTag)
+        if let messageID = delivery.properties.messageID { span.attributes["messaging.message.id"] = messageID }
+        if let correlationID = delivery.properties.correlationID { span.attributes["messaging.message.conversation_id"] = correlationID }
+        span.attributes["messaging.message.body.size"] = delivery.body.count
+        span.attributes["server.address"] = self.connection.configuration.url.host
+        span.attributes["server.port"] = Int(self.connection.configuration.url.port)
+        span.attributes["warren.redelivered"] = delivery.redelivered
+        await ServiceContext.withValue(span.context) {
+            await handle(delivery, on: connection, counts: counts, span: span)
+        }
+        span.end()
+    }
+
+    /// Runs one message through the handler, settles it from the outcome and records it in the
+    /// metrics and on `span` (when tracing).
+    private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?) async {
         let start = ContinuousClock.now
         let context = MessageContext(
             queue: configuration.queue, exchange: delivery.exchange, routingKey: delivery.routingKey,
             deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
             logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: publisher)
+        span?.attributes["warren.attempt"] = context.attempt
         let outcome = await processing(delivery.body, context: context)
+        let ended = ContinuousClock.now
+        metrics.handlerDuration.recordNanoseconds(start.duration(to: ended).nanoseconds)
         // Most messages log nothing here (an ack is logged at debug): build the message's logger
         // only for a line that will be written.
         var logger: Logger { context.logger }
         // Read only by the lines actually logged (an acked message logs at debug).
-        let ended = ContinuousClock.now
         var elapsed: Int64 { start.duration(to: ended).milliseconds }
         switch outcome {
         case .succeeded:
             if connection.ack(delivery.deliveryTag) {
+                metrics.acked.increment()
+                span?.attributes["warren.outcome"] = "acked"
                 if self.logger.logLevel <= .debug {
                     logger.debug("message handled", metadata: ["event": "message.acked", "duration_ms": "\(elapsed)"])
                 }
             } else {
-                counts.abandoned()
+                abandoned(counts, span: span)
                 logger.warning("message handled after its connection died; the broker will redeliver it", metadata: [
                     "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "connection closed before the ack",
                 ])
             }
         case .cancelled:
             // Shutdown overran its deadline: leave it unacked; the broker redelivers it.
-            counts.abandoned()
+            abandoned(counts, span: span)
             logger.warning("handler cancelled", metadata: [
                 "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "cancelled at shutdown",
             ])
         case .failed(let error):
+            // The one line that logs a handler's error: its type, its description (`reason`) and
+            // the bounded category the metrics count it under.
             let errorType = String(describing: type(of: error))
-            let reason = "\(errorType): \(error)"
+            let category = DeadLetterReason(error)
+            if let span {
+                span.recordError(error)
+                span.attributes["error.type"] = errorType
+                span.setStatus(SpanStatus(code: .error, message: category.rawValue))
+            }
             if connection.nack(delivery.deliveryTag, requeue: false) {
+                metrics.deadLettered(category)
+                span?.attributes["warren.outcome"] = "dead_lettered"
                 logger.warning("message failed; dead-lettered", metadata: [
-                    "event": "message.dead_lettered", "duration_ms": "\(elapsed)", "reason": "\(reason)", "error_type": "\(errorType)",
+                    "event": "message.dead_lettered", "duration_ms": "\(elapsed)", "error_type": "\(errorType)", "reason": "\(error)",
+                    "dead_letter_reason": "\(category.rawValue)",
                 ])
             } else {
-                counts.abandoned()
+                abandoned(counts, span: span)
                 logger.warning("message failed after its connection died; the broker will redeliver it", metadata: [
-                    "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "\(reason)", "error_type": "\(errorType)",
+                    "event": "message.abandoned", "duration_ms": "\(elapsed)", "error_type": "\(errorType)", "reason": "\(error)",
                 ])
             }
         }
+    }
+
+    private func abandoned(_ counts: DrainCounts, span: (any Span)?) {
+        counts.abandoned()
+        metrics.abandoned.increment()
+        span?.attributes["warren.outcome"] = "abandoned"
     }
 
     /// Reduces an error to what the state machine needs: its text and whether retrying can help.
@@ -404,15 +488,17 @@ public final class WarrenConsumer: Service {
 
 /// When the drain began, shared between the shutdown watcher and the delivery loop.
 private final class DrainStart: Sendable {
-    private let state = Mutex<(started: ContinuousClock.Instant?, abandonedBefore: Int)>((nil, 0))
+    private let state = Mutex<(started: ContinuousClock.Instant?, abandonedBefore: Int, inFlight: Int)>((nil, 0, 0))
 
-    func begin(abandonedSoFar: Int) {
-        state.withLock { if $0.started == nil { $0 = (.now, abandonedSoFar) } }
+    func begin(abandonedSoFar: Int, inFlight: Int) {
+        state.withLock { if $0.started == nil { $0 = (.now, abandonedSoFar, inFlight) } }
     }
     var startedAt: ContinuousClock.Instant? { state.withLock { $0.started } }
     var started: Bool { startedAt != nil }
     /// Messages abandoned before the drain (on earlier, dead connections).
     var abandonedBefore: Int { state.withLock { $0.abandonedBefore } }
+    /// Handlers running when the drain began: the drain waits for them.
+    var inFlight: Int { state.withLock { $0.inFlight } }
 }
 
 /// Set when the drain deadline passed (as opposed to a second signal cutting the drain short).

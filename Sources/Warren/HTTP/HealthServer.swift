@@ -1,5 +1,6 @@
 internal import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -9,6 +10,7 @@ import Synchronization
 /// |---|---|
 /// | `GET /healthz` | `200 {"status":"alive"}` whenever the process can run a task at all |
 /// | `GET /readyz` | `200 {"ready":true,"state":"consuming"}` while ready, else `503 {"ready":false,"state":"…","reason":"…"}` |
+/// | `GET /metrics` | `200`, the Prometheus text format (0.0.4) of `metrics`, when a registry is given (else `404`) |
 /// | anything else | `404` |
 ///
 /// It reads only the `WorkerStatus` it is given, so it answers from process start whether or
@@ -40,6 +42,8 @@ public struct HealthServer: Service {
     ///   - status: What the worker is doing; read on every `/readyz` request.
     ///   - host: Address to bind; `0.0.0.0` (every IPv4 interface) so that a container's probes reach it.
     ///   - port: TCP port; `0` lets the kernel pick a free one (logged, and passed to `onListening`).
+    ///   - metrics: served at `/metrics`; bootstrap swift-metrics with
+    ///     `PrometheusMetricsFactory(registry:)` on the same registry (see `WarrenMetrics`).
     ///   - logger: Used for the `http.listening` line and given to Hummingbird. At `info`,
     ///     Hummingbird's own start and stop lines are left out (the `http.listening` line replaces
     ///     them); at `debug` and `trace` they are kept.
@@ -49,10 +53,11 @@ public struct HealthServer: Service {
         status: WorkerStatus,
         host: String = "0.0.0.0",
         port: Int = 8080,
+        metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
-        self.init(statuses: [status], host: host, port: port, logger: logger, onListening: onListening)
+        self.init(statuses: [status], host: host, port: port, metrics: metrics, logger: logger, onListening: onListening)
     }
 
     /// One server for several consumers in one process: `/readyz` is ready only while every
@@ -62,6 +67,7 @@ public struct HealthServer: Service {
         statuses: [WorkerStatus],
         host: String = "0.0.0.0",
         port: Int = 8080,
+        metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
@@ -72,6 +78,16 @@ public struct HealthServer: Service {
         router.get("/readyz") { _, _ in
             let readiness = WorkerStatus.combinedReadiness(statuses)
             return Self.response(readiness.isReady ? .ok : .serviceUnavailable, body: Self.readinessBody(readiness))
+        }
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                // Emitting takes the registry's locks briefly; it never waits on the broker.
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
+                )
+            }
         }
         self.host = host
         self.port = port

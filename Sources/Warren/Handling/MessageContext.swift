@@ -22,9 +22,13 @@ public struct MessageContext: Sendable {
     /// Which attempt this is, from 1: the `x-warren-attempt` header when the message carries
     /// one, else 1.
     public let attempt: Int
+    /// The W3C trace context the message carries (`traceparent`/`tracestate` headers), if any:
+    /// read without any tracer, for `trace_id` in log lines and to carry the trace on to
+    /// follow-up messages (`publish`).
+    public let trace: TraceHeaders?
     /// A logger whose metadata already carries `message_id`, `correlation_id`, `delivery_tag`,
-    /// `redelivered`, `attempt` and `queue`: every line a handler logs with it can be traced to
-    /// the message.
+    /// `redelivered`, `attempt`, `queue` and, when the message carries a trace context,
+    /// `trace_id`: every line a handler logs with it can be traced to the message.
     ///
     /// Built on each access (most messages log nothing, and the drain benchmark measures the
     /// path every message takes): keep it in a local when logging several lines.
@@ -36,6 +40,7 @@ public struct MessageContext: Sendable {
         logger[metadataKey: "delivery_tag"] = .stringConvertible(deliveryTag)
         logger[metadataKey: "redelivered"] = .stringConvertible(redelivered)
         logger[metadataKey: "attempt"] = .stringConvertible(attempt)
+        if let trace { logger[metadataKey: "trace_id"] = .string(trace.traceID) }
         return logger
     }
     private let baseLogger: Logger
@@ -58,6 +63,11 @@ public struct MessageContext: Sendable {
     /// then cannot stall acks). Its `correlationID`, when not set, is this message's
     /// correlation id or else its message id, so a chain of messages can be followed.
     ///
+    /// The trace goes on too: with a tracer bootstrapped, the publish is a span under this
+    /// message's `process` span and its context is written into the headers; without one, a
+    /// message that carried a `traceparent` passes the same trace id on (a new span id), unless
+    /// `properties.headers` already has a `traceparent`.
+    ///
     /// A follow-up confirmed here survives even if this message then fails and is
     /// dead-lettered: publish last, or make the receiving side idempotent.
     public func publish(
@@ -67,6 +77,11 @@ public struct MessageContext: Sendable {
         guard let publisher else { throw AMQPError.connectionClosedByClient }
         var properties = properties
         if properties.correlationID == nil { properties.correlationID = self.properties.correlationID ?? self.properties.messageID }
+        if let trace, properties.headers?[TraceHeaders.traceParentKey] == nil {
+            var headers = properties.headers ?? [:]
+            trace.child().write(into: &headers)
+            properties.headers = headers
+        }
         try await publisher.publish(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties)
     }
 
@@ -84,6 +99,7 @@ public struct MessageContext: Sendable {
         self.redelivered = redelivered
         self.properties = properties
         self.attempt = Self.attempt(from: properties.headers)
+        self.trace = properties.headers.flatMap(TraceHeaders.init)
         self.deadline = deadline
         self.publisher = publisher
         self.baseLogger = logger

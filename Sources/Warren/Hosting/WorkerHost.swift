@@ -1,12 +1,13 @@
 import Logging
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
 /// Runs a process's services the way `warren worker` does, so a program embedding Warren needs
 /// no wiring of its own:
 ///
-/// - a `HealthServer` (`/healthz`, `/readyz` over every consumer's status) when `healthPort` is
-///   given, started first and stopped last;
+/// - a `HealthServer` (`/healthz`, `/readyz` over every consumer's status, and `/metrics` when
+///   a registry is given) when `healthPort` is given, started first and stopped last;
 /// - SIGTERM and SIGINT start a graceful shutdown: services stop in reverse order of `services`,
 ///   so list shared connections first, consumers next and front ends (an HTTP app) last — the
 ///   front end stops taking requests, the consumers drain, then the connections close;
@@ -28,15 +29,19 @@ import UnixSignals
 public struct WorkerHost: Sendable {
     private let services: [any Service]
     private let healthPort: Int?
+    private let metrics: PrometheusCollectorRegistry?
     private let logger: Logger
 
     /// - Parameters:
     ///   - services: in start order; they stop in reverse order.
     ///   - healthPort: port for the health server (0 = any free port, logged as
     ///     `http.listening`); `nil` runs none (an app that serves its own probes).
-    public init(services: [any Service], healthPort: Int? = nil, logger: Logger) {
+    ///   - metrics: served at `/metrics` by the health server (`WarrenMetrics.bootstrap()` makes
+    ///     one and points swift-metrics at it).
+    public init(services: [any Service], healthPort: Int? = nil, metrics: PrometheusCollectorRegistry? = nil, logger: Logger) {
         self.services = services
         self.healthPort = healthPort
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -45,7 +50,7 @@ public struct WorkerHost: Sendable {
         let consumers = services.compactMap { $0 as? WarrenConsumer }
         var entries: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let healthPort {
-            entries.append(.init(service: HealthServer(statuses: consumers.map(\.status), port: healthPort, logger: logger)))
+            entries.append(.init(service: HealthServer(statuses: consumers.map(\.status), port: healthPort, metrics: metrics, logger: logger)))
         }
         for service in services {
             // A consumer that returns has stopped for good: take the process down with it.

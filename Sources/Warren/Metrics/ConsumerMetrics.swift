@@ -1,0 +1,69 @@
+import Metrics
+
+/// One consumer's metrics, through swift-metrics: whatever backend the process bootstrapped
+/// (`warren worker` bootstraps Prometheus and serves `/metrics`; with none, they cost a no-op
+/// call each).
+///
+/// | name | type | labels |
+/// |---|---|---|
+/// | `warren_messages_received_total` | counter | `queue` |
+/// | `warren_messages_acked_total` | counter | `queue` |
+/// | `warren_messages_dead_lettered_total` | counter | `queue`, `reason` (`DeadLetterReason`) |
+/// | `warren_messages_requeued_total` | counter | `queue` (prefetched but unstarted, returned by a drain) |
+/// | `warren_messages_abandoned_total` | counter | `queue` (left unacked: the broker redelivers them) |
+/// | `warren_handler_duration_seconds` | histogram | `queue` (every handled message, whatever its outcome) |
+/// | `warren_messages_in_flight` | gauge | `queue` |
+/// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others |
+/// | `warren_reconnects_total` | counter | `queue` |
+///
+/// Labels are bounded: the queue names come from configuration, `reason` and `state` from
+/// fixed lists; never a message id or an error text.
+///
+/// Every handle is made once, when the consumer is created (a metric lookup takes the backend's
+/// lock; an increment does not), so bootstrap the metrics backend before creating consumers.
+/// Thread-safe: the handles are updated from handler tasks and the connection's thread.
+struct ConsumerMetrics: Sendable {
+    let received: Counter
+    let acked: Counter
+    let requeued: Counter
+    let abandoned: Counter
+    let reconnects: Counter
+    let inFlight: Meter
+    let handlerDuration: Timer
+    private let deadLettered: [DeadLetterReason: Counter]
+    private let states: [String: Gauge]
+
+    /// Every state `WorkerStatus` reports, so each series exists (at 0) from the start.
+    static let stateNames = ["starting", "connecting", "consuming", "blocked", "reconnecting", "draining", "stopped", "failed"]
+
+    init(queue: String) {
+        let labels = [("queue", queue)]
+        received = Counter(label: "warren_messages_received_total", dimensions: labels)
+        acked = Counter(label: "warren_messages_acked_total", dimensions: labels)
+        requeued = Counter(label: "warren_messages_requeued_total", dimensions: labels)
+        abandoned = Counter(label: "warren_messages_abandoned_total", dimensions: labels)
+        reconnects = Counter(label: "warren_reconnects_total", dimensions: labels)
+        inFlight = Meter(label: "warren_messages_in_flight", dimensions: labels)
+        handlerDuration = Timer(label: "warren_handler_duration_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
+        var deadLettered: [DeadLetterReason: Counter] = [:]
+        for reason in DeadLetterReason.allCases {
+            deadLettered[reason] = Counter(label: "warren_messages_dead_lettered_total", dimensions: labels + [("reason", reason.rawValue)])
+        }
+        self.deadLettered = deadLettered
+        var states: [String: Gauge] = [:]
+        for state in Self.stateNames {
+            states[state] = Gauge(label: "warren_connection_state", dimensions: labels + [("state", state)])
+        }
+        self.states = states
+        setState("starting")
+    }
+
+    func deadLettered(_ reason: DeadLetterReason) {
+        deadLettered[reason]?.increment()
+    }
+
+    /// Sets the gauge of `state` to 1 and every other state's to 0.
+    func setState(_ state: String) {
+        for (name, gauge) in states { gauge.record(name == state ? 1 : 0) }
+    }
+}

@@ -1,0 +1,34 @@
+import Metrics
+import Prometheus
+
+/// The Prometheus setup `warren worker` uses, for programs embedding Warren.
+///
+/// ```swift
+/// let registry = WarrenMetrics.bootstrap()   // before creating consumers and connections
+/// try await WorkerHost(services: [consumer], healthPort: 8080, metrics: registry, logger: logger).run()
+/// ```
+public enum WarrenMetrics {
+    /// Buckets of `warren_handler_duration_seconds`: from 1 ms (a handler that only acks) to
+    /// 5 minutes (a long job), roughly ×2.5 apart.
+    public static let handlerDurationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+        .seconds(30), .seconds(60), .seconds(300),
+    ]
+
+    /// A Prometheus metrics factory on `registry`, with Warren's histogram buckets.
+    public static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["warren_handler_duration_seconds"] = handlerDurationBuckets
+        return factory
+    }
+
+    /// Creates a registry and bootstraps swift-metrics with it (`MetricsSystem.bootstrap` may be
+    /// called once per process: call this once, at startup, before creating Warren's consumers
+    /// and connections, which bind their metrics when created). Returns the registry to serve.
+    public static func bootstrap() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(factory(registry: registry))
+        return registry
+    }
+}
