@@ -15,9 +15,17 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.queueType = queueType
     }
 
-    /// Reads `amqp-url`, `queue` and `queue-type`; throws `ConfigurationError` naming the key.
+    /// Reads `amqp-url`, `amqp-password`, `queue` and `queue-type`; throws
+    /// `ConfigurationError` naming the key.
+    ///
+    /// `WARREN_AMQP_PASSWORD` (or `WARREN_AMQP_PASSWORD_FILE`), when set, replaces the URL's
+    /// password, so the URL can live in plain configuration and the password in a secret.
+    /// `WARREN_AMQP_URL_FILE` reads the whole URL from a secret file instead.
     public init(resolving settings: SettingsResolver) throws {
         url = try settings.amqpURL("amqp-url", default: Self.defaultURL)
+        if let (password, _) = try settings.secret("amqp-password") {
+            url.password = password
+        }
         queue = try settings.string("queue", default: "warren.jobs")
         // AMQP short strings: the queue name and its derived names (".dead") must fit 255 bytes.
         guard queue.utf8.count <= 250 else {

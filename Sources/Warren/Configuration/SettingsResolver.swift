@@ -5,14 +5,21 @@ import WarrenAMQP
 /// variable, which wins over the default. Pure: tests pass both sources in.
 ///
 /// Each setting has a flag `--name` and a variable `WARREN_NAME` (dashes become underscores).
+///
+/// Settings that may hold a secret (`secret(_:)`: the AMQP URL, the AMQP password) also read
+/// `WARREN_NAME_FILE`, a file holding the value (the Docker and Kubernetes secrets convention);
+/// one trailing newline is ignored. Setting both `WARREN_NAME` and `WARREN_NAME_FILE` is an error.
 public struct SettingsResolver: Sendable {
     /// Flag values given on the command line, keyed by flag name without dashes (`prefetch`).
     public var flags: [String: String]
     public var environment: [String: String]
+    /// Reads a `_FILE` setting's file; throws a text for the error message. Injected for tests.
+    public var readFile: @Sendable (String) throws -> String
 
-    public init(flags: [String: String], environment: [String: String]) {
+    public init(flags: [String: String], environment: [String: String], readFile: @escaping @Sendable (String) throws -> String = SecretFile.read) {
         self.flags = flags
         self.environment = environment
+        self.readFile = readFile
     }
 
     public static func environmentName(_ flag: String) -> String {
@@ -52,8 +59,33 @@ public struct SettingsResolver: Sendable {
         return choice
     }
 
+    /// A secret's raw value and the key it came from: the flag, `WARREN_NAME`, or the contents
+    /// of the file named by `WARREN_NAME_FILE`; `nil` when none is set. The value is never put
+    /// into an error message.
+    public func secret(_ flag: String) throws -> (value: String, key: String)? {
+        if let value = flags[flag] { return (value, "--\(flag)") }
+        let name = Self.environmentName(flag)
+        let fileKey = name + "_FILE"
+        switch (environment[name], environment[fileKey]) {
+        case (let value?, nil):
+            return (value, name)
+        case (_?, _?):
+            throw ConfigurationError(key: fileKey, value: "(set)", problem: "set either \(name) or \(fileKey), not both")
+        case (nil, let path?):
+            do {
+                var value = try readFile(path)
+                if value.hasSuffix("\n") { value.removeLast() }  // "\r\n" is one Character
+                return (value, fileKey)
+            } catch {
+                throw ConfigurationError(key: fileKey, value: path, problem: "cannot read the file: \(error)")
+            }
+        case (nil, nil):
+            return nil
+        }
+    }
+
     public func amqpURL(_ flag: String, default defaultValue: String) throws -> AMQPURL {
-        let (value, key) = raw(flag) ?? (defaultValue, "default")
+        let (value, key) = try secret(flag) ?? (defaultValue, "default")
         do {
             return try AMQPURL(value)
         } catch let error as AMQPError {
