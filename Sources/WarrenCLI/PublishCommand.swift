@@ -23,6 +23,11 @@ struct PublishCommand: AsyncParsableCommand {
         routing key = the queue) the queue's topology is declared first, exactly as the worker declares it. \
         "confirmed" counts messages the broker confirmed and routed to a queue. \
         Exits 1 if any message was nacked, unroutable or unconfirmed.
+
+        Tracing: every message carries a W3C traceparent header (a span of its own). All messages \
+        of one run share a trace: a new one, or the caller's when --traceparent / TRACEPARENT (and \
+        TRACESTATE) is given. The summary line names the trace id, to find the worker's log lines \
+        (trace_id) and spans. A --header traceparent=... is sent as given.
         """
     )
 
@@ -52,6 +57,12 @@ struct PublishCommand: AsyncParsableCommand {
     @Option(name: .customLong("header"), help: "A header K=V (string value); repeatable.")
     var headers: [String] = []
 
+    @Option(name: .customLong("traceparent"), help: "W3C traceparent the messages' trace continues (env TRACEPARENT; default: a new trace).")
+    var traceParent: String?
+
+    @Option(name: .customLong("metrics-file"), help: "At exit, write warren_publish_confirms_total in Prometheus text format to this file (node_exporter textfile collector).")
+    var metricsFile: String?
+
     /// Unconfirmed publishes in flight at once: enough to keep the broker busy, bounded memory.
     static let window = 1000
 
@@ -74,6 +85,9 @@ struct PublishCommand: AsyncParsableCommand {
             throw configurationFailure(error)
         }
         let bodies = try loadBodies()
+        let trace = try runTrace()
+        let metrics = metricsFile.map { _ in WarrenMetrics.bootstrap() }
+        let confirms = PublishMetrics()
         var headerTable: AMQPTable = [:]
         for header in headers {
             let equals = header.firstIndex(of: "=")!
@@ -100,7 +114,7 @@ struct PublishCommand: AsyncParsableCommand {
         }
 
         let start = ContinuousClock.now
-        var tally = Tally()
+        var tally = Tally(metrics: confirms)
         // One task enqueues in input order (so --stdin-lines keeps its order on the wire) and
         // keeps at most `window` confirmations outstanding.
         var outstanding: [PublishConfirmation] = []
@@ -121,7 +135,9 @@ struct PublishCommand: AsyncParsableCommand {
             }
             var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
             properties.timestamp = UInt64(time(nil))
-            if !headerTable.isEmpty { properties.headers = headerTable }
+            var messageHeaders = headerTable
+            if messageHeaders[TraceHeaders.traceParentKey] == nil { trace.child().write(into: &messageHeaders) }
+            properties.headers = messageHeaders
             outstanding.append(connection.enqueuePublish(
                 exchange: target.exchange, routingKey: target.routingKey, mandatory: true, properties: properties, body: body))
             tally.published += 1
@@ -131,7 +147,8 @@ struct PublishCommand: AsyncParsableCommand {
 
         let seconds = Double(start.duration(to: .now).milliseconds) / 1000
         let perSecond = seconds > 0 ? Double(tally.confirmed) / seconds : 0
-        print("published \(tally.published), confirmed \(tally.confirmed), nacked \(tally.nacked), unroutable \(tally.unroutable) in \(Self.format(seconds, 2)) s (\(Self.format(perSecond, 0)) msg/s)")
+        print("published \(tally.published), confirmed \(tally.confirmed), nacked \(tally.nacked), unroutable \(tally.unroutable) in \(Self.format(seconds, 2)) s (\(Self.format(perSecond, 0)) msg/s), trace_id \(trace.traceID)")
+        if let metrics, let metricsFile { try writeMetrics(metrics.emitToBuffer(), to: metricsFile) }
         if let firstError = tally.firstError {
             // "confirmed" counts messages the broker confirmed *and* routed to a queue: the broker
             // also confirms a returned (unroutable) message, but it reached no queue.
@@ -174,7 +191,34 @@ struct PublishCommand: AsyncParsableCommand {
         return decimals == 0 ? String(Int(rounded)) : String(rounded)
     }
 
+    /// The run's trace: the caller's (`--traceparent`, `TRACEPARENT`/`TRACESTATE`) or a new one.
+    private func runTrace() throws -> TraceHeaders {
+        let environment = SettingsResolver.processEnvironment()
+        guard let parent = traceParent ?? environment["TRACEPARENT"] else { return .newTrace() }
+        do {
+            return try TraceHeaders(traceParent: parent, traceState: environment["TRACESTATE"])
+        } catch {
+            throw ValidationError("\(traceParent == nil ? "TRACEPARENT" : "--traceparent") '\(parent)' is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>): \(error)")
+        }
+    }
+
+    /// Writes to a temporary file and renames it, so a collector never reads half a file.
+    private func writeMetrics(_ text: [UInt8], to path: String) throws {
+        let temporary = path + ".tmp"
+        guard let file = fopen(temporary, "wb") else {
+            printError("warren publish: cannot write --metrics-file \(temporary): \(String(cString: strerror(errno)))")
+            throw WarrenExit.failure
+        }
+        let written = text.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        let closed = fclose(file)
+        guard written == text.count, closed == 0, rename(temporary, path) == 0 else {
+            printError("warren publish: cannot write --metrics-file \(path): \(String(cString: strerror(errno)))")
+            throw WarrenExit.failure
+        }
+    }
+
     private struct Tally {
+        let metrics: PublishMetrics
         var published = 0
         var confirmed = 0
         var nacked = 0
@@ -185,7 +229,9 @@ struct PublishCommand: AsyncParsableCommand {
             do {
                 try await confirmation.wait()
                 confirmed += 1
+                metrics.record(error: nil)
             } catch {
+                metrics.record(error: error)
                 if case AMQPError.unroutable = error { unroutable += 1 }
                 if case AMQPError.publishNacked = error { nacked += 1 }
                 if firstError == nil { firstError = error }

@@ -70,15 +70,13 @@ struct WorkerCommand: AsyncParsableCommand {
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "warren")
+        // Before any consumer or connection exists: they bind their metrics when created.
+        let metrics = WarrenMetrics.bootstrap()
         let started = ContinuousClock.now
         logger.info("starting", metadata: [
             "event": "worker.starting", "version": "\(WarrenCommand.version)",
-            "url": "\(configuration.broker.url.redacted)", "queue": "\(configuration.broker.queue)",
-            "queue_type": "\(configuration.broker.queueType.rawValue)", "prefetch": "\(configuration.prefetch)",
-            "concurrency": "\(configuration.concurrency)", "handler": "\(handlerChoice.rawValue)",
-            "http_port": "\(configuration.httpPort)", "heartbeat_s": "\(configuration.heartbeat.components.seconds)",
-            "shutdown_timeout": "\(configuration.shutdownTimeout)",
-            "handler_timeout": "\(configuration.handlerTimeout.map { "\($0)" } ?? "off")",
+            // Every setting, the URL with its password masked (the only form that reaches logs).
+            "config": .dictionary(configuration.loggedSettings.merging(["handler": "\(handlerChoice.rawValue)"]) { $1 }),
         ])
 
         // The same public API a program embedding Warren uses; the handler is one of the built-ins.
@@ -86,7 +84,7 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: ConnectionConfiguration.processName("warren"))),
             logger: logger)
         do {
-            try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, logger: logger).run()
+            try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, metrics: metrics, logger: logger).run()
         } catch {
             let exitCode = WorkerHost.exitCode(for: error)
             logger.critical("worker failed", metadata: [
@@ -95,7 +93,9 @@ struct WorkerCommand: AsyncParsableCommand {
             ])
             throw ExitCode(exitCode)
         }
-        logger.info("exiting", metadata: ["event": "worker.exit", "exit_code": "0"])
+        logger.info("stopped", metadata: [
+            "event": "worker.exit", "exit_code": "0", "uptime_ms": "\(started.duration(to: .now).milliseconds)",
+        ])
     }
 }
 

@@ -88,6 +88,19 @@ public struct WorkerConfiguration: Sendable, Equatable {
         ConnectionConfiguration(url: broker.url, connectionName: name, heartbeat: heartbeat)
     }
 
+    /// Every setting by its flag name, for the startup log line: the AMQP URL with its password
+    /// masked (this is the only form of the configuration that may be logged).
+    public var loggedSettings: Logger.Metadata {
+        [
+            "amqp-url": "\(broker.url.redacted)", "queue": "\(broker.queue)", "queue-type": "\(broker.queueType.rawValue)",
+            "prefetch": "\(prefetch)", "concurrency": "\(concurrency)", "log-level": "\(logLevel)",
+            "http-port": "\(httpPort)", "heartbeat": "\(heartbeat)",
+            "reconnect-initial-delay": "\(reconnectBackoff.initial)", "reconnect-max-delay": "\(reconnectBackoff.maximum)",
+            "shutdown-timeout": "\(shutdownTimeout)", "max-refused-attempts": "\(maxRefusedAttempts)",
+            "handler-timeout": "\(handlerTimeout.map { "\($0)" } ?? "off")",
+        ]
+    }
+
     /// `http-port` alone (0–65535, default 8080; 0 = any free port), for tools that only need to
     /// find the worker's health server (`warren healthcheck`).
     public static func httpPort(resolving settings: SettingsResolver) throws -> Int {
