@@ -1,23 +1,48 @@
 import Logging
-import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// A swift-log handler that writes one JSON object per line to stdout:
+/// A swift-log handler that writes one JSON object per line to standard output:
 /// `{"ts":"2026-11-21T20:40:19.123Z","level":"info","logger":"warren","msg":"…", <metadata>…}`.
 ///
-/// Metadata keys become top-level fields (nested dictionaries become objects, arrays become
-/// arrays). Each line is written with a single `write(2)` under a process-wide lock, so lines from
-/// different threads never interleave.
+/// - Metadata: every key is a top-level field, sorted by key; nested dictionaries become JSON
+///   objects and arrays JSON arrays. Precedence, lowest first: the handler's `metadata`, its
+///   `metadataProvider`, the call's metadata. A logged error becomes `"error":"Type: description"`
+///   unless the metadata already has an `error` key.
+/// - Source location: `debug` and `trace` lines also carry `"file"` (the `#fileID`, e.g.
+///   `Warren/WarrenConsumer.swift`), `"line"` (a number) and `"function"`; `info` and above do not.
+/// - Reserved keys: a metadata key equal to one of the line's own fields (`ts`, `level`, `logger`,
+///   `msg`, `file`, `line`, `function`, at every level) is written as `meta.<key>` (or
+///   `meta.meta.<key>` if that is taken too), so a line never repeats a key.
+/// - Output: the line is formatted on the calling thread and queued for a dedicated writer
+///   thread, so logging never blocks on a slow reader of stdout. When 4 MiB are already queued,
+///   lines are dropped and counted (`warren_log_lines_dropped_total`, and a `log.dropped` line
+///   once output catches up). `exit()` waits up to 2 s for queued lines.
+///
+/// - Important: `log(event:)` may be called from any thread or task, including threads that
+///   must never block.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level
     private let label: String
+    private let output: LogOutput
 
-    public init(label: String, level: Logger.Level = .info) {
+    /// - Parameters:
+    ///   - label: the `logger` field of every line.
+    ///   - level: the least severe level written.
+    ///   - metadataProvider: contextual metadata added to every line (for example a tracer's ids).
+    public init(
+        label: String,
+        level: Logger.Level = .info,
+        metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
+    ) {
+        self.init(label: label, level: level, metadataProvider: metadataProvider, output: .standardOutput)
+    }
+
+    init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider?, output: LogOutput) {
         self.label = label
         self.logLevel = level
+        self.metadataProvider = metadataProvider
+        self.output = output
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -26,113 +51,33 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        output.write(line(for: event))
+    }
+
+    /// The whole line for `event`, newline included.
+    func line(for event: LogEvent) -> String {
         var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":"
         JSONText.appendString(label, to: &line)
         line += ",\"msg\":"
         JSONText.appendString(event.message.description, to: &line)
-        var fields = metadata
-        if let explicit = event.metadata { fields.merge(explicit) { _, new in new } }
-        if let error = event.error, fields["error"] == nil {
-            fields["error"] = "\(String(describing: type(of: error))): \(error)"
+        if LogFields.showsSourceLocation(event.level) {
+            line += ",\"file\":"
+            JSONText.appendString(event.file, to: &line)
+            line += ",\"line\":\(event.line),\"function\":"
+            JSONText.appendString(event.function, to: &line)
         }
-        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in LogFields.merge(handler: metadata, provider: metadataProvider, event: event) {
             line += ","
             JSONText.appendString(key, to: &line)
             line += ":"
             JSONText.append(value, to: &line)
         }
         line += "}\n"
-        LogOutput.standardOutput.write(line)
+        return line
     }
 
     /// RFC 3339 UTC with milliseconds.
     static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
-    }
-}
-
-/// Serialises whole lines onto a file descriptor.
-final class LogOutput: Sendable {
-    static let standardOutput = LogOutput(fd: 1)
-
-    private let lock = Mutex(())
-    private let fd: Int32
-
-    init(fd: Int32) { self.fd = fd }
-
-    func write(_ line: String) {
-        var line = line
-        lock.withLock { _ in
-            line.withUTF8 { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        return  // stdout closed: nothing sensible left to do with a log line
-                    }
-                    offset += written
-                }
-            }
-        }
-    }
-}
-
-/// Minimal JSON text encoding for log lines, without Foundation.
-enum JSONText {
-    static func append(_ value: Logger.MetadataValue, to out: inout String) {
-        switch value {
-        case .string(let text):
-            appendString(text, to: &out)
-        case .stringConvertible(let convertible):
-            appendString(convertible.description, to: &out)
-        case .dictionary(let dictionary):
-            out += "{"
-            for (index, (key, value)) in dictionary.sorted(by: { $0.key < $1.key }).enumerated() {
-                if index > 0 { out += "," }
-                appendString(key, to: &out)
-                out += ":"
-                append(value, to: &out)
-            }
-            out += "}"
-        case .array(let values):
-            out += "["
-            for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
-                append(value, to: &out)
-            }
-            out += "]"
-        }
-    }
-
-    /// Appends a quoted JSON string; control characters, quotes and backslashes are escaped.
-    /// Swift strings are valid Unicode, so invalid UTF-8 was already repaired on the way in.
-    static func appendString(_ text: String, to out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        LogTimestamp.now()
     }
 }

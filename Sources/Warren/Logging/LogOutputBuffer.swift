@@ -1,0 +1,72 @@
+/// What a ``LogOutput``'s callers and its writer thread share: the bytes waiting to be written
+/// (at most `capacity`), the lines dropped because they did not fit, and batch counters that let
+/// `flush` wait for exactly what was buffered when it was called.
+///
+/// A plain value without I/O, so the drop and flush rules are testable without threads; the
+/// output guards it with its lock.
+struct LogOutputBuffer: Sendable {
+    /// What ``append(_:)`` did with a line.
+    enum Outcome: Equatable, Sendable {
+        case accepted
+        /// The line did not fit: it is counted, and reported with the next batch.
+        case dropped
+        /// The output was closed: the line is ignored, uncounted.
+        case closed
+    }
+
+    /// The most bytes that may wait for the writer, not counting the batch it is writing.
+    let capacity: Int
+    private(set) var pending: [UInt8] = []
+    /// Lines dropped since the writer last took a batch: the number its notice reports.
+    private(set) var droppedSinceLastBatch = 0
+    private(set) var droppedTotal = 0
+    private(set) var batchesTaken = 0
+    private(set) var batchesWritten = 0
+    private(set) var isClosed = false
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Whether the writer has something to do: bytes to write or drops to report.
+    var hasWork: Bool { !pending.isEmpty || droppedSinceLastBatch > 0 }
+
+    /// The number ``batchesWritten`` must reach for everything appended so far to be out: the
+    /// next batch if anything is waiting, else the one being written (if any).
+    var flushTarget: Int { hasWork ? batchesTaken + 1 : batchesTaken }
+
+    /// Appends a whole line, or drops it if it does not fit: never waits.
+    mutating func append(_ line: String) -> Outcome {
+        guard !isClosed else { return .closed }
+        guard pending.count + line.utf8.count <= capacity else {
+            droppedSinceLastBatch += 1
+            droppedTotal += 1
+            return .dropped
+        }
+        pending.append(contentsOf: line.utf8)
+        return .accepted
+    }
+
+    /// Hands everything pending to the writer by swapping it with `batch` (which must be empty,
+    /// and whose capacity the buffer reuses).
+    /// - Returns: the lines dropped since the previous batch, to be reported after this one.
+    mutating func takeBatch(swappingWith batch: inout [UInt8]) -> Int {
+        precondition(batch.isEmpty, "the writer must finish a batch before it takes the next")
+        swap(&pending, &batch)
+        let dropped = droppedSinceLastBatch
+        droppedSinceLastBatch = 0
+        batchesTaken += 1
+        return dropped
+    }
+
+    /// Records that the batch last taken was written (or discarded after a write error).
+    mutating func finishBatch() {
+        precondition(batchesWritten < batchesTaken, "finishBatch without takeBatch")
+        batchesWritten += 1
+    }
+
+    /// Stops accepting lines; what is pending still gets written.
+    mutating func close() {
+        isClosed = true
+    }
+}

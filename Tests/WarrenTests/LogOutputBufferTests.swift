@@ -1,0 +1,56 @@
+import Testing
+@testable import Warren
+
+@Suite struct LogOutputBufferTests {
+    @Test func linesThatDoNotFitAreDroppedWholeAndCounted() {
+        var buffer = LogOutputBuffer(capacity: 10)
+        #expect(buffer.append("12345\n") == .accepted)
+        #expect(buffer.append("1234\n") == .dropped, "6 + 5 bytes exceed 10")
+        #expect(buffer.append("123\n") == .accepted, "6 + 4 bytes fit exactly")
+        #expect(buffer.append("\n") == .dropped)
+        #expect(buffer.pending == Array("12345\n123\n".utf8))
+        #expect(buffer.droppedTotal == 2)
+    }
+
+    @Test func aBatchTakesEverythingAndTheDropsSinceTheLastOne() {
+        var buffer = LogOutputBuffer(capacity: 4)
+        #expect(buffer.append("ab\n") == .accepted)
+        #expect(buffer.append("cd\n") == .dropped)
+        var batch: [UInt8] = []
+        #expect(buffer.takeBatch(swappingWith: &batch) == 1)
+        #expect(batch == Array("ab\n".utf8))
+        #expect(buffer.pending.isEmpty && !buffer.hasWork)
+        #expect(buffer.append("ef\n") == .accepted, "room again while the batch is written")
+        batch.removeAll()
+        #expect(buffer.takeBatch(swappingWith: &batch) == 0, "drops are reported once")
+        #expect(buffer.droppedTotal == 1)
+    }
+
+    @Test func aDropAloneIsWorkForTheWriter() {
+        var buffer = LogOutputBuffer(capacity: 2)
+        #expect(!buffer.hasWork)
+        #expect(buffer.append("too long\n") == .dropped)
+        #expect(buffer.hasWork, "the writer must wake up to report it")
+    }
+
+    @Test func flushWaitsForTheBatchThatHoldsWhatWasPending() {
+        var buffer = LogOutputBuffer(capacity: 100)
+        #expect(buffer.flushTarget == 0, "nothing written, nothing pending")
+        _ = buffer.append("a\n")
+        #expect(buffer.flushTarget == 1)
+        var batch: [UInt8] = []
+        _ = buffer.takeBatch(swappingWith: &batch)
+        #expect(buffer.flushTarget == 1, "the batch in flight")
+        _ = buffer.append("b\n")
+        #expect(buffer.flushTarget == 2)
+        buffer.finishBatch()
+        #expect(buffer.batchesWritten == 1 && buffer.flushTarget == 2)
+    }
+
+    @Test func closedBuffersIgnoreLines() {
+        var buffer = LogOutputBuffer(capacity: 100)
+        buffer.close()
+        #expect(buffer.append("a\n") == .closed)
+        #expect(!buffer.hasWork && buffer.droppedTotal == 0)
+    }
+}
