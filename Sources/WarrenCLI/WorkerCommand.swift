@@ -20,6 +20,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env WARREN_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: "json (one object per line) or text (env WARREN_LOG_FORMAT; default json, text when stdout is a terminal).")
+    var logFormat: String?
+
     @Option(help: "Built-in handler: demo (default) or noop (acks everything; for benchmarks) (env WARREN_HANDLER).")
     var handler: String?
 
@@ -49,6 +52,7 @@ struct WorkerCommand: AsyncParsableCommand {
         flags["prefetch"] = prefetch
         flags["concurrency"] = concurrency
         flags["log-level"] = logLevel
+        flags["log-format"] = logFormat
         flags["handler"] = handler
         flags["http-port"] = httpPort
         flags["heartbeat"] = heartbeat
@@ -67,8 +71,7 @@ struct WorkerCommand: AsyncParsableCommand {
             throw configurationFailure(error)
         }
 
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        WarrenLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let logger = Logger(label: "warren")
         // Before any consumer or connection exists: they bind their metrics when created.
         let metrics = WarrenMetrics.bootstrap()

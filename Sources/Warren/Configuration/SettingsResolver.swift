@@ -74,7 +74,8 @@ public struct SettingsResolver: Sendable {
         case (nil, let path?):
             do {
                 var value = try readFile(path)
-                if value.hasSuffix("\n") { value.removeLast() }  // "\r\n" is one Character
+                // "\r\n" is one Character, so one removeLast drops either ending.
+                if value.hasSuffix("\n") || value.hasSuffix("\r\n") { value.removeLast() }
                 return (value, fileKey)
             } catch {
                 throw ConfigurationError(key: fileKey, value: path, problem: "cannot read the file: \(error)")

@@ -12,6 +12,7 @@ import WarrenAMQP
 /// | WARREN_PREFETCH | --prefetch | 50 |
 /// | WARREN_CONCURRENCY | --concurrency | 8 |
 /// | WARREN_LOG_LEVEL | --log-level | info |
+/// | WARREN_LOG_FORMAT | --log-format | json, or text when stdout is a terminal |
 /// | WARREN_HTTP_PORT | --http-port | 8080 (0 = any free port) |
 /// | WARREN_HEARTBEAT | --heartbeat | 30s (0 disables) |
 /// | WARREN_RECONNECT_INITIAL_DELAY | --reconnect-initial-delay | 500ms |
@@ -29,6 +30,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// How many handlers run at once.
     public var concurrency: Int
     public var logLevel: Logger.Level
+    /// JSON lines (for log shippers) or text (for people); see `WarrenLogging`.
+    public var logFormat: LogFormat
     /// Port of the health/readiness HTTP server; 0 lets the kernel pick one (it is logged).
     public var httpPort: Int
     /// Requested AMQP heartbeat interval; `.zero` disables heartbeats.
@@ -44,7 +47,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
 
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
-        httpPort: Int = 8080, heartbeat: Duration = .seconds(30),
+        logFormat: LogFormat = .default, httpPort: Int = 8080, heartbeat: Duration = .seconds(30),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
         shutdownTimeout: Duration = .seconds(25), maxRefusedAttempts: Int = 5, handlerTimeout: Duration? = nil
     ) {
@@ -52,6 +55,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         self.prefetch = prefetch
         self.concurrency = concurrency
         self.logLevel = logLevel
+        self.logFormat = logFormat
         self.httpPort = httpPort
         self.heartbeat = heartbeat
         self.reconnectBackoff = reconnectBackoff
@@ -93,7 +97,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var loggedSettings: Logger.Metadata {
         [
             "amqp-url": "\(broker.url.redacted)", "queue": "\(broker.queue)", "queue-type": "\(broker.queueType.rawValue)",
-            "prefetch": "\(prefetch)", "concurrency": "\(concurrency)", "log-level": "\(logLevel)",
+            "prefetch": "\(prefetch)", "concurrency": "\(concurrency)", "log-level": "\(logLevel)", "log-format": "\(logFormat.rawValue)",
             "http-port": "\(httpPort)", "heartbeat": "\(heartbeat)",
             "reconnect-initial-delay": "\(reconnectBackoff.initial)", "reconnect-max-delay": "\(reconnectBackoff.maximum)",
             "shutdown-timeout": "\(shutdownTimeout)", "max-refused-attempts": "\(maxRefusedAttempts)",
@@ -112,6 +116,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         prefetch = try settings.integer("prefetch", default: 50, in: 1...65535)
         concurrency = try settings.integer("concurrency", default: 8, in: 1...10_000)
         logLevel = try settings.logLevel("log-level", default: .info)
+        logFormat = try settings.choice("log-format", default: LogFormat.default)
         httpPort = try Self.httpPort(resolving: settings)
         // AMQP negotiates heartbeats in whole seconds.
         heartbeat = .seconds(try settings.duration("heartbeat", default: .seconds(30), in: .zero...(.seconds(3600))).components.seconds)

@@ -22,15 +22,18 @@ enum OrderWorker {
             exitWithError("cannot open the ledger ORDER_LEDGER=\(ledgerPath): \(error)")
         }
 
-        LoggingSystem.bootstrap { [level = configuration.logLevel] in JSONLogHandler(label: $0, level: level) }
+        // WARREN_LOG_FORMAT / WARREN_LOG_LEVEL, and Prometheus metrics served at /metrics: set up
+        // once, before the consumer exists (it binds its metrics when created).
+        WarrenLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let metrics = WarrenMetrics.bootstrap()
         let logger = Logger(label: "order-worker")
         let consumer = WarrenConsumer(
             configuration: configuration.consumer,
             connection: .dedicated(configuration.connection(named: ConnectionConfiguration.processName("order-worker"))),
             handlerFactory: OrderHandlerFactory(ledger: ledger), logger: logger)
         do {
-            // Signals, /healthz and /readyz, the drain: what `warren worker` runs on.
-            try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, logger: logger).run()
+            // Signals, /healthz, /readyz and /metrics, the drain: what `warren worker` runs on.
+            try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, metrics: metrics, logger: logger).run()
         } catch {
             logger.critical("order worker failed", metadata: ["event": "worker.failed", "error": "\(error)"])
             exit(WorkerHost.exitCode(for: error))

@@ -23,7 +23,7 @@ enum WebAppWithWorker {
             line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
             exit(78)  // EX_CONFIG, as `warren worker`
         }
-        LoggingSystem.bootstrap { [level = settings.logLevel] in JSONLogHandler(label: $0, level: level) }
+        WarrenLogging.bootstrap(format: settings.logFormat, level: settings.logLevel)
         let logger = Logger(label: "webapp")
         let store = OrderStore()
 
