@@ -2,12 +2,15 @@
 # Warren drain benchmark: `warren worker` vs a minimal C consumer on librabbitmq,
 # side by side against the same broker in the same run. See bench/README.md.
 #
-# usage: bench/run.sh [--count N] [--size BYTES] [--pairs N] [--check] [--fake-warren]
+# usage: bench/run.sh [--count N] [--size BYTES] [--pairs N] [--check] [--log-cost] [--fake-warren]
 #
 #   --count N      messages per round (default 100000); --size BYTES: their size (256)
 #   --pairs N      rounds per consumer, in alternating order C W, W C, ... (default 2);
 #                  each consumer's best round is compared
 #   --check        exit 3 when a target is missed (default: exit 0 once measured)
+#   --log-cost     also run Warren with logging off (--log-level critical) and at debug (one
+#                  line per message) in every pair, and compare the info-level rounds with the
+#                  silent ones (target: info costs at most 10% of the drain rate)
 #   --fake-warren  harness self-test: the C consumer stands in for `warren worker`
 #
 # Environment:
@@ -36,6 +39,10 @@ POLL_MS=20
 FAKE_WARREN=0
 CHECK=0
 PAIRS=2
+LOG_COST=0
+TARGET_LOG_COST_RATIO=0.9
+# The level of the main Warren rounds: the production default (nothing per message at info).
+W_LEVEL=info
 TARGET_RATE_RATIO=0.9
 TARGET_RSS_MB=25
 
@@ -48,6 +55,7 @@ while [ $# -gt 0 ]; do
     --pairs) PAIRS=$2; shift 2 ;;
     --pairs=*) PAIRS=${1#*=}; shift ;;
     --check) CHECK=1; shift ;;
+    --log-cost) LOG_COST=1; shift ;;
     --fake-warren) FAKE_WARREN=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench: unknown argument: $1" >&2; exit 64 ;;
@@ -276,12 +284,14 @@ round_c() {
   n=$(ready); [ "$n" = 0 ] || fail "queue not empty after round $r (C): $n ready"
 }
 
-# round_warren N: prefill, then drain with `warren worker`.
+# round_warren N [KEY LEVEL]: prefill, then drain with `warren worker --log-level LEVEL`
+# (default: key w, level $W_LEVEL); the figures go to R[KEY,N,...].
 round_warren() {
-  local r=$1 tag=warren-$1 b0 b1 s0 s1 w1 t0 t_seen t_done first empty n u deadline rc
+  local r=$1 k=${2:-w} level=${3:-$W_LEVEL}
+  local tag=warren-$k-$1 b0 b1 s0 s1 w1 t0 t_seen t_done first empty n u deadline rc
   local cpu_end rss csw threads unacked_note stop_note exit_status
   prefill
-  log "round $r, warren worker (prefetch $PREFETCH, concurrency $CONCURRENCY, handler noop)"
+  log "round $r, warren worker (prefetch $PREFETCH, concurrency $CONCURRENCY, handler noop, log level $level)"
   start_watch "$OUT/watch-$tag.txt"
   b0=$(broker_ticks); s0=$(sys_busy_ticks)
   t0=$(now)
@@ -289,7 +299,7 @@ round_warren() {
     "$WARREN_BINARY" >"$OUT/$tag.log" 2>&1 &
   else
     WARREN_AMQP_URL="$WARREN_AMQP_URL" "$WARREN_BINARY" worker --queue "$QUEUE" --queue-type classic \
-      --prefetch "$PREFETCH" --concurrency "$CONCURRENCY" --log-level warning --handler noop --http-port 0 \
+      --prefetch "$PREFETCH" --concurrency "$CONCURRENCY" --log-level "$level" --log-format json --handler noop --http-port 0 \
       >"$OUT/$tag.log" 2>&1 &
   fi
   WORKER_PID=$!
@@ -340,18 +350,18 @@ round_warren() {
   WORKER_PID=
   first=$(awk '$1 == "first_drop" { print $2 }' "$OUT/watch-$tag.txt")
   empty=$(awk '$1 == "empty" { print $2 }' "$OUT/watch-$tag.txt")
-  R[w,$r,span]=$(calc "$empty - $t0")
-  R[w,$r,rate]=$(calc "$COUNT / ($empty - $t0)")
-  R[w,$r,rate_d]=$(calc "$COUNT / ($empty - $first)")
-  R[w,$r,us]=$(calc "$cpu_end / $CLK_TCK * 1e6 / $COUNT")
-  R[w,$r,rss_kb]=$rss
-  R[w,$r,csw]=$(calc "$csw / $COUNT")
-  R[w,$r,broker]=$(calc "($b1 - $b0) / $CLK_TCK / ($t_seen - $t0)")
-  R[w,$r,other]=$(nonneg "(($s1 - $s0) - ($b1 - $b0) - $w1) / $CLK_TCK / ($t_seen - $t0)")
-  R[w,$r,note]="$unacked_note; measured $(calc "$t_done - $t_seen" | awk '{ printf "%.2f", $1 }') s after empty with $threads threads, then $stop_note, exit status $exit_status"
+  R[$k,$r,span]=$(calc "$empty - $t0")
+  R[$k,$r,rate]=$(calc "$COUNT / ($empty - $t0)")
+  R[$k,$r,rate_d]=$(calc "$COUNT / ($empty - $first)")
+  R[$k,$r,us]=$(calc "$cpu_end / $CLK_TCK * 1e6 / $COUNT")
+  R[$k,$r,rss_kb]=$rss
+  R[$k,$r,csw]=$(calc "$csw / $COUNT")
+  R[$k,$r,broker]=$(calc "($b1 - $b0) / $CLK_TCK / ($t_seen - $t0)")
+  R[$k,$r,other]=$(nonneg "(($s1 - $s0) - ($b1 - $b0) - $w1) / $CLK_TCK / ($t_seen - $t0)")
+  R[$k,$r,note]="$unacked_note; measured $(calc "$t_done - $t_seen" | awk '{ printf "%.2f", $1 }') s after empty with $threads threads, then $stop_note, exit status $exit_status"
   n=$(ready); [ "$n" = 0 ] || fail "queue not empty after round $r (warren): $n ready"
   if [ -s "$OUT/$tag.log" ]; then
-    log "warren printed $(wc -l <"$OUT/$tag.log") log line(s) at level warning (see $OUT/$tag.log)"
+    log "warren printed $(wc -l <"$OUT/$tag.log") log line(s) at level $level (see $OUT/$tag.log)"
   fi
 }
 
@@ -370,10 +380,18 @@ ORDER=()
 for ((p = 1; p <= PAIRS; p++)); do
   if (( p % 2 )); then
     round_c "$p"; round_warren "$p"; ORDER+=("c $p" "w $p")
+    if [ "$LOG_COST" = 1 ]; then
+      round_warren "$p" q critical; round_warren "$p" d debug; ORDER+=("q $p" "d $p")
+    fi
   else
+    if [ "$LOG_COST" = 1 ]; then
+      round_warren "$p" d debug; round_warren "$p" q critical; ORDER+=("d $p" "q $p")
+    fi
     round_warren "$p"; round_c "$p"; ORDER+=("w $p" "c $p")
   fi
 done
+KEYS="c w"
+[ "$LOG_COST" = 1 ] && KEYS="c w q d"
 
 # ----------------------------------------------------------------- report
 # best K KEY max|min: the best value of KEY over consumer K's rounds.
@@ -394,7 +412,7 @@ C_US=$(best c us min);        W_US=$(best w us min)
 C_RSS_KB=$(best c rss_kb max); W_RSS_KB=$(best w rss_kb max)
 MAX_OTHER=0
 for ((p = 1; p <= PAIRS; p++)); do
-  for k in c w; do
+  for k in $KEYS; do
     MAX_OTHER=$(calc "(${R[$k,$p,other]} > $MAX_OTHER) ? ${R[$k,$p,other]} : $MAX_OTHER")
   done
 done
@@ -415,12 +433,21 @@ row() {  # row LABEL RATE RATE_D US RSS_KB [SPAN BROKER OTHER]
     printf '%-11s | %8.0f | %13.0f | %10.2f | %11.1f |\n' "$1" "$2" "$3" "$4" "$(calc "$5 / 1024")"
   fi
 }
-name() { if [ "$1" = c ]; then echo C; else echo Warren; fi; }
+name() { case $1 in c) echo C ;; w) echo Warren ;; q) echo "W/log off" ;; d) echo "W/debug" ;; esac; }
+if [ "$LOG_COST" = 1 ]; then
+  Q_RATE=$(best q rate max); D_RATE=$(best d rate max)
+  Q_RATE_D=$(best q rate_d max); D_RATE_D=$(best d rate_d max)
+  Q_US=$(best q us min); D_US=$(best d us min)
+  Q_RSS_KB=$(best q rss_kb max); D_RSS_KB=$(best d rss_kb max)
+  LOG_INFO_RATIO=$(calc "$W_RATE / $Q_RATE")
+  LOG_DEBUG_RATIO=$(calc "$D_RATE / $Q_RATE")
+  LOG_OK=$(awk -v r="$LOG_INFO_RATIO" -v t="$TARGET_LOG_COST_RATIO" 'BEGIN { print (r >= t) ? "PASS" : "MISS" }')
+fi
 
 {
   echo "Warren drain benchmark  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(nproc) cores"
   echo "$COUNT persistent ${SIZE}-byte JSON messages, classic queue $QUEUE, prefetch $PREFETCH, per-message ack"
-  echo "warren: $WARREN_BINARY worker --concurrency $CONCURRENCY --log-level warning --handler noop$( [ "$FAKE_WARREN" = 1 ] && echo '  [FAKE: C consumer stands in for warren]')"
+  echo "warren: $WARREN_BINARY worker --concurrency $CONCURRENCY --log-level $W_LEVEL --handler noop$( [ "$FAKE_WARREN" = 1 ] && echo '  [FAKE: C consumer stands in for warren]')"
   echo
   printf '%-11s | %8s | %13s | %10s | %11s | %12s | %10s | %10s\n' \
     consumer "msgs/s" "msgs/s(drain)" "CPU us/msg" "peak RSS MB" "start->empty" "broker" "other load"
@@ -435,6 +462,10 @@ name() { if [ "$1" = c ]; then echo C; else echo Warren; fi; }
     printf '%-11s-+-%8s-+-%13s-+-%10s-+-%11s-+\n' ----------- -------- ------------- ---------- -----------
     row "C best" "$C_RATE" "$C_RATE_D" "$C_US" "$C_RSS_KB"
     row "Warren best" "$W_RATE" "$W_RATE_D" "$W_US" "$W_RSS_KB"
+    if [ "$LOG_COST" = 1 ]; then
+      row "W/off best" "$Q_RATE" "$Q_RATE_D" "$Q_US" "$Q_RSS_KB"
+      row "W/dbg best" "$D_RATE" "$D_RATE_D" "$D_US" "$D_RSS_KB"
+    fi
     echo "(best of $PAIRS rounds each: highest rates, lowest CPU, highest RSS)"
   fi
   echo
@@ -442,6 +473,11 @@ name() { if [ "$1" = c ]; then echo C; else echo Warren; fi; }
     "$RATE_RATIO" "$RATE_RATIO_D" "$CPU_RATIO" "$RSS_RATIO"
   printf 'target rate    >= %.1f x C     : %.3f x  %s\n' "$TARGET_RATE_RATIO" "$RATE_RATIO" "$RATE_OK"
   printf 'target RSS     <= %d MB        : %.1f MB  %s\n' "$TARGET_RSS_MB" "$W_MB" "$RSS_OK"
+  if [ "$LOG_COST" = 1 ]; then
+    printf 'logging: info / off rate %.3fx (drain-only %.3fx); debug (a line per message) / off %.3fx (drain-only %.3fx)\n' \
+      "$LOG_INFO_RATIO" "$(calc "$W_RATE_D / $Q_RATE_D")" "$LOG_DEBUG_RATIO" "$(calc "$D_RATE_D / $Q_RATE_D")"
+    printf 'target logging at info >= %.2f x off : %.3f x  %s\n' "$TARGET_LOG_COST_RATIO" "$LOG_INFO_RATIO" "$LOG_OK"
+  fi
   echo
   echo "msgs/s        = messages / (process start -> ready count 0), polled every ${POLL_MS} ms over AMQP;"
   echo "                includes process start-up and connection set-up (the basis of the targets)."
@@ -478,8 +514,17 @@ max_other_load_cores=$MAX_OTHER
 rate_target=$RATE_OK
 rss_target=$RSS_OK
 EOF
+if [ "$LOG_COST" = 1 ]; then
+  cat >>"$OUT/result.env" <<EOF
+warren_log_off_msgs_per_s=$Q_RATE
+warren_log_debug_msgs_per_s=$D_RATE
+log_info_over_off_ratio=$LOG_INFO_RATIO
+log_debug_over_off_ratio=$LOG_DEBUG_RATIO
+log_cost_target=$LOG_OK
+EOF
+fi
 
-if [ "$CHECK" = 1 ] && { [ "$RATE_OK" != PASS ] || [ "$RSS_OK" != PASS ]; }; then
+if [ "$CHECK" = 1 ] && { [ "$RATE_OK" != PASS ] || [ "$RSS_OK" != PASS ] || [ "${LOG_OK:-PASS}" != PASS ]; }; then
   exit 3
 fi
 exit 0
