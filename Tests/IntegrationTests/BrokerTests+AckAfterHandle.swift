@@ -7,6 +7,11 @@ extension BrokerTests {
         /// A worker killed with SIGKILL mid-batch loses nothing: every message it had not acked
         /// (including the ones its handlers were running and the prefetched ones) is still in the
         /// queue, and a second worker gets them again, flagged as redelivered.
+        ///
+        /// The broker's count is the truth. A `message.acked` line means the ack was handed to
+        /// the connection's thread: an ack still on its way when SIGKILL lands never reaches the
+        /// broker, so that message comes back too (a duplicate, never a loss). The test allows
+        /// exactly those duplicates and no others.
         @Test("SIGKILL mid-batch loses nothing; a restarted worker finishes the rest")
         func killedWorkerLosesNothing() async throws {
             let env = try TestEnvironment.current()
@@ -40,12 +45,15 @@ extension BrokerTests {
                 #expect(firstAcked.count == first.events("message.acked").count)
                 #expect(firstAcked.count < total, "killed before it finished: \(firstAcked.count) acked")
 
-                // Exactly the un-acked ones are back in the queue (classic queue: exact counts).
-                // Had warren acked on receipt, only the ones it had not yet received would remain.
-                let expected = total - firstAcked.count
-                try await broker.waitForCounts(
-                    of: queue, timeout: .seconds(15), "\(expected) messages (\(total) − \(firstAcked.count) acked), none unacked"
-                ) { $0.messages == expected && $0.unacknowledged == 0 }
+                // Every message not acked is back in the queue (classic queue: exact counts), and
+                // at most the logged acks are gone. Had warren acked on receipt, the 20 prefetched
+                // ones would be gone too.
+                let back = try await broker.waitForCounts(
+                    of: queue, timeout: .seconds(15), "the connection gone (none unacked)"
+                ) { $0.unacknowledged == 0 }.messages
+                #expect(back >= total - firstAcked.count && back < total, "\(back) back; \(firstAcked.count) acks logged")
+                // Acks logged but still on their way when the process died.
+                let unsentAcks = firstAcked.count - (total - back)
 
                 // Second run finishes the rest.
                 let second = try WarrenProcess.launch(env, workerArguments)
@@ -59,7 +67,9 @@ extension BrokerTests {
                 ) { firstAcked.union(secondAcked()).count >= total }
 
                 #expect(firstAcked.union(secondAcked()).count == total)
-                #expect(firstAcked.isDisjoint(with: secondAcked()), "a message acked in run 1 came back in run 2")
+                #expect(secondAcked().count == back, "the second run handles exactly what was back in the queue")
+                #expect(firstAcked.intersection(secondAcked()).count == unsentAcks,
+                        "only messages whose ack was in flight at the kill come back after an ack line")
                 #expect(second.events("message.acked").count == secondAcked().count)
                 #expect(second.events("message.dead_lettered").isEmpty, "\(second.transcript)")
                 let redelivered = second.events("message.acked").filter { $0["redelivered"] == "true" }
