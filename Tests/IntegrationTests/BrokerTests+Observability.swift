@@ -104,11 +104,17 @@ extension BrokerTests {
                     worker.events("message.acked").count + worker.events("message.dead_lettered").count >= 20
                 }
 
-                let response = try await httpGet(port: probe.port, path: "/metrics")
+                let labels = #"queue="\#(queue)""#
+                // The in-flight gauge drops just after a message's outcome line: wait for it.
+                var lastBody = ""
+                let response = try await pollValue(timeout: .seconds(10), "in-flight back to 0", lastSeen: { lastBody }) {
+                    let response = try await httpGet(port: probe.port, path: "/metrics")
+                    lastBody = response.body
+                    return PrometheusSamples(response.body)["warren_messages_in_flight{\(labels)}"] == 0 ? response : nil
+                }
                 #expect(response.status == 200)
                 #expect(response.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true, "\(response.headers)")
                 let metrics = PrometheusSamples(response.body)
-                let labels = #"queue="\#(queue)""#
                 let expected: [(String, Double)] = [
                     ("warren_messages_received_total{\(labels)}", 20),
                     ("warren_messages_acked_total{\(labels)}", 15),
