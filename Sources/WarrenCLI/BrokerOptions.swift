@@ -24,6 +24,16 @@ struct BrokerOptions: ParsableArguments {
         flags["queue-type"] = queueType
         return flags
     }
+
+    /// The broker, queue and queue type from these flags and the `WARREN_*` environment; a bad
+    /// value is reported on stderr and thrown as exit 78.
+    func resolved() throws -> BrokerConfiguration {
+        do {
+            return try BrokerConfiguration(resolving: SettingsResolver(flags: flags, environment: SettingsResolver.processEnvironment()))
+        } catch let error as ConfigurationError {
+            throw configurationFailure(error)
+        }
+    }
 }
 
 /// Prints a configuration error to stderr and returns the exit code for it.

@@ -77,13 +77,7 @@ struct PublishCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let settings = SettingsResolver(flags: broker.flags, environment: SettingsResolver.processEnvironment())
-        let configuration: BrokerConfiguration
-        do {
-            configuration = try BrokerConfiguration(resolving: settings)
-        } catch let error as ConfigurationError {
-            throw configurationFailure(error)
-        }
+        let configuration = try broker.resolved()
         let bodies = try loadBodies()
         let trace = try runTrace()
         let metrics = metricsFile.map { _ in WarrenMetrics.bootstrap() }

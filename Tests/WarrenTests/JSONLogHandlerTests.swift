@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func timestampIsRFC3339UTCWithMilliseconds() {
-        let stamp = JSONLogHandler.timestamp()
+        let stamp = UTCTimestamp.now()
         #expect(stamp.count == 24)
         #expect(stamp.hasSuffix("Z"))
         #expect(stamp.dropFirst(10).first == "T")

@@ -56,7 +56,7 @@ public struct JSONLogHandler: LogHandler {
 
     /// The whole line for `event`, newline included.
     func line(for event: LogEvent) -> String {
-        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level.rawValue)\",\"logger\":"
+        var line = "{\"ts\":\"\(UTCTimestamp.now())\",\"level\":\"\(event.level.rawValue)\",\"logger\":"
         JSONText.appendString(label, to: &line)
         line += ",\"msg\":"
         JSONText.appendString(event.message.description, to: &line)
@@ -74,10 +74,5 @@ public struct JSONLogHandler: LogHandler {
         }
         line += "}\n"
         return line
-    }
-
-    /// RFC 3339 UTC with milliseconds.
-    static func timestamp() -> String {
-        LogTimestamp.now()
     }
 }

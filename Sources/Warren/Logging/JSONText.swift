@@ -1,7 +1,8 @@
 import Logging
 
-/// Minimal JSON text encoding for log lines, without Foundation.
-enum JSONText {
+/// Minimal JSON text encoding for log lines, without Foundation. Package-wide: the `warren`
+/// tools' JSON output escapes strings the same way.
+package enum JSONText {
     static func append(_ value: Logger.MetadataValue, to out: inout String) {
         switch value {
         case .string(let text):
@@ -30,7 +31,7 @@ enum JSONText {
     /// Appends a quoted JSON string; control characters, quotes and backslashes are escaped, and
     /// so are DEL and U+2028/2029 (line separators to JavaScript and to some log viewers).
     /// Swift strings are valid Unicode, so invalid UTF-8 was already repaired on the way in.
-    static func appendString(_ text: String, to out: inout String) {
+    package static func appendString(_ text: String, to out: inout String) {
         out += "\""
         for scalar in text.unicodeScalars {
             switch scalar {

@@ -138,7 +138,7 @@ final class LogOutput: Sendable {
     }
 
     static func droppedNotice(count: Int) -> String {
-        "{\"ts\":\"\(LogTimestamp.now())\",\"level\":\"warning\",\"logger\":\"warren.log\","
+        "{\"ts\":\"\(UTCTimestamp.now())\",\"level\":\"warning\",\"logger\":\"warren.log\","
             + "\"msg\":\"log lines dropped: output too slow\",\"event\":\"log.dropped\",\"dropped\":\(count)}\n"
     }
 }

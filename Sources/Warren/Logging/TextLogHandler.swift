@@ -54,7 +54,7 @@ public struct TextLogHandler: LogHandler {
     func line(for event: LogEvent) -> String {
         // Right-aligned to five columns, so that the common levels line up.
         let level = event.level.rawValue
-        var line = LogTimestamp.now() + " " + String(repeating: " ", count: max(0, 5 - level.count)) + level
+        var line = UTCTimestamp.now() + " " + String(repeating: " ", count: max(0, 5 - level.count)) + level
         if !label.isEmpty {
             line += " "
             LogfmtText.appendEscaped(label, to: &line)
