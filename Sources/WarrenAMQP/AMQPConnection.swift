@@ -78,7 +78,7 @@ public final class AMQPConnection: Sendable {
     }
 
     /// Runs `body` on the owner thread and returns its result.
-    private func perform<T: Sendable>(_ body: @escaping @Sendable (ConnectionLoop) throws -> T) async throws -> T {
+    func perform<T: Sendable>(_ body: @escaping @Sendable (ConnectionLoop) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let error = mailbox.send(.run({ loop in
                 do {

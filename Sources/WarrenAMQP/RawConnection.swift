@@ -14,7 +14,7 @@ final class RawConnection {
     /// Warren uses one channel per connection: consuming, acks and confirmed publishes share it.
     static let channel: amqp_channel_t = 1
 
-    private let state: amqp_connection_state_t
+    let state: amqp_connection_state_t
     private var isClosed = false
     /// Set once a socket or protocol error was seen: close handshakes would block or fail.
     private(set) var isBroken = false
@@ -104,7 +104,7 @@ final class RawConnection {
 
     // MARK: RPCs
 
-    private func rpcError(_ context: String) -> AMQPError {
+    func rpcError(_ context: String) -> AMQPError {
         let error = AMQPError.from(amqp_get_rpc_reply(state), context: context)
             ?? .library(status: 0, message: "no reply", context: context)
         markBrokenIfNeeded(error)
