@@ -1,0 +1,56 @@
+import WarrenAMQP
+
+/// The headers a dead-lettered copy carries to say why, added to every original header (which
+/// are kept, as are all properties and the body):
+///
+/// | header | value |
+/// |---|---|
+/// | `x-warren-error-type` | the Swift type of the error (the wrapped one for `PermanentFailure`) |
+/// | `x-warren-error-message` | its description, at most `maximumMessageBytes` of UTF-8 (cut at a character boundary, `…` appended) |
+/// | `x-warren-failed-at` | when, RFC 3339 UTC with milliseconds |
+/// | `x-warren-attempts` | how many deliveries were tried |
+/// | `x-warren-original-exchange`, `x-warren-original-routing-key` | where it was first published |
+///
+/// Pure: the caller passes the time.
+public enum DeadLetterHeaders {
+    public static let errorType = "x-warren-error-type"
+    public static let errorMessage = "x-warren-error-message"
+    public static let failedAt = "x-warren-failed-at"
+    public static let attempts = "x-warren-attempts"
+    public static let originalExchange = "x-warren-original-exchange"
+    public static let originalRoutingKey = "x-warren-original-routing-key"
+    /// Enough for a stack of wrapped errors; AMQP headers must stay well below the frame size.
+    public static let maximumMessageBytes = 1024
+
+    /// `headers` plus the error headers. The original exchange and routing key already recorded
+    /// by an earlier hop (a retry queue) are kept, so they always name the first publish.
+    public static func adding(
+        to headers: AMQPTable, error: any Error, attempts: Int, exchange: String, routingKey: String, failedAt: String
+    ) -> AMQPTable {
+        var result = headers
+        let reported = (error as? PermanentFailure)?.underlying ?? error
+        // `Self.` throughout: the parameters share the keys' names.
+        result[Self.errorType] = .string(String(describing: type(of: reported)))
+        result[Self.errorMessage] = .string(truncated("\(reported)", toBytes: maximumMessageBytes))
+        result[Self.failedAt] = .string(failedAt)
+        result[Self.attempts] = .int(Int64(attempts))
+        if result[Self.originalExchange] == nil { result[Self.originalExchange] = .string(exchange) }
+        if result[Self.originalRoutingKey] == nil { result[Self.originalRoutingKey] = .string(routingKey) }
+        return result
+    }
+
+    /// At most `limit` bytes of UTF-8, cut before a whole character, with `…` when cut.
+    static func truncated(_ text: String, toBytes limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        let ellipsis = "…"
+        var result = ""
+        var used = 0
+        for character in text {
+            let size = character.utf8.count
+            if used + size + ellipsis.utf8.count > limit { break }
+            result.append(character)
+            used += size
+        }
+        return result + ellipsis
+    }
+}

@@ -1,0 +1,25 @@
+/// An error that retrying cannot fix (a bad payload, a rule the message breaks): a handler
+/// throwing one has its message dead-lettered at once, without retries. Any other error is
+/// treated as passing (a timeout downstream) and retried under the consumer's `RetryPolicy`.
+///
+/// ```swift
+/// struct UnknownCustomer: PermanentError { var id: String }
+/// ```
+///
+/// An undecodable body (`UndecodableMessage`) is permanent too. To mark an error you do not own,
+/// wrap it: `throw PermanentFailure(error)`.
+public protocol PermanentError: Error {}
+
+/// Wraps any error to make it permanent (see `PermanentError`); logged and recorded as the
+/// wrapped error's type and description.
+public struct PermanentFailure: PermanentError, CustomStringConvertible {
+    public let underlying: any Error
+
+    public init(_ underlying: any Error) {
+        self.underlying = underlying
+    }
+
+    public var description: String { "\(underlying)" }
+}
+
+extension UndecodableMessage: PermanentError {}

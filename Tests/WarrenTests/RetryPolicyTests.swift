@@ -1,0 +1,86 @@
+import Testing
+import WarrenAMQP
+@testable import Warren
+
+@Suite struct RetryPolicyTests {
+    struct Passing: Error {}
+    struct BadPayload: PermanentError {}
+
+    @Test func transientFailuresWalkTheDelaysThenDeadLetter() {
+        let policy = RetryPolicy()
+        #expect(policy.decision(after: Passing(), attempt: 1, immediateRetriesSoFar: 0) == .retryLater(delay: .seconds(1), nextAttempt: 2))
+        #expect(policy.decision(after: Passing(), attempt: 2, immediateRetriesSoFar: 0) == .retryLater(delay: .seconds(10), nextAttempt: 3))
+        #expect(policy.decision(after: Passing(), attempt: 3, immediateRetriesSoFar: 0) == .retryLater(delay: .seconds(60), nextAttempt: 4))
+        #expect(policy.decision(after: Passing(), attempt: 4, immediateRetriesSoFar: 0) == .deadLetter(permanent: false))
+        #expect(policy.decision(after: Passing(), attempt: 99, immediateRetriesSoFar: 0) == .deadLetter(permanent: false))
+    }
+
+    @Test func permanentErrorsAndUndecodableBodiesAreDeadLetteredAtOnce() {
+        let policy = RetryPolicy(immediateRetries: 3)
+        #expect(policy.decision(after: BadPayload(), attempt: 1, immediateRetriesSoFar: 0) == .deadLetter(permanent: true))
+        #expect(policy.decision(after: PermanentFailure(Passing()), attempt: 1, immediateRetriesSoFar: 0) == .deadLetter(permanent: true))
+        #expect(policy.decision(after: UndecodableMessage("x"), attempt: 1, immediateRetriesSoFar: 0) == .deadLetter(permanent: true))
+    }
+
+    @Test func immediateRetriesComeFirstInEveryDelivery() {
+        let policy = RetryPolicy(immediateRetries: 2, delays: [.seconds(5)])
+        #expect(policy.decision(after: Passing(), attempt: 1, immediateRetriesSoFar: 0) == .retryNow(number: 1))
+        #expect(policy.decision(after: Passing(), attempt: 1, immediateRetriesSoFar: 1) == .retryNow(number: 2))
+        #expect(policy.decision(after: Passing(), attempt: 1, immediateRetriesSoFar: 2) == .retryLater(delay: .seconds(5), nextAttempt: 2))
+        #expect(policy.decision(after: Passing(), attempt: 2, immediateRetriesSoFar: 0) == .retryNow(number: 1))
+        #expect(policy.decision(after: Passing(), attempt: 2, immediateRetriesSoFar: 2) == .deadLetter(permanent: false))
+        #expect(RetryPolicy.none.decision(after: Passing(), attempt: 1, immediateRetriesSoFar: 0) == .deadLetter(permanent: false))
+    }
+
+    @Test func retryQueuesAreNamedAfterTheirDelay() {
+        #expect(RetryPolicy.retryQueue(of: "orders", delay: .seconds(10)) == "orders.retry.10s")
+        #expect(RetryPolicy.retryQueue(of: "orders", delay: .seconds(60)) == "orders.retry.1m")
+        #expect(RetryPolicy.retryQueue(of: "orders", delay: .seconds(90)) == "orders.retry.90s")
+        #expect(RetryPolicy.retryQueue(of: "orders", delay: .milliseconds(250)) == "orders.retry.250ms")
+        #expect(RetryPolicy.retryQueue(of: "orders", delay: .milliseconds(1500)) == "orders.retry.1500ms")
+    }
+
+    @Test func delaysParseFromTheirSetting() {
+        #expect(RetryPolicy.parseDelays("1s,10s,1m") == [.seconds(1), .seconds(10), .seconds(60)])
+        #expect(RetryPolicy.parseDelays(" 250ms , 2 ") == [.milliseconds(250), .seconds(2)])
+        #expect(RetryPolicy.parseDelays("") == [])
+        for bad in ["1s,,2s", "fast", "0s", "-1s", "25h", "1s,"] {
+            #expect(RetryPolicy.parseDelays(bad) == nil, "\(bad)")
+        }
+    }
+}
+
+@Suite struct DeadLetterHeadersTests {
+    struct Boom: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    @Test func theErrorHeadersJoinEveryOriginalOne() {
+        let headers = DeadLetterHeaders.adding(
+            to: ["tenant": "acme", "x-warren-attempt": .int(4)], error: Boom(description: "downstream timed out"),
+            attempts: 4, exchange: "shop", routingKey: "orders.placed", failedAt: "2026-11-22T10:00:00.000Z")
+        #expect(headers == [
+            "tenant": "acme", "x-warren-attempt": .int(4),
+            "x-warren-error-type": "Boom", "x-warren-error-message": "downstream timed out",
+            "x-warren-failed-at": "2026-11-22T10:00:00.000Z", "x-warren-attempts": .int(4),
+            "x-warren-original-exchange": "shop", "x-warren-original-routing-key": "orders.placed",
+        ])
+    }
+
+    @Test func aRetryHopKeepsTheFirstPublishsRouteAndAWrappedErrorShowsItsCause() {
+        let headers = DeadLetterHeaders.adding(
+            to: ["x-warren-original-exchange": "shop", "x-warren-original-routing-key": "orders.placed"],
+            error: PermanentFailure(Boom(description: "bad sku")), attempts: 2, exchange: "", routingKey: "orders",
+            failedAt: "t")
+        #expect(headers["x-warren-original-exchange"] == "shop" && headers["x-warren-original-routing-key"] == "orders.placed")
+        #expect(headers["x-warren-error-type"] == "Boom" && headers["x-warren-error-message"] == "bad sku")
+    }
+
+    @Test func longMessagesAreCutAtACharacterBoundary() {
+        let long = String(repeating: "é", count: 2000)
+        let cut = DeadLetterHeaders.truncated(long, toBytes: 1024)
+        #expect(cut.utf8.count <= 1024 && cut.hasSuffix("…"))
+        #expect(cut.dropLast().allSatisfy { $0 == "é" })
+        #expect(DeadLetterHeaders.truncated("short", toBytes: 1024) == "short")
+    }
+}
