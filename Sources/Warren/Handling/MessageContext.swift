@@ -25,7 +25,10 @@ public struct MessageContext: Sendable {
     /// The W3C trace context the message carries (`traceparent`/`tracestate` headers), if any:
     /// read without any tracer, for `trace_id` in log lines and to carry the trace on to
     /// follow-up messages (`publish`).
-    public let trace: TraceHeaders?
+    ///
+    /// Parsed on each access, like `logger`: most messages are never logged about, and the
+    /// drain benchmark measures the path every message takes.
+    public var trace: TraceHeaders? { properties.headers.flatMap(TraceHeaders.init) }
     /// A logger whose metadata already carries `message_id`, `correlation_id`, `delivery_tag`,
     /// `redelivered`, `attempt`, `queue` and, when the message carries a trace context,
     /// `trace_id`: every line a handler logs with it can be traced to the message.
@@ -99,7 +102,6 @@ public struct MessageContext: Sendable {
         self.redelivered = redelivered
         self.properties = properties
         self.attempt = Self.attempt(from: properties.headers)
-        self.trace = properties.headers.flatMap(TraceHeaders.init)
         self.deadline = deadline
         self.publisher = publisher
         self.baseLogger = logger
