@@ -71,7 +71,7 @@ extension BrokerTests {
                 #expect(object?["reasons"] as? [String: Int] == ["DemoFailure": 4, "rejected": 3, "Timeout": 1, "unknown": 1], "\(json)")
                 try await expectUntouched(broker, queue + ".dead", 9)
                 // Stats run twice, the messages read are the same: still all nine, with their ids.
-                let ids = Set(try await broker.dlqBrowse(queue: queue + ".dead").compactMap(\.message_id))
+                let ids = Set(try await broker.pikaBrowse(queue: queue + ".dead").compactMap(\.message_id))
                 #expect(ids.count == 9)
             }
         }
@@ -150,7 +150,7 @@ extension BrokerTests {
                 let reset = ["x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
                              "x-warren-attempt", "x-warren-attempts", "x-warren-error-type", "x-warren-error-message",
                              "x-warren-failed-at"]
-                func expectReplayed(_ moved: [DeadLetterToolingFetched]) {
+                func expectReplayed(_ moved: [InProcessFetched]) {
                     for message in moved {
                         #expect(message.header_names.contains("x-warren-replayed-at"), "\(message)")
                         #expect(!message.header_names.contains { reset.contains($0) || $0.hasPrefix("x-last-death-") }, "\(message)")
@@ -164,7 +164,7 @@ extension BrokerTests {
                 let first = try await warrenDlq(env, "replay", queue: queue, ["--count", "2", "--batch", "1"])
                 #expect(first.succeeded, "\(first)")
                 #expect(first.stdout.contains("replayed 2, kept 0"), "\(first)")
-                let moved = try await broker.dlqFetch(queue: queue, max: 10)
+                let moved = try await broker.pikaFetch(queue: queue, max: 10)
                 #expect(moved.map(\.message_id) == ["p1-\(tag)", "a1-\(tag)"], "\(moved)")
                 expectReplayed(moved)
                 #expect(moved.first.map { String(decoding: $0.body, as: UTF8.self) } == #"{"fail":"permanent"}"#)
@@ -177,7 +177,7 @@ extension BrokerTests {
                 let timeout = try await warrenDlq(env, "replay", queue: queue, ["--all", "--where-error-type", "Timeout"])
                 #expect(timeout.succeeded, "\(timeout)")
                 #expect(timeout.stdout.contains("replayed 1, kept 2"), "\(timeout)")
-                let timeouts = try await broker.dlqFetch(queue: queue, max: 10)
+                let timeouts = try await broker.pikaFetch(queue: queue, max: 10)
                 #expect(timeouts.map(\.message_id) == ["b1-\(tag)"], "\(timeouts)")
                 expectReplayed(timeouts)
                 try await expectUntouched(broker, dead, 2)
@@ -186,7 +186,7 @@ extension BrokerTests {
                 let rest = try await warrenDlq(env, "replay", queue: queue, ["--all"])
                 #expect(rest.succeeded, "\(rest)")
                 #expect(rest.stdout.contains("replayed 2, kept 0"), "\(rest)")
-                let last = try await broker.dlqFetch(queue: queue, max: 10)
+                let last = try await broker.pikaFetch(queue: queue, max: 10)
                 #expect(last.map(\.message_id) == ["a2-\(tag)", "a3-\(tag)"], "\(last)")
                 expectReplayed(last)
                 try await expectUntouched(broker, dead, 0)
@@ -203,7 +203,7 @@ extension BrokerTests {
                 let tag = uniqueSuffix()
                 let dead = queue + ".dead"
                 let total = 300
-                try await broker.declareClassicTopology(of: queue)
+                try await env.declareTopology(queue)
                 let ids = (0..<total).map { "k\($0)-\(tag)" }
                 try await seedDead(broker, queue: queue, ids.map { failed($0, type: "DemoFailure") })
                 try await broker.waitForCounts(of: dead, "\(total) ready") { $0.ready == total }
@@ -224,8 +224,8 @@ extension BrokerTests {
 
                 // The broker requeues what the killed connection held; then look without taking.
                 try await broker.waitForCounts(of: dead, "nothing unacked") { $0.unacknowledged == 0 }
-                let inQueue = try await broker.dlqBrowse(queue: queue).compactMap(\.message_id)
-                let stillDead = try await broker.dlqBrowse(queue: dead).compactMap(\.message_id)
+                let inQueue = try await broker.pikaBrowse(queue: queue).compactMap(\.message_id)
+                let stillDead = try await broker.pikaBrowse(queue: dead).compactMap(\.message_id)
                 #expect(Set(inQueue).union(stillDead) == Set(ids), "every id in \(queue) or \(dead)")
                 #expect(inQueue.count + stillDead.count >= total)
                 #expect(!inQueue.isEmpty && !stillDead.isEmpty,
@@ -235,7 +235,7 @@ extension BrokerTests {
                 #expect(second.succeeded, "\(second)")
                 #expect(second.stdout.contains("replayed \(stillDead.count), kept 0"), "\(second)")
                 try await expectUntouched(broker, dead, 0)
-                let final = try await broker.dlqFetch(queue: queue, max: 2 * total).compactMap(\.message_id)
+                let final = try await broker.pikaFetch(queue: queue, max: 2 * total).compactMap(\.message_id)
                 #expect(Set(final) == Set(ids))
             }
         }
@@ -246,7 +246,7 @@ extension BrokerTests {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
             try await broker.withQueue("dlq-purge") { queue in
-                try await broker.declareClassicTopology(of: queue)
+                try await env.declareTopology(queue)
                 let tag = uniqueSuffix()
                 try await seedDead(broker, queue: queue, (0..<3).map { failed("x\($0)-\(tag)", type: "DemoFailure") })
                 try await expectUntouched(broker, queue + ".dead", 3)

@@ -144,17 +144,20 @@ struct Broker: Sendable {
         try await runToolChecked("python3", ["-c", script, env.amqpURL] + arguments, timeout: .seconds(30))
     }
 
-    /// `basic_get` (auto-ack) of up to `limit` messages, one JSON object per line with every
-    /// field any test reads (`FetchedMessage` and `InProcessFetched` each decode their part).
+    /// `basic_get` of up to `limit` messages, one JSON object per line with every field any test
+    /// reads (`FetchedMessage` and `InProcessFetched` each decode their part). Auto-ack, unless a
+    /// fourth argument `browse` is given: then nothing is acked and closing the connection puts
+    /// every message back.
     static let getScript = """
         import base64, json, sys, pika
         url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        browse = sys.argv[4:] == ['browse']
         connection = pika.BlockingConnection(pika.URLParameters(url))
         channel = connection.channel()
         def text(value):
             return value.decode('utf-8', 'replace') if isinstance(value, bytes) else str(value)
         for _ in range(limit):
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            method, properties, body = channel.basic_get(queue, auto_ack=not browse)
             if method is None:
                 break
             headers = properties.headers or {}

@@ -52,7 +52,10 @@ struct InProcessFetched: Sendable, Decodable, CustomStringConvertible {
     let correlation_id: String?
     let content_type: String?
     let content_encoding: String?
+    let delivery_mode: Int?
     let redelivered: Bool
+    /// Every header's name, `x-death` included.
+    let header_names: [String]
     /// Header values rendered as text, `x-death` left out (see `death_reason`).
     let headers: [String: String]
     let death_reason: String?
@@ -95,8 +98,18 @@ extension Broker {
 
     /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack).
     func pikaFetch(queue: String, max: Int) async throws -> [InProcessFetched] {
+        try await pikaGet(queue: queue, [String(max)])
+    }
+
+    /// Reads every ready message of `queue` without acking, then closes, so the broker puts them
+    /// all back: a look that changes nothing but their redelivered flag.
+    func pikaBrowse(queue: String) async throws -> [InProcessFetched] {
+        try await pikaGet(queue: queue, [String(Int32.max), "browse"])
+    }
+
+    private func pikaGet(queue: String, _ arguments: [String]) async throws -> [InProcessFetched] {
         let result = try await runToolChecked(
-            "python3", ["-c", Self.getScript, env.amqpURL, queue, String(max)], timeout: .seconds(30))
+            "python3", ["-c", Self.getScript, env.amqpURL, queue] + arguments, timeout: .seconds(60))
         return try result.stdout.split(separator: "\n").map {
             try JSONDecoder().decode(InProcessFetched.self, from: Data($0.utf8))
         }
