@@ -33,7 +33,7 @@ import Testing
 
     @Test func aLineWithHostileTextIsOneValidJSONObject() throws {
         let capture = try LogOutputCapture()
-        let logger = capture.jsonLogger(label: "lab\"el\n")
+        let logger = capture.logger(.json, label: "lab\"el\n")
         let hostile = "q\"uote \\ new\nline \r tab\t nul\u{0} esc\u{1B} del\u{7F} ls\u{2028} ps\u{2029} "
             + String(decoding: [0x61, 0xFF, 0x62] as [UInt8], as: UTF8.self)
         logger.info("\(hostile)", metadata: ["k\n\"": "\(hostile)", "nested": ["inner": ["\(hostile)", ["x": "y"]]]])
@@ -50,7 +50,7 @@ import Testing
 
     @Test func sourceLocationAtDebugAndTraceOnly() throws {
         let capture = try LogOutputCapture()
-        let logger = capture.jsonLogger(level: .trace)
+        let logger = capture.logger(.json, level: .trace)
         logger.trace("t"); let traceLine = #line
         logger.debug("d")
         logger.info("i")
@@ -68,7 +68,7 @@ import Testing
 
     @Test func metadataKeysThatCollideWithTheLinesOwnFieldsGetAMetaPrefix() throws {
         let capture = try LogOutputCapture()
-        let logger = capture.jsonLogger(level: .debug)
+        let logger = capture.logger(.json, level: .debug)
         logger.debug("message", metadata: [
             "msg": "from metadata", "meta.msg": "taken", "ts": "t", "level": "l", "logger": "g",
             "file": "f", "line": "n", "function": "fn", "other": "o",
@@ -93,7 +93,7 @@ import Testing
 
     @Test func reservedKeysAreRenamedAtInfoToo() throws {
         let capture = try LogOutputCapture()
-        capture.jsonLogger().info("m", metadata: ["line": "7"])
+        capture.logger(.json).info("m", metadata: ["line": "7"])
         let object = try #require(try parseJSONLines(capture.lines().joined()).first)
         #expect(object["line"] == nil)
         #expect(object["meta.line"] as? String == "7")
@@ -104,7 +104,7 @@ import Testing
         let provider = Logger.MetadataProvider {
             ["provided": "p", "shared": "provider", "both": "provider"]
         }
-        var logger = capture.jsonLogger(metadataProvider: provider)
+        var logger = capture.logger(.json, metadataProvider: provider)
         logger[metadataKey: "handler"] = "h"
         logger[metadataKey: "shared"] = "handler"
         logger.info("m", metadata: ["both": "call", "call": "c"])
@@ -119,7 +119,7 @@ import Testing
     @Test func aLoggedErrorBecomesTheErrorFieldUnlessMetadataHasOne() throws {
         struct Broken: Error, CustomStringConvertible { var description: String { "it \"broke\"" } }
         let capture = try LogOutputCapture()
-        let logger = capture.jsonLogger()
+        let logger = capture.logger(.json)
         logger.error("failed", error: Broken())
         logger.error("failed", error: Broken(), metadata: ["error": "explicit"])
         let objects = try parseJSONLines(capture.lines().joined(separator: "\n"))
@@ -130,7 +130,7 @@ import Testing
 
     @Test func concurrentLoggingKeepsEveryLineWholeAndCountsExactly() async throws {
         let capture = try LogOutputCapture(capacity: 64 << 20)
-        let logger = capture.jsonLogger()
+        let logger = capture.logger(.json)
         let repaired = String(decoding: [0x61, 0xFF, 0x62] as [UInt8], as: UTF8.self)
         let tasks = 16
         let perTask = 500
@@ -162,14 +162,16 @@ import Testing
 }
 
 extension LogOutputCapture {
-    func jsonLogger(
+    /// A logger writing `format` lines into this capture.
+    func logger(
+        _ format: LogFormat,
         label: String = "test",
         level: Logger.Level = .info,
         metadataProvider: Logger.MetadataProvider? = nil
     ) -> Logger {
         let output = output
         return Logger(label: label) {
-            JSONLogHandler(label: $0, level: level, metadataProvider: metadataProvider, output: output)
+            WarrenLogging.makeHandler(label: $0, format: format, level: level, metadataProvider: metadataProvider, output: output)
         }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 @Suite struct TextLogHandlerTests {
     @Test func aLineIsTimestampLevelLabelMessageThenSortedMetadata() throws {
         let capture = try LogOutputCapture()
-        capture.textLogger(label: "warren").info("consuming", metadata: ["queue": "orders", "prefetch": "50"])
+        capture.logger(.text, label: "warren").info("consuming", metadata: ["queue": "orders", "prefetch": "50"])
         let line = try #require(capture.lines().first)
         #expect(line.count > 24)
         #expect(line.prefix(24).hasSuffix("Z"))
@@ -14,7 +14,7 @@ import Testing
 
     @Test func levelsAreRightAlignedToFiveColumns() throws {
         let capture = try LogOutputCapture()
-        let logger = capture.textLogger(label: "w", level: .trace)
+        let logger = capture.logger(.text, label: "w", level: .trace)
         logger.trace("a")
         logger.warning("b")
         logger.critical("c")
@@ -24,7 +24,7 @@ import Testing
 
     @Test func everyEventIsExactlyOneLineWhateverItContains() throws {
         let capture = try LogOutputCapture()
-        let logger = capture.textLogger(label: "la\nbel")
+        let logger = capture.logger(.text, label: "la\nbel")
         logger.info("two\nlines\r and \u{1B}[31mred\u{7F} \u{2028}", metadata: ["k\ney": "v\nw", "c1": "\u{85}"])
         let lines = capture.lines()
         try #require(lines.count == 1)
@@ -50,7 +50,7 @@ import Testing
 
     @Test func nestedMetadataIsFlattenedAndArraysListed() throws {
         let capture = try LogOutputCapture()
-        capture.textLogger().info("m", metadata: [
+        capture.logger(.text).info("m", metadata: [
             "ctx": ["id": "7", "inner": ["kind": "x y"]],
             "empty": [:],
             "list": ["a", "b"],
@@ -61,7 +61,7 @@ import Testing
 
     @Test func debugLinesEndWithTheSourceLocationAndReservedKeysAreRenamed() throws {
         let capture = try LogOutputCapture()
-        let logger = capture.textLogger(level: .debug)
+        let logger = capture.logger(.text, level: .debug)
         logger.debug("d", metadata: ["line": "mine"]); let debugLine = #line
         logger.info("i")
         let lines = capture.lines()
@@ -75,22 +75,9 @@ import Testing
     @Test func aLoggedErrorAndTheProviderShowUpAsFields() throws {
         struct Broken: Error {}
         let capture = try LogOutputCapture()
-        let logger = capture.textLogger(metadataProvider: .init { ["trace_id": "abc"] })
+        let logger = capture.logger(.text, metadataProvider: .init { ["trace_id": "abc"] })
         logger.error("failed", error: Broken())
         let line = try #require(capture.lines().first)
         #expect(line.hasSuffix(#"error test: failed error="Broken: Broken()" trace_id=abc"#), "\(line)")
-    }
-}
-
-extension LogOutputCapture {
-    func textLogger(
-        label: String = "test",
-        level: Logger.Level = .info,
-        metadataProvider: Logger.MetadataProvider? = nil
-    ) -> Logger {
-        let output = output
-        return Logger(label: label) {
-            TextLogHandler(label: $0, level: level, metadataProvider: metadataProvider, output: output)
-        }
     }
 }

@@ -34,9 +34,16 @@ public enum WarrenLogging {
         level: Logger.Level,
         metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
     ) -> any LogHandler {
+        makeHandler(label: label, format: format, level: level, metadataProvider: metadataProvider, output: .standardOutput)
+    }
+
+    /// The same, writing to `output` (tests capture lines through a pipe).
+    static func makeHandler(
+        label: String, format: LogFormat, level: Logger.Level, metadataProvider: Logger.MetadataProvider?, output: LogOutput
+    ) -> any LogHandler {
         switch format {
-        case .json: JSONLogHandler(label: label, level: level, metadataProvider: metadataProvider)
-        case .text: TextLogHandler(label: label, level: level, metadataProvider: metadataProvider)
+        case .json: JSONLogHandler(label: label, level: level, metadataProvider: metadataProvider, output: output)
+        case .text: TextLogHandler(label: label, level: level, metadataProvider: metadataProvider, output: output)
         }
     }
 }
