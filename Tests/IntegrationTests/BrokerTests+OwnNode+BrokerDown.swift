@@ -54,7 +54,9 @@ extension BrokerTests.OwnNode {
             // More attempts than the default --max-refused-attempts (5): a refused TCP connection
             // is transient and never counts towards giving up.
             #expect((worker.lastConnectAttempt ?? 0) > 5, "it kept retrying\n\(worker.transcript)")
-            #expect(!worker.events("worker.connected").isEmpty && !worker.events("worker.consuming").isEmpty)
+            // Readiness can run ahead of the log writer thread by a moment: await the lines.
+            try await worker.waitForEvent("worker.connected", timeout: .seconds(5))
+            try await worker.waitForEvent("worker.consuming", timeout: .seconds(5))
 
             try await poll(timeout: .seconds(30), "the \(total) prefilled messages acked", lastSeen: { "\(Set(worker.ackedIDs).count) acked" }) {
                 Set(worker.ackedIDs).count >= total
