@@ -34,6 +34,18 @@ struct BrokerOptions: ParsableArguments {
             throw configurationFailure(error)
         }
     }
+
+    /// The topology `warren worker` declares for `broker`'s queue: the retry queues and delivery
+    /// limit come from `WARREN_RETRY_DELAYS` and `WARREN_DELIVERY_LIMIT`, so a tool that declares
+    /// first declares exactly what the worker will (the broker refuses a redeclaration with other
+    /// arguments). A bad value is reported on stderr and thrown as exit 78.
+    func topology(of broker: BrokerConfiguration) throws -> Topology {
+        do {
+            return try Topology(broker: broker, resolving: SettingsResolver(flags: [:], environment: SettingsResolver.processEnvironment()))
+        } catch let error as ConfigurationError {
+            throw configurationFailure(error)
+        }
+    }
 }
 
 /// Prints a configuration error to stderr and returns the exit code for it.

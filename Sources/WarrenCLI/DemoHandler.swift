@@ -5,9 +5,14 @@ import Warren
 /// - `{"cpu_ms": 200}` spins the CPU that long, holding its thread (simulated CPU-bound work:
 ///   with two such handlers both cooperative threads of a 2-core machine are busy, which shows
 ///   that heartbeats and acks still flow because librabbitmq runs on its own thread);
-/// - `{"fail": "permanent"}` or `{"fail": "transient"}` throws (both are dead-lettered for now);
-/// - `{"crash": true}` kills the process with a fatal error, as a handler bug would (the message
-///   stays unacked, so the broker redelivers it to the next worker);
+/// - `{"fail": "permanent"}` throws a `PermanentError`: dead-lettered at once;
+/// - `{"fail": "transient"}` throws a passing error: retried (`WARREN_RETRY_DELAYS`), then
+///   dead-lettered;
+/// - `{"fail_until_attempt": N}` throws a passing error on attempts 1 to N-1 and succeeds on
+///   attempt N (`x-warren-attempt`), to watch retries work;
+/// - `{"fail": "crash"}` (or `{"crash": true}`) kills the process with a fatal error, as a
+///   handler bug or an OOM kill would (the message stays unacked, so the broker redelivers it,
+///   and Warren's crash-loop detection dead-letters it after `WARREN_CRASH_LIMIT` crashes);
 /// - a body that is not a JSON object is dead-lettered with the decoding error as the reason;
 /// - any other object succeeds at once.
 struct DemoHandler: MessageHandler {
@@ -17,6 +22,7 @@ struct DemoHandler: MessageHandler {
         var work_ms: Int?
         var cpu_ms: Int?
         var fail: String?
+        var fail_until_attempt: Int?
         var crash: Bool?
     }
 
@@ -25,16 +31,21 @@ struct DemoHandler: MessageHandler {
         var description: String { "demo failure requested: \(kind)" }
     }
 
-    struct InvalidBody: Error, CustomStringConvertible {
+    struct InvalidBody: PermanentError, CustomStringConvertible {
         var description: String
     }
 
     func handle(_ command: DemoCommand, context: MessageContext) async throws {
-        if command.crash == true {
+        if command.crash == true || command.fail == "crash" {
             fatalError("demo handler: crash requested by message \(context.properties.messageID ?? "?")")
         }
         if let kind = command.fail {
+            // Reported as `DemoFailure` either way (`PermanentFailure` names what it wraps).
+            if kind == "permanent" { throw PermanentFailure(DemoFailure(kind: kind)) }
             throw DemoFailure(kind: kind)
+        }
+        if let until = command.fail_until_attempt, context.attempt < until {
+            throw DemoFailure(kind: "transient until attempt \(until), this is attempt \(context.attempt)")
         }
         if let milliseconds = command.work_ms {
             guard (0...3_600_000).contains(milliseconds) else {

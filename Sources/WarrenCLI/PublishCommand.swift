@@ -88,6 +88,7 @@ struct PublishCommand: AsyncParsableCommand {
             headerTable[String(header[..<equals])] = .string(String(header[header.index(after: equals)...]))
         }
 
+        let topology = try broker.topology(of: configuration)
         let connection: AMQPConnection
         do {
             connection = try await AMQPConnection.connect(
@@ -99,7 +100,7 @@ struct PublishCommand: AsyncParsableCommand {
         let target = (exchange: exchange ?? "", routingKey: routingKey ?? configuration.queue)
         if exchange == nil {
             do {
-                try await Topology(queue: configuration.queue, queueType: configuration.queueType).declare(on: connection)
+                try await topology.declare(on: connection)
             } catch {
                 printError("warren publish: cannot declare the topology of '\(configuration.queue)': \(error)")
                 await connection.close()

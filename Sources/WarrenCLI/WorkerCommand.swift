@@ -47,6 +47,18 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-refused-attempts"), help: "Permanent refusals in a row (403, 404, 406, 530) before exiting 69 (env WARREN_MAX_REFUSED_ATTEMPTS; default 5).")
     var maxRefusedAttempts: String?
 
+    @Option(name: .customLong("immediate-retries"), help: "In-process retries of a failed message before a delayed retry, 0-100 (env WARREN_IMMEDIATE_RETRIES; default 0).")
+    var immediateRetries: String?
+
+    @Option(name: .customLong("retry-delays"), help: "Delayed retries through Q.retry.<delay> queues, e.g. 1s,10s,1m; empty for none (env WARREN_RETRY_DELAYS; default 1s,10s,1m).")
+    var retryDelays: String?
+
+    @Option(name: .customLong("crash-limit"), help: "Crashes of the worker while a message is handled alone before it is dead-lettered as crash-loop, 0 = off (env WARREN_CRASH_LIMIT; default 3).")
+    var crashLimit: String?
+
+    @Option(name: .customLong("delivery-limit"), help: "Quorum queues: the broker's x-delivery-limit, 0 = not declared (env WARREN_DELIVERY_LIMIT; default 20).")
+    var deliveryLimit: String?
+
     func run() async throws {
         var flags = broker.flags
         flags["prefetch"] = prefetch
@@ -61,6 +73,10 @@ struct WorkerCommand: AsyncParsableCommand {
         flags["shutdown-timeout"] = shutdownTimeout
         flags["max-refused-attempts"] = maxRefusedAttempts
         flags["handler-timeout"] = handlerTimeout
+        flags["immediate-retries"] = immediateRetries
+        flags["retry-delays"] = retryDelays
+        flags["crash-limit"] = crashLimit
+        flags["delivery-limit"] = deliveryLimit
         let settings = SettingsResolver(flags: flags, environment: SettingsResolver.processEnvironment())
         let configuration: WorkerConfiguration
         let handlerChoice: BuiltInHandler

@@ -78,6 +78,9 @@ import WarrenAMQP
         let topology = Topology(queue: "jobs", queueType: .quorum)
         #expect(topology.deadLetterExchange == "jobs.dlx")
         #expect(topology.deadLetterQueue == "jobs.dead")
-        #expect(topology.queueArguments == ["x-queue-type": "quorum", "x-dead-letter-exchange": "jobs.dlx"])
+        #expect(topology.queueArguments == [
+            "x-queue-type": "quorum", "x-dead-letter-exchange": "jobs.dlx", "x-delivery-limit": 20,
+            "x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish",
+        ])
     }
 }

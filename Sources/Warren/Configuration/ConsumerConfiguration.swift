@@ -22,14 +22,29 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var reconnectBackoff: Backoff
     /// Consecutive permanent refusals (403, 404, 406, 530) before the consumer gives up.
     public var maxRefusedAttempts: Int
+    /// How a failed message is retried (in process, then through `Q.retry.<delay>` queues)
+    /// before it is dead-lettered; see `RetryPolicy`.
+    public var retryPolicy: RetryPolicy
+    /// How many times a message may crash the worker while handled alone before it is
+    /// dead-lettered as `crash-loop` (see `CrashGuard`); `nil` turns the detection (and the
+    /// isolation of redelivered messages) off.
+    public var crashLimit: Int?
+    /// Quorum queues: the broker's own delivery limit (see `Topology.deliveryLimit`); `nil`
+    /// declares the queue without it.
+    public var deliveryLimit: Int?
+
+    /// Crashes in isolation before a message is dead-lettered as `crash-loop`.
+    public static let defaultCrashLimit = 3
 
     /// Defaults match `warren worker`'s (see the README's configuration table); `concurrency`
-    /// and `maxRefusedAttempts` below 1 are raised to 1.
+    /// `maxRefusedAttempts`, `crashLimit` and `deliveryLimit` below 1 are
+    /// raised to 1.
     public init(
         queue: String, queueType: QueueType = .quorum, prefetch: UInt16 = 50, concurrency: Int = 8,
         handlerTimeout: Duration? = nil, shutdownTimeout: Duration = .seconds(25),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
-        maxRefusedAttempts: Int = 5
+        maxRefusedAttempts: Int = 5, retryPolicy: RetryPolicy = RetryPolicy(), crashLimit: Int? = ConsumerConfiguration.defaultCrashLimit,
+        deliveryLimit: Int? = Topology.defaultDeliveryLimit
     ) {
         self.queue = queue
         self.queueType = queueType
@@ -39,5 +54,13 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         self.shutdownTimeout = shutdownTimeout
         self.reconnectBackoff = reconnectBackoff
         self.maxRefusedAttempts = max(1, maxRefusedAttempts)
+        self.retryPolicy = retryPolicy
+        self.crashLimit = crashLimit.map { max(1, $0) }
+        self.deliveryLimit = deliveryLimit.map { max(1, $0) }
+    }
+
+    /// The topology this consumer declares.
+    public var topology: Topology {
+        Topology(queue: queue, queueType: queueType, retryDelays: retryPolicy.delays, deliveryLimit: deliveryLimit)
     }
 }

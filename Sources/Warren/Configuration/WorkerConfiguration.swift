@@ -20,6 +20,10 @@ import WarrenAMQP
 /// | WARREN_SHUTDOWN_TIMEOUT | --shutdown-timeout | 25s |
 /// | WARREN_MAX_REFUSED_ATTEMPTS | --max-refused-attempts | 5 |
 /// | WARREN_HANDLER_TIMEOUT | --handler-timeout | 0 (off) |
+/// | WARREN_IMMEDIATE_RETRIES | --immediate-retries | 0 |
+/// | WARREN_RETRY_DELAYS | --retry-delays | 1s,10s,1m (empty: no delayed retries) |
+/// | WARREN_CRASH_LIMIT | --crash-limit | 3 (0: no crash-loop detection) |
+/// | WARREN_DELIVERY_LIMIT | --delivery-limit | 20 (quorum only; 0: not set) |
 ///
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
@@ -44,12 +48,20 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var maxRefusedAttempts: Int
     /// Longest a handler may run before it is cancelled; `nil` never times out.
     public var handlerTimeout: Duration?
+    /// In-process and delayed retries of failed messages.
+    public var retryPolicy: RetryPolicy
+    /// Isolated crashes before a message is dead-lettered as `crash-loop`; `nil`: off.
+    public var crashLimit: Int?
+    /// Quorum queues' `x-delivery-limit`; `nil`: not declared.
+    public var deliveryLimit: Int?
 
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
         logFormat: LogFormat = .default, httpPort: Int = 8080, heartbeat: Duration = .seconds(30),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
-        shutdownTimeout: Duration = .seconds(25), maxRefusedAttempts: Int = 5, handlerTimeout: Duration? = nil
+        shutdownTimeout: Duration = .seconds(25), maxRefusedAttempts: Int = 5, handlerTimeout: Duration? = nil,
+        retryPolicy: RetryPolicy = RetryPolicy(), crashLimit: Int? = ConsumerConfiguration.defaultCrashLimit,
+        deliveryLimit: Int? = Topology.defaultDeliveryLimit
     ) {
         self.broker = broker
         self.prefetch = prefetch
@@ -62,6 +74,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
         self.shutdownTimeout = shutdownTimeout
         self.maxRefusedAttempts = maxRefusedAttempts
         self.handlerTimeout = handlerTimeout
+        self.retryPolicy = retryPolicy
+        self.crashLimit = crashLimit
+        self.deliveryLimit = deliveryLimit
     }
 
     /// Reads every `WARREN_*` variable of the process environment (no flags); throws
@@ -84,7 +99,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         ConsumerConfiguration(
             queue: broker.queue, queueType: broker.queueType, prefetch: prefetch, concurrency: concurrency,
             handlerTimeout: handlerTimeout, shutdownTimeout: shutdownTimeout, reconnectBackoff: reconnectBackoff,
-            maxRefusedAttempts: maxRefusedAttempts)
+            maxRefusedAttempts: maxRefusedAttempts, retryPolicy: retryPolicy, crashLimit: crashLimit, deliveryLimit: deliveryLimit)
     }
 
     /// The connection's part, under the name the management UI will show.
@@ -102,6 +117,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "reconnect-initial-delay": "\(reconnectBackoff.initial)", "reconnect-max-delay": "\(reconnectBackoff.maximum)",
             "shutdown-timeout": "\(shutdownTimeout)", "max-refused-attempts": "\(maxRefusedAttempts)",
             "handler-timeout": "\(handlerTimeout.map { "\($0)" } ?? "off")",
+            "immediate-retries": "\(retryPolicy.immediateRetries)",
+            "retry-delays": "\(retryPolicy.delays.map { RetryPolicy.delayName($0) }.joined(separator: ","))",
+            "crash-limit": "\(crashLimit.map(String.init) ?? "off")", "delivery-limit": "\(deliveryLimit.map(String.init) ?? "off")",
         ]
     }
 
@@ -132,5 +150,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
         maxRefusedAttempts = try settings.integer("max-refused-attempts", default: 5, in: 1...1000)
         let timeout = try settings.duration("handler-timeout", default: .zero, in: .zero...(.seconds(86_400)))
         handlerTimeout = timeout == .zero ? nil : timeout
+        retryPolicy = try RetryPolicy(resolving: settings)
+        let crashLimit = try settings.integer("crash-limit", default: ConsumerConfiguration.defaultCrashLimit, in: 0...1000)
+        self.crashLimit = crashLimit == 0 ? nil : crashLimit
+        deliveryLimit = try Topology.deliveryLimit(resolving: settings)
     }
 }

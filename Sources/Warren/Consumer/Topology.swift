@@ -2,33 +2,86 @@ import WarrenAMQP
 
 /// The queues and exchanges a Warren queue needs, declared idempotently at every connect.
 ///
-/// - `Q`: durable, `x-queue-type`, `x-dead-letter-exchange: Q.dlx`
+/// - `Q`: durable, `x-queue-type`, `x-dead-letter-exchange: Q.dlx`; for quorum queues also the
+///   broker's poison-message safety net (see `deliveryLimit`).
 /// - `Q.dlx`: durable fanout exchange
 /// - `Q.dead`: durable queue of the same type, bound to `Q.dlx`
+/// - `Q.retry.<delay>` for each retry delay (`RetryPolicy.retryQueue(of:delay:)`): durable, of the
+///   same type, `x-message-ttl` = the delay, dead-lettering to the default exchange with routing
+///   key `Q`: a copy published there waits out its delay in the broker (surviving worker and
+///   broker restarts) and then goes back to `Q`. One queue per delay, because a queue expires
+///   messages only from its head: with one TTL per queue, head order is expiry order.
 ///
-/// A handler failure is `basic.nack(requeue: false)`: the broker itself moves the message to
-/// `Q.dead`. An existing `Q` with other arguments fails with `406 PRECONDITION_FAILED`.
+/// Warren dead-letters by publishing a copy to `Q.dlx` (with the error headers) and acking; the
+/// queue's own `x-dead-letter-exchange` catches what the broker dead-letters itself (a nack
+/// when that publish failed, the quorum delivery limit). An existing queue declared with other
+/// arguments fails with `406 PRECONDITION_FAILED`.
 public struct Topology: Sendable, Equatable {
     public var queue: String
     public var queueType: QueueType
+    /// Delays of the retry queues to declare (`RetryPolicy.delays`).
+    public var retryDelays: [Duration]
+    /// Quorum queues only: `x-delivery-limit`, with `x-dead-letter-strategy: at-least-once` and
+    /// `x-overflow: reject-publish` (which at-least-once requires), so a message the broker has
+    /// delivered that many times is dead-lettered by the broker itself, kept by `Q` until `Q.dead`
+    /// has it. `nil` declares none of the three, for a quorum queue created without them (the
+    /// broker refuses to redeclare a queue with different arguments). Ignored for classic queues,
+    /// which have no delivery count; Warren's own crash-loop detection covers them.
+    public var deliveryLimit: Int?
 
-    public init(queue: String, queueType: QueueType) {
+    public static let defaultDeliveryLimit = 20
+
+    public init(
+        queue: String, queueType: QueueType, retryDelays: [Duration] = RetryPolicy.defaultDelays,
+        deliveryLimit: Int? = Topology.defaultDeliveryLimit
+    ) {
         self.queue = queue
         self.queueType = queueType
+        self.retryDelays = retryDelays
+        self.deliveryLimit = deliveryLimit
     }
 
     public var deadLetterExchange: String { "\(queue).dlx" }
     public var deadLetterQueue: String { "\(queue).dead" }
+    public var retryQueues: [String] { retryDelays.map { RetryPolicy.retryQueue(of: queue, delay: $0) } }
 
     public var queueArguments: AMQPTable {
-        ["x-queue-type": .string(queueType.rawValue), "x-dead-letter-exchange": .string(deadLetterExchange)]
+        var arguments: AMQPTable = ["x-queue-type": .string(queueType.rawValue), "x-dead-letter-exchange": .string(deadLetterExchange)]
+        if queueType == .quorum, let deliveryLimit {
+            arguments["x-delivery-limit"] = .int(Int64(deliveryLimit))
+            arguments.merge(Self.atLeastOnceDeadLettering) { $1 }
+        }
+        return arguments
     }
 
-    /// Declares everything; the dead-letter route first, so no failure can be dropped.
+    /// The arguments of the retry queue for `delay`.
+    public func retryQueueArguments(delay: Duration) -> AMQPTable {
+        var arguments: AMQPTable = [
+            "x-queue-type": .string(queueType.rawValue),
+            "x-message-ttl": .int(delay.milliseconds),
+            "x-dead-letter-exchange": .string(""),
+            "x-dead-letter-routing-key": .string(queue),
+        ]
+        // A quorum queue dead-letters at most once unless told otherwise: an expired retry could
+        // be dropped if `Q` were briefly unavailable.
+        if queueType == .quorum { arguments.merge(Self.atLeastOnceDeadLettering) { $1 } }
+        return arguments
+    }
+
+    private static let atLeastOnceDeadLettering: AMQPTable = [
+        "x-dead-letter-strategy": .string("at-least-once"), "x-overflow": .string("reject-publish"),
+    ]
+
+    /// Declares everything; the dead-letter route first, so no failure can be dropped, and the
+    /// retry queues before `Q`, so no retry can be scheduled into a missing queue.
     public func declare(on connection: AMQPConnection) async throws {
         try await connection.declareExchange(deadLetterExchange, type: "fanout", durable: true)
         try await connection.declareQueue(deadLetterQueue, durable: true, arguments: ["x-queue-type": .string(queueType.rawValue)])
         try await connection.bindQueue(deadLetterQueue, exchange: deadLetterExchange)
+        for delay in retryDelays {
+            try await connection.declareQueue(
+                RetryPolicy.retryQueue(of: queue, delay: delay), durable: true, arguments: retryQueueArguments(delay: delay))
+        }
         try await connection.declareQueue(queue, durable: true, arguments: queueArguments)
     }
 }

@@ -60,11 +60,13 @@ public final class WarrenConsumer: Service {
     public let configuration: ConsumerConfiguration
     private let connection: WarrenConnection
     private let ownsConnection: Bool
-    private let publisher: WarrenConnection
+    let publisher: WarrenConnection
     private let ownsPublisher: Bool
     private let processing: MessageProcessing
-    private let logger: Logger
-    private let metrics: ConsumerMetrics
+    let logger: Logger
+    let metrics: ConsumerMetrics
+    /// Crash-loop detection for redelivered messages; `nil` when `crashLimit` is off.
+    private let crashGuard: CrashGuard?
     /// What this consumer is doing, for readiness probes (`HealthServer`).
     public let status: WorkerStatus
 
@@ -111,6 +113,8 @@ public final class WarrenConsumer: Service {
         self.logger = logger
         self.status = status
         metrics = ConsumerMetrics(queue: configuration.queue)
+        let publisher = self.publisher
+        crashGuard = configuration.crashLimit.map { CrashGuard(queue: configuration.queue, limit: $0, publisher: publisher) }
     }
 
     /// Consumes until the group shuts down gracefully (then drains and returns) or the consumer
@@ -290,7 +294,7 @@ public final class WarrenConsumer: Service {
                 "frame_max": "\(connection.frameMax)",
                 "connection_name": "\(self.connection.configuration.connectionName)",
             ])
-            try await Topology(queue: configuration.queue, queueType: configuration.queueType).declare(on: connection)
+            try await configuration.topology.declare(on: connection)
             // Per consumer (global = false), sent together with basic.consume: consumers sharing
             // the connection keep their own.
             return (connection, try await connection.consume(queue: configuration.queue, prefetch: configuration.prefetch))
@@ -341,13 +345,22 @@ public final class WarrenConsumer: Service {
                 for try await delivery in consumer.deliveries {
                     await limit.acquire()
                     if drain.started || !connection.isOpen {
-                        // Prefetched but not started: back to the queue for another consumer.
-                        // (On a dead connection the broker requeues it anyway.)
                         limit.release()
-                        if connection.nack(delivery.deliveryTag, requeue: true) {
-                            returned += 1
-                            metrics.requeued.increment()
+                        if await returnUnstarted(delivery, on: connection) { returned += 1 }
+                        continue
+                    }
+                    if let crashGuard, delivery.redelivered {
+                        // A suspect runs alone, on this task, once every running handler has
+                        // finished; nothing else starts meanwhile (see `CrashGuard`).
+                        limit.release()
+                        await limit.waitUntilIdle()
+                        await limit.acquire()
+                        defer { limit.release() }
+                        if drain.started || !connection.isOpen {
+                            if await returnUnstarted(delivery, on: connection) { returned += 1 }
+                            continue
                         }
+                        await handleAlone(delivery, guardedBy: crashGuard, on: connection, counts: counts, tracer: tracer)
                         continue
                     }
                     handlers.addTask {
@@ -375,14 +388,58 @@ public final class WarrenConsumer: Service {
         }
     }
 
+    /// Runs a suspect (a redelivered message) under the crash guard: reads and raises its
+    /// crash count, dead-letters it as a crash loop at the limit, else handles it, and then
+    /// clears the count. On the delivery loop's task, with no other handler running.
+    private func handleAlone(
+        _ delivery: AMQPDelivery, guardedBy crashGuard: CrashGuard, on connection: AMQPConnection, counts: DrainCounts,
+        tracer: (any Tracer)?
+    ) async {
+        metrics.isolated.increment()
+        var logger = self.logger
+        logger[metadataKey: "message_id"] = "\(delivery.properties.messageID ?? "")"
+        logger[metadataKey: "delivery_tag"] = "\(delivery.deliveryTag)"
+        logger[metadataKey: "queue"] = "\(configuration.queue)"
+        let marker: String?
+        var crashLoop: CrashLoopDetected?
+        switch await crashGuard.admit(delivery) {
+        case .handle(let queue, let crashes):
+            marker = queue
+            logger.info("redelivered message handled alone", metadata: [
+                "event": "message.isolated", "crashes": "\(crashes)", "crash_limit": "\(crashGuard.limit)",
+            ])
+        case .crashLoop(let queue, let crashes):
+            marker = queue
+            crashLoop = CrashLoopDetected(crashes: crashes, limit: crashGuard.limit)
+        case .unguarded(let error):
+            marker = nil
+            logger.warning("redelivered message handled alone without a crash count: its crash would not be counted", metadata: [
+                "event": "message.isolated_unguarded", "error": "\(error)",
+            ])
+        }
+        await handle(delivery, on: connection, counts: counts, tracer: tracer, crashLoop: crashLoop)
+        guard let marker else { return }
+        do {
+            try await crashGuard.release(marker)
+        } catch {
+            logger.warning("could not clear the crash marker; it counts as one crash until it expires", metadata: [
+                "event": "crash_guard.release_failed", "marker": "\(marker)", "error": "\(error)",
+            ])
+        }
+    }
+
     /// Runs one message through the handler and settles it from the outcome, inside a
     /// `process <queue>` span when a tracer is bootstrapped. On the message's own task.
-    private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, tracer: (any Tracer)?) async {
+    /// With `crashLoop`, the handler is not run: the message is dead-lettered with it.
+    private func handle(
+        _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, tracer: (any Tracer)?,
+        crashLoop: CrashLoopDetected? = nil
+    ) async {
         metrics.received.increment()
         metrics.inFlight.increment()
         defer { metrics.inFlight.decrement() }
         guard let tracer else {
-            return await handle(delivery, on: connection, counts: counts, span: nil)
+            return await handle(delivery, on: connection, counts: counts, span: nil, crashLoop: crashLoop)
         }
         var parent = ServiceContext.topLevel
         if let headers = delivery.properties.headers {
@@ -403,21 +460,45 @@ public final class WarrenConsumer: Service {
         span.attributes["server.port"] = Int(self.connection.configuration.url.port)
         span.attributes["warren.redelivered"] = delivery.redelivered
         await ServiceContext.withValue(span.context) {
-            await handle(delivery, on: connection, counts: counts, span: span)
+            await handle(delivery, on: connection, counts: counts, span: span, crashLoop: crashLoop)
         }
         span.end()
     }
 
     /// Runs one message through the handler, settles it from the outcome and records it in the
     /// metrics and on `span` (when tracing).
-    private func handle(_ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?) async {
+    private func handle(
+        _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?, crashLoop: CrashLoopDetected?
+    ) async {
         let start = ContinuousClock.now
+        // A retried or republished copy arrives from the default exchange: the handler sees
+        // where the message was first published.
+        let headers = delivery.properties.headers
         let context = MessageContext(
-            queue: configuration.queue, exchange: delivery.exchange, routingKey: delivery.routingKey,
+            queue: configuration.queue, exchange: headers?[DeadLetterHeaders.originalExchange]?.text ?? delivery.exchange,
+            routingKey: headers?[DeadLetterHeaders.originalRoutingKey]?.text ?? delivery.routingKey,
             deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
             logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: publisher)
         span?.attributes["warren.attempt"] = context.attempt
-        let outcome = await processing(delivery.body, context: context)
+        var outcome: HandlerOutcome
+        var immediateRetries = 0
+        if let crashLoop {
+            outcome = .failed(crashLoop)
+        } else {
+            outcome = await processing(delivery.body, context: context)
+            while case .failed(let error) = outcome, connection.isOpen, !Task.isCancelled,
+                  case .retryNow(let number) = configuration.retryPolicy.decision(
+                    after: error, attempt: context.attempt, immediateRetriesSoFar: immediateRetries)
+            {
+                immediateRetries = number
+                metrics.retriedImmediately.increment()
+                context.logger.info("message failed; retrying at once", metadata: [
+                    "event": "message.retrying", "immediate_retry": "\(number)",
+                    "error_type": "\(DeadLetterHeaders.errorTypeName(error))", "reason": "\(error)",
+                ])
+                outcome = await processing(delivery.body, context: context)
+            }
+        }
         let ended = ContinuousClock.now
         metrics.handlerDuration.recordNanoseconds(start.duration(to: ended).nanoseconds)
         // Most messages log nothing here (an ack is logged at debug): build the message's logger
@@ -446,32 +527,13 @@ public final class WarrenConsumer: Service {
                 "event": "message.abandoned", "duration_ms": "\(elapsed)", "reason": "cancelled at shutdown",
             ])
         case .failed(let error):
-            // The one line that logs a handler's error: its type, its description (`reason`) and
-            // the bounded category the metrics count it under.
-            let errorType = String(describing: type(of: error))
-            let category = DeadLetterReason(error)
-            if let span {
-                span.recordError(error)
-                span.attributes["error.type"] = errorType
-                span.setStatus(SpanStatus(code: .error, message: category.rawValue))
-            }
-            if connection.nack(delivery.deliveryTag, requeue: false) {
-                metrics.deadLettered(category)
-                span?.attributes["warren.outcome"] = "dead_lettered"
-                logger.warning("message failed; dead-lettered", metadata: [
-                    "event": "message.dead_lettered", "duration_ms": "\(elapsed)", "error_type": "\(errorType)", "reason": "\(error)",
-                    "dead_letter_reason": "\(category.rawValue)",
-                ])
-            } else {
-                abandoned(counts, span: span)
-                logger.warning("message failed after its connection died; the broker will redeliver it", metadata: [
-                    "event": "message.abandoned", "duration_ms": "\(elapsed)", "error_type": "\(errorType)", "reason": "\(error)",
-                ])
-            }
+            await settle(
+                failure: error, of: delivery, context: context, on: connection, immediateRetries: immediateRetries, counts: counts,
+                span: span, elapsedMilliseconds: elapsed)
         }
     }
 
-    private func abandoned(_ counts: DrainCounts, span: (any Span)?) {
+    func abandoned(_ counts: DrainCounts, span: (any Span)?) {
         counts.abandoned()
         metrics.abandoned.increment()
         span?.attributes["warren.outcome"] = "abandoned"
@@ -510,7 +572,7 @@ private final class DrainDeadline: Sendable {
 }
 
 /// Counts messages left unacked for redelivery; updated from handler tasks.
-private final class DrainCounts: Sendable {
+final class DrainCounts: Sendable {
     private let abandonedTotal = Atomic<Int>(0)
 
     func abandoned() { abandonedTotal.add(1, ordering: .relaxed) }

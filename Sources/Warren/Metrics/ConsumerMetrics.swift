@@ -9,6 +9,8 @@ import Metrics
 /// | `warren_messages_received_total` | counter | `queue` |
 /// | `warren_messages_acked_total` | counter | `queue` |
 /// | `warren_messages_dead_lettered_total` | counter | `queue`, `reason` (`DeadLetterReason`) |
+/// | `warren_messages_retried_total` | counter | `queue`, `kind`: `immediate` (in process) or `delayed` (through `Q.retry.<delay>`) |
+/// | `warren_messages_isolated_total` | counter | `queue` (redelivered messages handled alone, see `CrashGuard`) |
 /// | `warren_messages_requeued_total` | counter | `queue` (prefetched but unstarted, returned by a drain) |
 /// | `warren_messages_abandoned_total` | counter | `queue` (left unacked: the broker redelivers them) |
 /// | `warren_handler_duration_seconds` | histogram | `queue` (every handled message, whatever its outcome) |
@@ -26,6 +28,9 @@ struct ConsumerMetrics: Sendable {
     let received: Counter
     let acked: Counter
     let requeued: Counter
+    let retriedImmediately: Counter
+    let retriedLater: Counter
+    let isolated: Counter
     let abandoned: Counter
     let reconnects: Counter
     let inFlight: Meter
@@ -41,6 +46,9 @@ struct ConsumerMetrics: Sendable {
         received = Counter(label: "warren_messages_received_total", dimensions: labels)
         acked = Counter(label: "warren_messages_acked_total", dimensions: labels)
         requeued = Counter(label: "warren_messages_requeued_total", dimensions: labels)
+        retriedImmediately = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "immediate")])
+        retriedLater = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "delayed")])
+        isolated = Counter(label: "warren_messages_isolated_total", dimensions: labels)
         abandoned = Counter(label: "warren_messages_abandoned_total", dimensions: labels)
         reconnects = Counter(label: "warren_reconnects_total", dimensions: labels)
         inFlight = Meter(label: "warren_messages_in_flight", dimensions: labels)

@@ -1,18 +1,27 @@
 /// Why a message was dead-lettered, as a bounded label value for metrics and logs (the error
 /// text itself goes only to the log line and the span).
 public enum DeadLetterReason: String, Sendable, CaseIterable {
-    /// The handler (or the factory making it) threw.
+    /// The handler (or the factory making it) threw a `PermanentError`.
     case handlerError = "handler_error"
     /// The body could not be decoded into the handler's message type (`UndecodableMessage`).
     case undecodable
     /// The handler ran past the per-message timeout (`HandlerTimeout`).
     case handlerTimeout = "handler_timeout"
+    /// A passing error outlived every retry of the `RetryPolicy`.
+    case retriesExhausted = "retries_exhausted"
+    /// The message crashed the worker `crashLimit` times while handled alone (`CrashGuard`).
+    case crashLoop = "crash_loop"
+    /// Warren could not publish its copy (to a retry or dead-letter queue) and nacked the
+    /// message instead, so the broker dead-lettered it without Warren's headers.
+    case copyFailed = "copy_failed"
 
-    /// The reason for a handler's error.
+    /// The reason for a handler's error that is dead-lettered at once (no retry left or none
+    /// wanted); `retriesExhausted` and `crashLoop` are chosen by the consumer.
     public init(_ error: any Error) {
         switch error {
         case is UndecodableMessage: self = .undecodable
         case is HandlerTimeout: self = .handlerTimeout
+        case is CrashLoopDetected: self = .crashLoop
         default: self = .handlerError
         }
     }

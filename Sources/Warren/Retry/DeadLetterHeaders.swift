@@ -5,7 +5,7 @@ import WarrenAMQP
 ///
 /// | header | value |
 /// |---|---|
-/// | `x-warren-error-type` | the Swift type of the error (the wrapped one for `PermanentFailure`) |
+/// | `x-warren-error-type` | the Swift type of the error (the wrapped one for `PermanentFailure`); `crash-loop` for `CrashLoopDetected` |
 /// | `x-warren-error-message` | its description, at most `maximumMessageBytes` of UTF-8 (cut at a character boundary, `…` appended) |
 /// | `x-warren-failed-at` | when, RFC 3339 UTC with milliseconds |
 /// | `x-warren-attempts` | how many deliveries were tried |
@@ -30,13 +30,21 @@ public enum DeadLetterHeaders {
         var result = headers
         let reported = (error as? PermanentFailure)?.underlying ?? error
         // `Self.` throughout: the parameters share the keys' names.
-        result[Self.errorType] = .string(String(describing: type(of: reported)))
+        result[Self.errorType] = .string(errorTypeName(error))
         result[Self.errorMessage] = .string(truncated("\(reported)", toBytes: maximumMessageBytes))
         result[Self.failedAt] = .string(failedAt)
         result[Self.attempts] = .int(Int64(attempts))
         if result[Self.originalExchange] == nil { result[Self.originalExchange] = .string(exchange) }
         if result[Self.originalRoutingKey] == nil { result[Self.originalRoutingKey] = .string(routingKey) }
         return result
+    }
+
+    /// The name `x-warren-error-type` and the logs give `error`: its Swift type (the wrapped
+    /// one for `PermanentFailure`), or `crash-loop` for `CrashLoopDetected`, which has no error
+    /// of the handler's to name (operators filter on that word).
+    public static func errorTypeName(_ error: any Error) -> String {
+        let reported = (error as? PermanentFailure)?.underlying ?? error
+        return reported is CrashLoopDetected ? "crash-loop" : String(describing: type(of: reported))
     }
 
     /// At most `limit` bytes of UTF-8, cut before a whole character, with `…` when cut.

@@ -16,6 +16,9 @@ public struct RetryPolicy: Sendable, Equatable {
     public var immediateRetries: Int
     public var delays: [Duration]
 
+    /// The header carrying the attempt number (1 for the first delivery; absent means 1).
+    public static let attemptHeader = "x-warren-attempt"
+
     public static let defaultDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60)]
 
     public init(immediateRetries: Int = 0, delays: [Duration] = RetryPolicy.defaultDelays) {

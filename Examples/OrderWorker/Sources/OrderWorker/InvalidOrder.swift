@@ -1,6 +1,7 @@
-/// An order that decoded but breaks a business rule. Its description becomes the `reason` of
-/// the worker's `message.dead_lettered` log line.
-struct InvalidOrder: Error, CustomStringConvertible {
+/// An order that decoded but breaks a business rule. Retrying cannot fix it, so it is a
+/// `PermanentError`: dead-lettered at once, with its description as the `reason` of the
+/// worker's `message.dead_lettered` log line and in `x-warren-error-message`.
+struct InvalidOrder: PermanentError, CustomStringConvertible {
     let description: String
 
     init(_ description: String) {

@@ -1,7 +1,7 @@
 import Warren
 
-/// The worker's business logic: fulfils one order. Returning acks the message; throwing
-/// dead-letters it to `<queue>.dead`.
+/// The worker's business logic: fulfils one order. Returning acks the message; throwing a
+/// `PermanentError` dead-letters it to `<queue>.dead` at once; any other error is retried.
 struct FulfilOrder: MessageHandler {
     func handle(_ order: OrderPlaced, context: MessageContext) async throws {
         context.logger.info("processing order", metadata: [
@@ -18,8 +18,8 @@ struct FulfilOrder: MessageHandler {
     }
 }
 
-/// An order the worker cannot fulfil.
-struct OrderRejected: Error, CustomStringConvertible {
+/// An order the worker can never fulfil: permanent, so it is not retried.
+struct OrderRejected: PermanentError, CustomStringConvertible {
     var reason: String
     var description: String { reason }
 }
