@@ -5,16 +5,17 @@ extension BrokerTests {
     @Suite("Interop with other clients and dead-lettering")
     struct DeadLetter {
         /// Messages from an independent client (pika) reach the worker with their message ids;
-        /// failing and unparsable ones are nacked without requeue so the broker routes them, with
-        /// their original bodies and ids, through `<queue>.dlx` to `<queue>.dead`; the worker keeps
-        /// running and handles a message from librabbitmq's `amqp-publish` afterwards.
+        /// failing and unparsable ones are copied, with their original bodies and ids and Warren's
+        /// error headers, through `<queue>.dlx` to `<queue>.dead` (the transient one after its one
+        /// delayed retry); the worker keeps running and handles a message from librabbitmq's
+        /// `amqp-publish` afterwards.
         @Test("bad messages land in <queue>.dead with their original bodies; the worker keeps going")
         func badMessagesAreDeadLettered() async throws {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
             try await broker.withQueue("deadletter") { queue in
                 let worker = try WarrenProcess.launch(
-                    env, ["worker", "--amqp-url", env.amqpURL, "--queue", queue, "--log-level", "debug"])
+                    env, ["worker", "--amqp-url", env.amqpURL, "--queue", queue, "--log-level", "debug", "--retry-delays", "100ms"])
                 defer { worker.forceStop() }
                 try await worker.waitForEvent("worker.consuming")
 
@@ -52,13 +53,19 @@ extension BrokerTests {
                     #expect(line["redelivered"] == "false", "\(line)")
                     #expect(line["delivery_tag"] != nil && line["duration_ms"] != nil, "\(line)")
                 }
+                #expect(outcome[bad[0].id]?["dead_letter_reason"] == "handler_error")
+                #expect(outcome[bad[1].id]?["dead_letter_reason"] == "retries_exhausted")
+                #expect(outcome[bad[1].id]?["attempt"] == "2", "dead-lettered on its second attempt")
+                #expect(outcome[bad[2].id]?["dead_letter_reason"] == "undecodable")
+                let retried = worker.events("message.retry_scheduled").compactMap { $0["message_id"] }
+                #expect(retried == [bad[1].id], "only the transient failure is retried: \(worker.transcript)")
                 let outcomeLines = worker.lines.filter {
                     ($0.event == "message.acked" || $0.event == "message.dead_lettered")
                         && $0["message_id"].map(ids.contains) == true
                 }
                 #expect(outcomeLines.count == 5, "exactly one outcome per message")
 
-                // The broker dead-lettered them (x-death, reason "rejected"), bodies and ids intact.
+                // Warren's copies, bodies and ids intact, with why and where from.
                 var dead: [FetchedMessage] = []
                 try await poll(
                     timeout: .seconds(20), interval: .milliseconds(300), "4 messages in \(queue).dead",
@@ -72,9 +79,20 @@ extension BrokerTests {
                 for message in bad {
                     let fetched = try #require(deadByID[message.id], "\(message.id) in \(queue).dead: \(dead)")
                     #expect(fetched.body == message.body)
-                    #expect(fetched.death_reason == "rejected", "nacked without requeue: \(fetched)")
-                    #expect(fetched.death_queue == queue)
+                    // A confirmed copy, not a broker dead-lettering; the retried one carries the
+                    // broker's record of its wait in the retry queue.
+                    let expectedDeath = message.id == bad[1].id ? "expired" : nil
+                    #expect(fetched.death_reason == expectedDeath, "\(fetched)")
+                    #expect(fetched.headerValues?["x-warren-original-routing-key"] == queue, "\(fetched)")
+                    #expect(fetched.headerValues?["x-warren-original-exchange"] == "", "\(fetched)")
+                    #expect(fetched.headerValues?["x-warren-failed-at"]?.hasSuffix("Z") == true, "\(fetched)")
+                    #expect(fetched.headerValues?["x-warren-error-message"].map { !$0.isEmpty } == true, "\(fetched)")
+                    #expect(fetched.delivery_mode == 2)
                 }
+                let types = bad.map { deadByID[$0.id]?.headerValues?["x-warren-error-type"] }
+                #expect(types == ["DemoFailure", "DemoFailure", "UndecodableMessage", "UndecodableMessage"], "\(dead)")
+                let attempts = bad.map { deadByID[$0.id]?.headerValues?["x-warren-attempts"] }
+                #expect(attempts == ["1", "2", "1", "1"], "\(dead)")
 
                 // Still consuming: a message from librabbitmq's amqp-publish is acked too.
                 #expect(worker.isRunning)

@@ -5,8 +5,8 @@ extension BrokerTests {
     @Suite("Dead-letter tooling: warren dlq")
     struct DeadLetterTooling {
         /// Dead-letters `messages` the way production does: a worker (demo handler) on a classic
-        /// `queue` nacks them and the broker routes them to `queue.dead` with `x-death`. Returns
-        /// once they are all there and the worker has stopped.
+        /// `queue` copies them to `queue.dead` with its error headers. Returns once they are all
+        /// there and the worker has stopped.
         private func deadLetterThroughWorker(
             _ env: TestEnvironment, _ broker: Broker, queue: String, _ messages: [(id: String, body: String)]
         ) async throws {
@@ -23,7 +23,7 @@ extension BrokerTests {
         }
 
         /// Publishes straight into `queue.dead`, as Warren's own dead-lettering (with
-        /// `x-warren-error-type`) will.
+        /// `x-warren-error-type`) does.
         private func seedDead(_ broker: Broker, queue: String, _ messages: [OutgoingMessage]) async throws {
             try await broker.pikaPublish(queue: queue + ".dead", messages)
         }
@@ -36,6 +36,16 @@ extension BrokerTests {
             ])
         }
 
+        /// Lets the broker itself dead-letter `count` messages (as it does when Warren's copy
+        /// fails, or at a quorum queue's delivery limit): they expire in `queue`, which has no
+        /// consumer, and arrive in `queue.dead` with `x-death` reason `expired` and no Warren header.
+        private func expireIntoDead(_ broker: Broker, queue: String, ids: [String], deadAfter total: Int) async throws {
+            var messages = ids.map { OutgoingMessage(id: $0, body: "{}") }
+            for index in messages.indices { messages[index].expiration = "1" }
+            try await broker.pikaPublish(queue: queue, messages)
+            try await broker.waitForCounts(of: queue + ".dead", "\(total) ready") { $0.ready == total }
+        }
+
         /// Nothing read was removed: every message is back, ready, none held unacked.
         private func expectUntouched(_ broker: Broker, _ queue: String, _ count: Int) async throws {
             let counts = try await broker.waitForCounts(of: queue, "\(count) ready, 0 unacked") {
@@ -44,8 +54,8 @@ extension BrokerTests {
             #expect(counts.messages == count)
         }
 
-        /// Reasons come from the broker's `x-death` (worker-dead-lettered) and from
-        /// `x-warren-error-type` (header wins); counts are exact and ranked; nothing is removed.
+        /// Reasons come from `x-warren-error-type` (the worker's copies) and from the broker's
+        /// `x-death` (header wins); counts are exact and ranked; nothing is removed.
         @Test("stats counts per reason, most frequent first, and removes nothing")
         func stats() async throws {
             let env = try TestEnvironment.current()
@@ -56,23 +66,27 @@ extension BrokerTests {
                     (id: "p1-\(tag)", body: #"{"fail":"permanent"}"#), (id: "p2-\(tag)", body: #"{"fail":"permanent"}"#),
                     (id: "nj-\(tag)", body: "not json"),
                 ])
+                try await expireIntoDead(broker, queue: queue, ids: (0..<3).map { "x\($0)-\(tag)" }, deadAfter: 6)
                 try await seedDead(broker, queue: queue,
                                    (0..<4).map { failed("d\($0)-\(tag)", type: "DemoFailure") } + [failed("t-\(tag)", type: "Timeout")]
                                    + [OutgoingMessage(id: "plain-\(tag)", body: "{}")])
 
                 let text = try await warrenDlq(env, "stats", queue: queue)
                 #expect(text.succeeded, "\(text)")
-                #expect(text.stdout == "  4  DemoFailure\n  3  rejected\n  1  Timeout\n  1  unknown\n  9  total\n", "\(text)")
+                #expect(text.stdout == "   6  DemoFailure\n   3  expired\n   1  Timeout\n   1  UndecodableMessage\n   1  unknown\n  12  total\n",
+                        "\(text)")
                 let json = try await warrenDlq(env, "stats", queue: queue, ["--json"])
                 #expect(json.succeeded, "\(json)")
                 let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
                 #expect(object?["queue"] as? String == queue + ".dead", "\(json)")
-                #expect(object?["total"] as? Int == 9, "\(json)")
-                #expect(object?["reasons"] as? [String: Int] == ["DemoFailure": 4, "rejected": 3, "Timeout": 1, "unknown": 1], "\(json)")
-                try await expectUntouched(broker, queue + ".dead", 9)
-                // Stats run twice, the messages read are the same: still all nine, with their ids.
+                #expect(object?["total"] as? Int == 12, "\(json)")
+                #expect(object?["reasons"] as? [String: Int] == [
+                    "DemoFailure": 6, "expired": 3, "Timeout": 1, "UndecodableMessage": 1, "unknown": 1,
+                ], "\(json)")
+                try await expectUntouched(broker, queue + ".dead", 12)
+                // Stats run twice, the messages read are the same: still all twelve, with their ids.
                 let ids = Set(try await broker.pikaBrowse(queue: queue + ".dead").compactMap(\.message_id))
-                #expect(ids.count == 9)
+                #expect(ids.count == 12)
             }
         }
 
@@ -85,6 +99,7 @@ extension BrokerTests {
             try await broker.withQueue("dlq-peek") { queue in
                 let tag = uniqueSuffix()
                 try await deadLetterThroughWorker(env, broker, queue: queue, [(id: "nj-\(tag)", body: "not json")])
+                try await expireIntoDead(broker, queue: queue, ids: ["x-\(tag)"], deadAfter: 2)
                 let binary: [UInt8] = [0xFF, 0x00, 0x80, 0x41]
                 try await seedDead(broker, queue: queue, [
                     failed("json-\(tag)", type: "DemoFailure", body: #"{"order":"a\"b"}"#),
@@ -100,18 +115,23 @@ extension BrokerTests {
                 let lines = try all.stdout.split(separator: "\n").map {
                     try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
                 }
-                try #require(lines.count == 3, "\(all)")
-                #expect(lines.map { $0["message_id"] as? String } == ["nj-\(tag)", "json-\(tag)", "bin-\(tag)"])
+                try #require(lines.count == 4, "\(all)")
+                #expect(lines.map { $0["message_id"] as? String } == ["nj-\(tag)", "x-\(tag)", "json-\(tag)", "bin-\(tag)"])
 
-                let rejected = lines[0]
-                #expect(rejected["reason"] as? String == "rejected")
-                #expect(rejected["body"] as? String == "not json")
-                let deaths = (rejected["headers"] as? [String: Any])?["x-death"] as? [[String: Any]]
-                #expect(deaths?.first?["reason"] as? String == "rejected", "\(rejected)")
-                #expect(deaths?.first?["queue"] as? String == queue, "\(rejected)")
-                #expect((deaths?.first?["count"] as? Int) == 1, "\(rejected)")
+                let undecodable = lines[0]
+                #expect(undecodable["reason"] as? String == "UndecodableMessage")
+                #expect(undecodable["body"] as? String == "not json")
+                let warrenHeaders = undecodable["headers"] as? [String: Any]
+                #expect(warrenHeaders?["x-warren-original-routing-key"] as? String == queue, "\(undecodable)")
 
-                let json = lines[1]
+                let expired = lines[1]
+                #expect(expired["reason"] as? String == "expired")
+                let deaths = (expired["headers"] as? [String: Any])?["x-death"] as? [[String: Any]]
+                #expect(deaths?.first?["reason"] as? String == "expired", "\(expired)")
+                #expect(deaths?.first?["queue"] as? String == queue, "\(expired)")
+                #expect((deaths?.first?["count"] as? Int) == 1, "\(expired)")
+
+                let json = lines[2]
                 #expect(json["reason"] as? String == "DemoFailure")
                 #expect(json["body"] as? String == #"{"order":"a\"b"}"#)
                 let properties = json["properties"] as? [String: Any]
@@ -123,12 +143,12 @@ extension BrokerTests {
                 #expect(headers?["tenant"] as? String == "acme", "\(json)")
                 #expect(headers?["x-warren-attempts"] as? Int == 3, "\(json)")
 
-                let bin = lines[2]
+                let bin = lines[3]
                 #expect(bin["body"] == nil, "\(bin)")
                 #expect(bin["body_base64"] as? String == Data(binary).base64EncodedString(), "\(bin)")
                 #expect(bin["reason"] as? String == "unknown")
 
-                try await expectUntouched(broker, queue + ".dead", 3)
+                try await expectUntouched(broker, queue + ".dead", 4)
             }
         }
 

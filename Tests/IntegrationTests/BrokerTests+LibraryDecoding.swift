@@ -136,7 +136,8 @@ extension BrokerTests {
                         #expect(fetched.body == message.body, "body intact: \(fetched)")
                         #expect(fetched.content_type == message.contentType, "\(fetched)")
                         #expect(fetched.content_encoding == message.contentEncoding, "\(fetched)")
-                        #expect(fetched.death_reason == "rejected", "\(fetched)")
+                        #expect(fetched.headers["x-warren-error-type"] == "UndecodableMessage", "\(fetched)")
+                        #expect(fetched.headers["x-warren-attempts"] == "1", "dead-lettered at once, not retried: \(fetched)")
                     }
                     let left = try await broker.pikaFetch(queue: queue, max: 10)
                     #expect(left.isEmpty, "\(left)")

@@ -26,11 +26,14 @@ struct FetchedMessage: Sendable, Decodable {
     let death_queue: String?
     let content_type: String?
     let delivery_mode: Int?
+    /// Every header but `x-death`, as text (numbers as decimal).
+    let headerValues: [String: String]?
 
     enum CodingKeys: String, CodingKey {
         case body, message_id, death_reason, death_queue, content_type, delivery_mode
         /// Every header's name, `x-death` included.
         case headers = "header_names"
+        case headerValues = "headers"
     }
 }
 
@@ -111,9 +114,14 @@ struct Broker: Sendable {
         }
     }
 
-    /// Deletes what `warren` declares for `queue`: the queue, `queue.dlx` and `queue.dead`.
+    /// Retry delays the tests configure, beside the defaults: their queues are deleted with the topology.
+    static let testRetryQueueSuffixes = ["1s", "10s", "1m", "100ms", "200ms", "300ms", "600ms", "30s"]
+
+    /// Deletes what `warren` declares for `queue`: the queue, `queue.dlx`, `queue.dead` and the
+    /// retry queues of the defaults and of `testRetryQueueSuffixes`.
     func deleteTopology(of queue: String) async {
-        await delete(queues: [queue, queue + ".dead"], exchanges: [queue + ".dlx"])
+        let retryQueues = Self.testRetryQueueSuffixes.map { "\(queue).retry.\($0)" }
+        await delete(queues: [queue, queue + ".dead"] + retryQueues, exchanges: [queue + ".dlx"])
     }
 
     /// Publishes with pika to the default exchange (routing key `queue`): persistent,

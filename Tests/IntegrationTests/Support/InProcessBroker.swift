@@ -11,6 +11,8 @@ struct OutgoingMessage: Sendable {
     var correlationID: String?
     /// Header values are strings or integers (pika sends them as `S` / `I` or `l`).
     var headers: [String: OutgoingHeaderValue] = [:]
+    /// Per-message TTL in milliseconds (the `expiration` property), or none.
+    var expiration: String?
 
     init(
         id: String, body: String, contentType: String? = "application/json", contentEncoding: String? = nil,
@@ -90,6 +92,7 @@ extension Broker {
             if let encoding = message.contentEncoding { entry["content_encoding"] = encoding }
             if let correlationID = message.correlationID { entry["correlation_id"] = correlationID }
             if !message.headers.isEmpty { entry["headers"] = message.headers.mapValues(\.json) }
+            if let expiration = message.expiration { entry["expiration"] = expiration }
             return entry
         }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: list), as: UTF8.self)
@@ -170,7 +173,7 @@ extension Broker {
                 properties=pika.BasicProperties(
                     message_id=m['id'], delivery_mode=2, content_type=m.get('content_type'),
                     content_encoding=m.get('content_encoding'), correlation_id=m.get('correlation_id'),
-                    headers=m.get('headers')))
+                    headers=m.get('headers'), expiration=m.get('expiration')))
         connection.close()
         """
 
