@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import Warren
+
+extension BrokerTests {
+    @Suite("A message that crashes the worker, among 200 good ones")
+    struct CrashLoop {
+        /// `{"fail": "crash"}` kills the worker (a `fatalError`) in the middle of 200 good
+        /// messages, with the default prefetch (50) and concurrency (8). A supervisor restarts
+        /// the worker after every crash. The first crash returns every message the worker held,
+        /// all `redelivered`; each is then handled alone under a crash marker, so only the poison
+        /// message is charged for the crashes that follow. After 3 crashes in isolation it is
+        /// dead-lettered as `crash-loop`; every good message is acked and none is dead-lettered,
+        /// on quorum queues (whose broker delivery count rises for every returned message) and on
+        /// classic queues (which have none).
+        @Test("the crash-loop message ends in Q.dead; all 200 good messages are acked, none dead-lettered", arguments: ["quorum", "classic"])
+        func crashLoopSparesTheInnocent(queueType: String) async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("crashloop-\(queueType)") { queue in
+                let tag = uniqueSuffix()
+                let good = (0..<200).map { (id: "good-\($0)-\(tag)", body: #"{"work_ms": 20}"#) }
+                let poison = (id: "poison-\(tag)", body: #"{"fail": "crash"}"#)
+                try await env.declareTopology(queue, queueType: queueType == "quorum" ? .quorum : .classic)
+                try await broker.pikaPublish(queue: queue, messages: Array(good[..<100]) + [poison] + Array(good[100...]))
+
+                let probe = WarrenConnection(try env.connection("it-crashloop-probe"))
+                let supervisor = Supervisor(env, queue: queue, ["--queue-type", queueType])
+                defer { supervisor.forceStop() }
+                try await withCleanup {
+                    try await supervisor.run(maxLaunches: 8, timeout: .seconds(150)) {
+                        let amqp = try await probe.connection()
+                        let dead = try await amqp.inspectQueue(queue + ".dead").messages
+                        let ready = try await amqp.inspectQueue(queue).messages
+                        return dead >= 1 && ready == 0
+                    }
+                } cleanup: {
+                    await probe.close()
+                }
+
+                // Everything was settled: nothing ready or unacked in Q, nothing waiting to retry.
+                let counts = try await broker.waitForCounts(of: queue, "empty, nothing unacked") { $0.messages == 0 }
+                #expect(counts.type == queueType)
+                let last = try #require(supervisor.workers.last)
+                let (end, _) = try await last.stop()
+                #expect(end == .exited(0), "the last worker drains and exits 0: \(last.transcript)")
+
+                // One crash with the poison running beside others, then three alone.
+                #expect(supervisor.exits.count == 4, "exits \(supervisor.exits)\n\(supervisor.transcript)")
+                #expect(supervisor.exits.allSatisfy { $0 != .exited(0) }, "\(supervisor.exits)")
+
+                // Only the poison message is in Q.dead, dead-lettered by Warren as a crash loop.
+                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                #expect(dead.map(\.message_id) == [poison.id], "\(dead)")
+                let copy = try #require(dead.first)
+                #expect(copy.headers["x-warren-error-type"] == "crash-loop", "\(copy)")
+                #expect(copy.headers["x-warren-error-message"]?.contains("crashed the worker 3 times") == true, "\(copy)")
+                #expect(copy.bodyText == poison.body)
+                let deadLettered = supervisor.events("message.dead_lettered")
+                #expect(deadLettered.compactMap { $0["message_id"] } == [poison.id], "\(supervisor.transcript)")
+                #expect(deadLettered.first?["dead_letter_reason"] == "crash_loop")
+
+                // The suspects were handled alone; the poison was admitted with 0, 1, 2 crashes.
+                // (A line logged just before the process dies may not be written: the log writer
+                // is asynchronous, so some of these can be missing, never wrong.)
+                let isolated = supervisor.events("message.isolated")
+                let poisonRuns = isolated.filter { $0["message_id"] == poison.id }.compactMap { $0["crashes"] }
+                #expect(Set(poisonRuns).isSubset(of: ["0", "1", "2"]) && poisonRuns == poisonRuns.sorted(), "\(supervisor.transcript)")
+                let chargedInnocents = isolated.filter { $0["message_id"] != poison.id && $0["crashes"] != "0" }
+                #expect(chargedInnocents.isEmpty, "no good message was ever charged with a crash: \(chargedInnocents)")
+
+                // No crash marker is left behind.
+                let queues = try await broker.listQueues()
+                let markers = queues.keys.filter { $0.hasPrefix(queue + ".crash.") }
+                #expect(markers.isEmpty, "\(markers)")
+            }
+        }
+    }
+}
