@@ -98,7 +98,8 @@ extension BrokerTests {
                 let log = InProcessLog()
                 let tracker = ScopeTracker(log: log)
                 let consumer = WarrenConsumer(
-                    configuration: ConsumerConfiguration(queue: queue, queueType: .classic, concurrency: 8, shutdownTimeout: .seconds(1)),
+                    configuration: ConsumerConfiguration(
+                        queue: queue, queueType: .classic, concurrency: 8, shutdownTimeout: .seconds(1), retryPolicy: .none),
                     connection: .dedicated(try env.connection("it-lib-scopes-\(uniqueSuffix())")),
                     handlerFactory: ScopedFactory(tracker: tracker),
                     logger: log.logger())

@@ -22,7 +22,8 @@ extension BrokerTests {
                 let deadlines = InProcessRecorder<Duration?>()
                 let finished = InProcessRecorder<String>()
                 let consumer = WarrenConsumer(
-                    configuration: ConsumerConfiguration(queue: queue, queueType: .classic, handlerTimeout: .milliseconds(300)),
+                    configuration: ConsumerConfiguration(
+                        queue: queue, queueType: .classic, handlerTimeout: .milliseconds(300), retryPolicy: .none),
                     connection: .dedicated(try env.connection("it-lib-timeout-\(uniqueSuffix())")),
                     handler: ClosureHandler { (job: Job, context) in
                         deadlines.append(context.deadline.map { ContinuousClock.now.duration(to: $0) })

@@ -38,7 +38,7 @@ extension BrokerTests {
                     try await env.declareTopology(queue)
                     let log = InProcessLog()
                     let consumer = WarrenConsumer(
-                        configuration: ConsumerConfiguration(queue: queue, queueType: .classic),
+                        configuration: ConsumerConfiguration(queue: queue, queueType: .classic, retryPolicy: .none),
                         connection: .dedicated(try env.connection("it-lib-tracing-\(uniqueSuffix())")),
                         handler: ClosureHandler { (command: Command, context) in
                             context.logger.info("handling", metadata: ["event": "test.traced"])

@@ -13,8 +13,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var prefetch: UInt16
     /// How many handlers run at once.
     public var concurrency: Int
-    /// Longest a handler may run; it is then cancelled and, if it throws, the message is
-    /// dead-lettered with `HandlerTimeout` as the reason. `nil` (the default) never times out.
+    /// Longest a handler may run; it is then cancelled and, if it throws, the message fails with
+    /// `HandlerTimeout` (retried like any passing error). `nil` (the default) never times out.
     public var handlerTimeout: Duration?
     /// How long a drain may take before running handlers are cancelled.
     public var shutdownTimeout: Duration

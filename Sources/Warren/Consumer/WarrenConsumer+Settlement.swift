@@ -34,7 +34,7 @@ extension WarrenConsumer {
         }
         let errorType = DeadLetterHeaders.errorTypeName(error)
         let category: DeadLetterReason
-        if case .deadLetter(permanent: false) = decision {
+        if case .deadLetter(permanent: false) = decision, policy.immediateRetries > 0 || !policy.delays.isEmpty {
             category = .retriesExhausted
         } else {
             category = DeadLetterReason(error)

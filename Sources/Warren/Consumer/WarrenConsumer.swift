@@ -20,9 +20,12 @@ import WarrenAMQP
 /// `run()` opens the broker connection itself, on the connection's own thread, so nothing else
 /// in the process waits on the broker. It declares the topology (`Topology`), sets prefetch and
 /// consumes, running up to `concurrency` handlers at once, one task each. A message is acked
-/// only after its handler returned; a handler error (or an undecodable body) nacks it without
-/// requeue, so the broker dead-letters it to `Q.dead`, and logs `message.dead_lettered` with the
-/// error as the reason.
+/// only after its handler returned. A failed one is retried or dead-lettered under
+/// `configuration.retryPolicy`, always by publishing a confirmed copy (to `Q.retry.<delay>` or
+/// `Q.dlx`) before acking it (see `settle(failure:…)` for the at-least-once contract), and
+/// logged once, as `message.retry_scheduled` or `message.dead_lettered`, with the error as the
+/// reason. A delivery that arrives `redelivered` is a crash suspect and runs alone under the
+/// `CrashGuard`, which dead-letters a message that keeps crashing the process as `crash-loop`.
 ///
 /// Connection life follows `ConnectionStateMachine`: transient failures (refused, reset, forced
 /// close, missed heartbeats, broker restart, consumer cancelled by the broker) reconnect with
@@ -33,8 +36,9 @@ import WarrenAMQP
 /// redelivers the message.
 ///
 /// On graceful shutdown it drains: `basic.cancel` so no new deliveries start, running handlers
-/// finish and are acked, prefetched-but-unstarted deliveries go back with
-/// `basic.nack(requeue: true)`, then a dedicated connection closes and `run()` returns. If the
+/// finish and are acked, prefetched-but-unstarted deliveries are given back (republished to `Q`
+/// with a confirm, then acked, so they do not return `redelivered` and become suspects; see
+/// `returnUnstarted`), then a dedicated connection closes and `run()` returns. If the
 /// drain outlasts `shutdownTimeout`, or the task is cancelled (a second signal), running
 /// handlers are cancelled and their messages left unacked for redelivery.
 ///

@@ -1,5 +1,6 @@
 /// The handler ran longer than `ConsumerConfiguration.handlerTimeout`: it was cancelled and
-/// threw, so the message is dead-lettered with this as the reason.
+/// threw. A passing error: the message is retried under the `RetryPolicy`, and dead-lettered with
+/// this as the reason when no retry is left.
 public struct HandlerTimeout: Error, Sendable, CustomStringConvertible {
     public var timeout: Duration
 

@@ -4,8 +4,9 @@ import WarrenAMQP
 /// Handles one message: what a user of Warren writes.
 ///
 /// Declare the message type and a `handle` function; Warren decodes the body first. Returning
-/// acks the message; throwing dead-letters it (`basic.nack`, `requeue: false`, routed by the
-/// broker to `Q.dead`) with the error as the logged reason.
+/// acks the message; throwing a `PermanentError` dead-letters it to `Q.dead` at once, and any
+/// other error retries it under the consumer's `RetryPolicy` (then dead-letters it), with the
+/// error as the logged reason and in the dead-letter headers.
 ///
 /// ```swift
 /// struct OrderPlaced: Decodable, Sendable { var orderID: String; var cents: Int }
@@ -36,7 +37,7 @@ public protocol MessageHandler<Message>: Sendable {
     /// Runs on the message's task, before `handle`.
     func decode(_ body: [UInt8], context: MessageContext) throws -> Message
 
-    /// Handles one message. Returning acks it; throwing dead-letters it.
+    /// Handles one message. Returning acks it; throwing retries or dead-letters it (see above).
     func handle(_ message: Message, context: MessageContext) async throws
 }
 
