@@ -46,6 +46,21 @@ extension BrokerTests {
                 }
                 #expect(all[queue + ".retry.300ms"]?.type == "quorum")
 
+                // The metrics agree: three deliveries, two delayed retries, one ack, two confirmed copies.
+                let probe = try await worker.healthProbe()
+                let labels = #"queue="\#(queue)""#
+                var lastBody = ""
+                let metrics = try await pollValue(timeout: .seconds(10), "the ack in /metrics", lastSeen: { lastBody }) {
+                    lastBody = try await httpGet(port: probe.port, path: "/metrics").body
+                    let samples = PrometheusSamples(lastBody)
+                    return samples["warren_messages_acked_total{\(labels)}"] == 1 ? samples : nil
+                }
+                #expect(metrics["warren_messages_received_total{\(labels)}"] == 3, "\(lastBody)")
+                #expect(metrics[#"warren_messages_retried_total{\#(labels),kind="delayed"}"#] == 2, "\(lastBody)")
+                #expect(metrics[#"warren_messages_retried_total{\#(labels),kind="immediate"}"#] == 0, "\(lastBody)")
+                #expect(metrics[#"warren_messages_dead_lettered_total{\#(labels),reason="retries_exhausted"}"#] == 0, "\(lastBody)")
+                #expect(metrics[#"warren_publish_confirms_total{result="ack"}"#] == 2, "\(lastBody)")
+
                 let (end, _) = try await worker.stop()
                 #expect(end == .exited(0), "\(worker.transcript)")
             }
