@@ -24,8 +24,9 @@ import WarrenAMQP
 /// `configuration.retryPolicy`, always by publishing a confirmed copy (to `Q.retry.<delay>` or
 /// `Q.dlx`) before acking it (see `settle(failure:…)` for the at-least-once contract), and
 /// logged once, as `message.retry_scheduled` or `message.dead_lettered`, with the error as the
-/// reason. A delivery that arrives `redelivered` is a crash suspect and runs alone under the
-/// `CrashGuard`, which dead-letters a message that keeps crashing the process as `crash-loop`.
+/// reason. A delivery that arrives `redelivered` is a crash suspect: the `CrashGuard` records
+/// each of its runs in the broker, makes one that was running at a crash run alone, and
+/// dead-letters one that keeps crashing the process as `crash-loop`.
 ///
 /// Connection life follows `ConnectionStateMachine`: transient failures (refused, reset, forced
 /// close, missed heartbeats, broker restart, consumer cancelled by the broker) reconnect with
@@ -354,8 +355,28 @@ public final class WarrenConsumer: Service {
                         continue
                     }
                     if let crashGuard, delivery.redelivered {
-                        // A suspect runs alone, on this task, once every running handler has
-                        // finished; nothing else starts meanwhile (see `CrashGuard`).
+                        let marker = crashGuard.markerQueue(for: delivery)
+                        let plan: CrashGuard.Plan?
+                        do {
+                            plan = CrashGuard.plan(markedCrashes: try await crashGuard.markedCrashes(marker), limit: crashGuard.limit)
+                        } catch {
+                            plan = nil
+                            logger.warning("crash count unavailable: the redelivered message runs alone, uncounted", metadata: [
+                                "event": "message.isolated_unguarded", "message_id": "\(delivery.properties.messageID ?? "")",
+                                "error": "\(error)",
+                            ])
+                        }
+                        if plan == .beside {
+                            handlers.addTask {
+                                defer { limit.release() }
+                                await self.handleSuspect(
+                                    delivery, plan: .beside, marker: marker, guardedBy: crashGuard, on: connection, counts: counts,
+                                    tracer: tracer)
+                            }
+                            continue
+                        }
+                        // Alone: on this task, once every running handler has finished; nothing
+                        // else starts meanwhile (see `CrashGuard`).
                         limit.release()
                         await limit.waitUntilIdle()
                         await limit.acquire()
@@ -364,7 +385,12 @@ public final class WarrenConsumer: Service {
                             if await returnUnstarted(delivery, on: connection) { returned += 1 }
                             continue
                         }
-                        await handleAlone(delivery, guardedBy: crashGuard, on: connection, counts: counts, tracer: tracer)
+                        if let plan {
+                            await handleSuspect(
+                                delivery, plan: plan, marker: marker, guardedBy: crashGuard, on: connection, counts: counts, tracer: tracer)
+                        } else {
+                            await handle(delivery, on: connection, counts: counts, tracer: tracer)
+                        }
                         continue
                     }
                     handlers.addTask {
@@ -392,37 +418,39 @@ public final class WarrenConsumer: Service {
         }
     }
 
-    /// Runs a suspect (a redelivered message) under the crash guard: reads and raises its
-    /// crash count, dead-letters it as a crash loop at the limit, else handles it, and then
-    /// clears the count. On the delivery loop's task, with no other handler running.
-    private func handleAlone(
-        _ delivery: AMQPDelivery, guardedBy crashGuard: CrashGuard, on connection: AMQPConnection, counts: DrainCounts,
-        tracer: (any Tracer)?
+    /// Runs a suspect (a redelivered message) under the crash guard, as `plan` says: marks the
+    /// run, handles the message (or, for a crash loop, dead-letters it without running it), then
+    /// deletes the marker. Beside others on its own task, or alone on the delivery loop's task
+    /// with no other handler running.
+    private func handleSuspect(
+        _ delivery: AMQPDelivery, plan: CrashGuard.Plan, marker: String, guardedBy crashGuard: CrashGuard,
+        on connection: AMQPConnection, counts: DrainCounts, tracer: (any Tracer)?
     ) async {
-        metrics.isolated.increment()
         var logger = self.logger
         logger[metadataKey: "message_id"] = "\(delivery.properties.messageID ?? "")"
         logger[metadataKey: "delivery_tag"] = "\(delivery.deliveryTag)"
         logger[metadataKey: "queue"] = "\(configuration.queue)"
-        let marker: String?
         var crashLoop: CrashLoopDetected?
-        switch await crashGuard.admit(delivery) {
-        case .handle(let queue, let crashes):
-            marker = queue
-            logger.info("redelivered message handled alone", metadata: [
-                "event": "message.isolated", "crashes": "\(crashes)", "crash_limit": "\(crashGuard.limit)",
-            ])
-        case .crashLoop(let queue, let crashes):
-            marker = queue
-            crashLoop = CrashLoopDetected(crashes: crashes, limit: crashGuard.limit)
-        case .unguarded(let error):
-            marker = nil
-            logger.warning("redelivered message handled alone without a crash count: its crash would not be counted", metadata: [
-                "event": "message.isolated_unguarded", "error": "\(error)",
-            ])
+        switch plan {
+        case .crashLoop(let crashesAlone):
+            crashLoop = CrashLoopDetected(crashes: crashesAlone, limit: crashGuard.limit)
+        case .beside, .alone:
+            do {
+                try await crashGuard.mark(marker)
+            } catch {
+                logger.warning("could not record the run: a crash now would not be counted", metadata: [
+                    "event": "message.isolated_unguarded", "error": "\(error)",
+                ])
+                return await handle(delivery, on: connection, counts: counts, tracer: tracer)
+            }
+            if case .alone(let crashesAlone) = plan {
+                metrics.isolated.increment()
+                logger.info("message that was running at a crash handled alone", metadata: [
+                    "event": "message.isolated", "crashes": "\(crashesAlone)", "crash_limit": "\(crashGuard.limit)",
+                ])
+            }
         }
         await handle(delivery, on: connection, counts: counts, tracer: tracer, crashLoop: crashLoop)
-        guard let marker else { return }
         do {
             try await crashGuard.release(marker)
         } catch {

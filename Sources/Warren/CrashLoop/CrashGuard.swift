@@ -5,40 +5,50 @@ import WarrenAMQP
 /// prefetched beside it.
 ///
 /// **Who is a suspect.** A delivery the broker marks `redelivered`: some holder of it went away
-/// (crashed, lost its connection, or — rarely — drained without republishing). The consumer
-/// handles a suspect *alone*: it waits until every running handler of the consumer has
-/// finished, runs the suspect on its own, and starts nothing else until it has been settled.
-/// Deliveries prefetched meanwhile stay unstarted (they are not returned: a returned delivery
-/// comes back `redelivered`, so returning them would turn each into a suspect in turn).
+/// (crashed, lost its connection, or was drained: a quorum queue itself returns, marked
+/// `redelivered`, what it had in flight to a consumer that cancels).
 ///
-/// **Where the count lives.** In the broker, so it survives the process: before a suspect
-/// runs, the guard publishes one persistent marker message, with a confirm, into the marker
-/// queue `Q.crash.<key>` (durable, classic, `x-expires` 24 h), where `key` is a 64-bit FNV-1a
-/// hash of the message id and body (`CrashMarkerKey`). When the handling ends — with any
-/// outcome, even a lost connection — the guard deletes that queue. A marker therefore outlives
-/// the handling only when the process died while the message ran alone. When a suspect
-/// arrives, declaring its marker queue returns its message count: the number of times it has
-/// crashed the worker in isolation. At `limit` (default 3) the message is not run again; it is
-/// dead-lettered with `x-warren-error-type: crash-loop` (reason `crash_loop` in metrics).
+/// **Where the count lives.** In the broker, so it survives the process: every run of a suspect
+/// is recorded first by one persistent marker message, published with a confirm into the marker
+/// queue `Q.crash.<key>` (durable, classic, `x-expires` 24 h), where `key` is a 64-bit FNV-1a hash
+/// of the message id and body (`CrashMarkerKey`). When the run ends — with any outcome, even a
+/// lost connection — the guard deletes that queue. A marker therefore outlives its run only when
+/// the process died during it, and declaring the marker queue when the message next arrives
+/// returns, as its message count, how many of its runs ended with the process dying.
 ///
-/// **Why innocent messages cannot reach the count.** A marker is written only for the message
-/// that runs alone, so a crash caused by another message never adds to an innocent's count,
-/// however often the innocent is returned beside it (the broker's own delivery count, by
-/// contrast, rises for every message a crash returns). An innocent's marker survives only if
-/// the process dies for an outside reason during the innocent's own isolated run, `limit`
-/// times: a SIGKILL or host loss, not a message. Isolation is per consumer: in a process
-/// running several consumers, a crash in another consumer's handler can coincide with an
-/// isolated run too.
+/// **Who runs alone** (`plan(markedCrashes:limit:)`). A suspect with no marker has never been
+/// running when the process died: it runs like any message, beside others, with its marker
+/// (most suspects: messages given back by a drain or a lost connection, so a rolling restart
+/// stays fast). A suspect with a marker was running when the process died: from then on it runs
+/// *alone* — the consumer waits until none of its handlers is running, writes the marker, runs
+/// it, and starts nothing else until it is settled (deliveries prefetched meanwhile stay
+/// unstarted: returning them would make them suspects too). So after its first marked crash,
+/// every further crash of such a message happened with it alone. Its first marked run may have
+/// been beside others; every later one was alone. At `limit` (default 3) crashes while alone it
+/// is not run again: it is dead-lettered with `x-warren-error-type: crash-loop` (reason
+/// `crash_loop` in metrics).
+///
+/// **Why innocent messages cannot reach the limit.** A message beside the culprit when the
+/// process died gets one marker, which only sends it to run alone next time; there it succeeds
+/// and its marker queue is deleted. Only crashes while a message runs alone count towards the
+/// limit, and only the running message is marked then. An innocent reaches the limit only if
+/// the process dies for an outside reason (SIGKILL, host loss) during its own isolated runs,
+/// `limit` times. Isolation is per consumer: in a process running several consumers, a crash in
+/// another consumer's handler can coincide with an isolated run too.
+///
+/// A run settled just as the process died (its ack sent, its marker not yet deleted) leaves an
+/// orphan marker queue of one message: the message does not come back, and the queue expires
+/// after 24 h unused.
 ///
 /// **Cost.** Only suspects pay: a queue declare, a confirmed publish and a queue delete (a few
-/// loopback round trips), plus running alone. Messages returned by a graceful drain are
-/// republished rather than requeued, so they do not come back as suspects (see `WarrenConsumer`).
+/// loopback round trips); only suspects that were running at a crash also run alone.
 ///
-/// If the marker cannot be written (the publishing connection is down), the suspect still runs
-/// alone but its crash is not counted; on quorum queues the broker's `x-delivery-limit` remains
-/// as the last line (`Topology.deliveryLimit`).
+/// If the count cannot be read or the marker written (the publishing connection is down), the
+/// suspect runs alone, uncounted; on quorum queues the broker's `x-delivery-limit` remains as the
+/// last line (`Topology.deliveryLimit`).
 ///
-/// Used from the consumer's delivery loop; its calls run on the publisher connection's thread.
+/// Used from the consumer's delivery loop and handler tasks; its calls run on the publisher
+/// connection's thread.
 struct CrashGuard: Sendable {
     /// Marker queues left behind (the message went elsewhere) vanish after a day unused.
     static let markerExpiry: Duration = .seconds(86_400)
@@ -49,35 +59,41 @@ struct CrashGuard: Sendable {
     let limit: Int
     let publisher: WarrenConnection
 
-    /// What to do with a suspect.
-    enum Verdict: Sendable {
-        /// Run it alone; `marker` is the queue to delete afterwards, `crashes` the count so far.
-        case handle(marker: String, crashes: Int)
-        /// It has crashed the worker `crashes` times in isolation: dead-letter it.
-        case crashLoop(marker: String, crashes: Int)
-        /// The count could not be read or written; run it alone anyway.
-        case unguarded(any Error)
+    /// How a suspect runs, from the number of its marked runs that ended with the process dying.
+    enum Plan: Sendable, Equatable {
+        /// Never running at a crash: beside other messages.
+        case beside
+        /// Running at a crash before; `crashesAlone` of those crashes happened while it ran alone.
+        case alone(crashesAlone: Int)
+        /// It crashed the worker `crashesAlone` times while alone: dead-letter it.
+        case crashLoop(crashesAlone: Int)
+    }
+
+    /// Pure: the first marked crash may have happened beside others, every later one alone.
+    static func plan(markedCrashes: Int, limit: Int) -> Plan {
+        guard markedCrashes > 0 else { return .beside }
+        let crashesAlone = markedCrashes - 1
+        return crashesAlone >= limit ? .crashLoop(crashesAlone: crashesAlone) : .alone(crashesAlone: crashesAlone)
     }
 
     func markerQueue(for delivery: AMQPDelivery) -> String {
         "\(queue).crash.\(CrashMarkerKey(messageID: delivery.properties.messageID, body: delivery.body).hex)"
     }
 
-    /// Reads the suspect's crash count and, below the limit, records the run about to start.
-    func admit(_ delivery: AMQPDelivery) async -> Verdict {
-        let marker = markerQueue(for: delivery)
-        do {
-            return try await withBrokerTimeout(Self.timeout, "crash marker \(marker)") {
-                let connection = try await publisher.connection()
-                let crashes = Int(try await connection.declareQueue(marker, durable: true, arguments: [
-                    "x-queue-type": .string("classic"), "x-expires": .int(Self.markerExpiry.milliseconds),
-                ]).messages)
-                if crashes >= limit { return .crashLoop(marker: marker, crashes: crashes) }
-                try await connection.publish(routingKey: marker, properties: AMQPProperties(deliveryMode: 2), body: [])
-                return .handle(marker: marker, crashes: crashes)
-            }
-        } catch {
-            return .unguarded(error)
+    /// How many runs of the message behind `marker` ended with the process dying (declaring the
+    /// marker queue if it is new).
+    func markedCrashes(_ marker: String) async throws -> Int {
+        try await withBrokerTimeout(Self.timeout, "crash marker \(marker)") {
+            Int(try await publisher.connection().declareQueue(marker, durable: true, arguments: [
+                "x-queue-type": .string("classic"), "x-expires": .int(Self.markerExpiry.milliseconds),
+            ]).messages)
+        }
+    }
+
+    /// Records the run about to start; returns once the broker confirmed it.
+    func mark(_ marker: String) async throws {
+        try await withBrokerTimeout(Self.timeout, "crash marker \(marker)") {
+            try await publisher.connection().publish(routingKey: marker, properties: AMQPProperties(deliveryMode: 2), body: [])
         }
     }
 
