@@ -8,8 +8,9 @@ extension BrokerTests {
         /// mid-stream while a replacement starts. Every message is acked exactly once across all
         /// the workers' logs, nothing is dead-lettered or abandoned, the queue ends empty, and each
         /// stopped worker drained and exited 0 well within its shutdown timeout.
-        @Test("SIGTERM and replace a worker three times mid-stream: every message acked exactly once")
-        func rollingUpgrade() async throws {
+        @Test("SIGTERM and replace a worker three times mid-stream: every message acked exactly once",
+              arguments: ["classic", "quorum"])
+        func rollingUpgrade(queueType: String) async throws {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
             try await broker.withQueue("rolling") { queue in
@@ -17,14 +18,14 @@ extension BrokerTests {
                 let lines = (0..<total).map { _ in "{\"work_ms\": \(Int.random(in: 20...200))}" }
                 let publish = try await runTool(
                     env.warrenBinary,
-                    ["publish", "--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic", "--stdin-lines"],
+                    ["publish", "--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", queueType, "--stdin-lines"],
                     removingEnvironment: { $0.hasPrefix("WARREN_") },
                     stdin: Data((lines.joined(separator: "\n") + "\n").utf8), timeout: .seconds(120))
                 #expect(publish.succeeded, "\(publish)")
                 try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
 
                 let shutdownTimeout = Duration.seconds(10)
-                let arguments = ["--queue-type", "classic", "--concurrency", "20", "--prefetch", "40",
+                let arguments = ["--queue-type", queueType, "--concurrency", "20", "--prefetch", "40",
                                  "--log-level", "debug", "--shutdown-timeout", "10s"]
                 var all: [WarrenProcess] = []
                 defer { all.forEach { $0.forceStop() } }
@@ -76,8 +77,9 @@ extension BrokerTests {
                     #expect(worker.events("message.dead_lettered").isEmpty, "\(worker.transcript)")
                     #expect(worker.events("message.abandoned").isEmpty, "\(worker.transcript)")
                     #expect(worker.events("worker.shutdown_timeout").isEmpty, "\(worker.transcript)")
-                    // Drains republish what they return, so nothing comes back redelivered and
-                    // no replacement slows down to handle suspects alone.
+                    // Drains republish what they return; what a quorum queue itself gives back
+                    // comes back redelivered but was never running at a crash: no replacement
+                    // slows down to handle messages alone.
                     #expect(worker.events("message.isolated").isEmpty, "\(worker.transcript)")
                 }
                 var returned = 0
@@ -89,13 +91,15 @@ extension BrokerTests {
                     #expect(draining.count == 1 && draining.first?["in_flight"] != nil, "\(worker.transcript)")
                     #expect(drained.count == 1, "\(worker.transcript)")
                     returned += drained.first?["returned"].flatMap { Int($0) } ?? 0
-                    print("rolling upgrade: worker \(worker.child.pid) stopped in \(elapsed), \(worker.ackedIDs.count) acked, drained: \(drained.first?.raw ?? "-")")
+                    print("rolling upgrade (\(queueType)): worker \(worker.child.pid) stopped in \(elapsed), \(worker.ackedIDs.count) acked, drained: \(drained.first?.raw ?? "-")")
                 }
-                // The \(returned) prefetched deliveries the drains gave back were republished as
-                // fresh copies (then acked), so no ack anywhere is of a redelivery.
-                print("rolling upgrade: \(returned) unstarted deliveries returned by the drains")
+                // The prefetched deliveries the drains gave back were republished as fresh copies
+                // (then acked), so on a classic queue no ack anywhere is of a redelivery. (A quorum
+                // queue returns itself, redelivered, what it still had in flight to a consumer that
+                // cancels.)
+                print("rolling upgrade (\(queueType)): \(returned) unstarted deliveries returned by the drains")
                 let redelivered = all.flatMap { $0.events("message.acked") }.filter { $0["redelivered"] == "true" }
-                #expect(redelivered.isEmpty, "\(redelivered.count) acks of redeliveries")
+                if queueType == "classic" { #expect(redelivered.isEmpty, "\(redelivered.count) acks of redeliveries") }
             }
         }
     }
