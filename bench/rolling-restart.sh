@@ -394,20 +394,9 @@ fi
 log "warren binary: $WARREN_BINARY"
 
 # ------------------------------------------------------------------ broker
-if [ -z "${WARREN_AMQP_URL:-}" ]; then
-  [ -x "$ROOT/scripts/broker.sh" ] || fail "WARREN_AMQP_URL unset and scripts/broker.sh missing"
-  BROKER_DIR=$(mktemp -d /tmp/warren-bench-broker.XXXXXX)
-  log "starting throwaway broker in $BROKER_DIR"
-  "$ROOT/scripts/broker.sh" start "$BROKER_DIR" >>"$LOG" 2>&1 || fail "scripts/broker.sh start failed (see $LOG)"
-  # Only the URL: the env file also sets HOME and RABBITMQ_* for the node itself.
-  # shellcheck disable=SC1091
-  WARREN_AMQP_URL=$(set +u; . "$BROKER_DIR/env" >/dev/null 2>&1; echo "${WARREN_AMQP_URL:-}")
-  [ -n "$WARREN_AMQP_URL" ] || fail "$BROKER_DIR/env did not set WARREN_AMQP_URL"
-  RABBITMQCTL="$BROKER_DIR/rabbitmqctl"
-else
-  RABBITMQCTL=${WARREN_BENCH_RABBITMQCTL:-${WARREN_TEST_RABBITMQCTL:-}}
-fi
-export WARREN_AMQP_URL
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
+bench_broker
 # Workers and tools get the broker by flag; nothing else of the caller's WARREN_* settings.
 unset WARREN_QUEUE WARREN_QUEUE_TYPE WARREN_PREFETCH WARREN_CONCURRENCY WARREN_HANDLER WARREN_LOG_LEVEL \
   WARREN_LOG_FORMAT WARREN_HTTP_PORT WARREN_RETRY_DELAYS WARREN_DELIVERY_LIMIT WARREN_CRASH_LIMIT
