@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make lint`: the files no compiler checks. The Dockerfile and compose file cannot be
 # built on machines without a Docker engine, so linting them against hadolint and the
-# compose-spec schema is the check they get.
+# compose-spec schema is the check they get; the systemd unit gets `systemd-analyze verify`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,7 @@ step() {  # run one check, remember a failure, keep going so one run shows them 
 
 step hadolint Dockerfile
 step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+step scripts/verify-systemd-unit.sh
 if [ -d .github/workflows ]; then
     shopt -s nullglob
     workflows=(.github/workflows/*.yml .github/workflows/*.yaml)

@@ -16,7 +16,9 @@ import UnixSignals
 /// - a consumer that stops for good (`WorkerFailure`) ends the whole group, so the process exits
 ///   non-zero instead of lingering half alive (`exitCode(for:)` gives the code);
 /// - anything still running `consumers' shutdownTimeout + 10 s` after the shutdown began is
-///   cancelled, so the process always exits.
+///   cancelled, so the process always exits;
+/// - under systemd (`Type=notify`, `NOTIFY_SOCKET` set) it reports `READY=1` once consuming,
+///   `STOPPING=1` when draining, `STATUS=` lines and watchdog pings (`SystemdNotifyService`).
 ///
 /// ```swift
 /// let consumer = WarrenConsumer(configuration: configuration.consumer, connection: …, handler: OrderHandler(), logger: logger)
@@ -49,6 +51,11 @@ public struct WorkerHost: Sendable {
     public func run() async throws {
         let consumers = services.compactMap { $0 as? WarrenConsumer }
         var entries: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let notifier = SystemdNotifier()
+        if notifier.isEnabled {
+            // First, so it stops last: it reports the drain and keeps the watchdog fed meanwhile.
+            entries.append(.init(service: SystemdNotifyService(notifier: notifier, statuses: consumers.map(\.status))))
+        }
         if let healthPort {
             entries.append(.init(service: HealthServer(statuses: consumers.map(\.status), port: healthPort, metrics: metrics, logger: logger)))
         }
