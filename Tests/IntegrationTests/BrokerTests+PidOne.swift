@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension BrokerTests {
+    @Suite("Warren as PID 1 (as in a container without an init)")
+    struct PidOne {
+        /// PID 1 of a PID namespace gets no default signal actions: a process that relies on them
+        /// would ignore SIGTERM and be killed after the grace period. Warren handles SIGTERM
+        /// itself, so as PID 1 (`unshare --pid --fork --mount-proc`, as `docker run` without
+        /// `--init` would start it) it drains the message it is running and exits 0.
+        @Test("as PID 1 of a new PID namespace, SIGTERM drains the running message and exits 0",
+              .enabled(if: getuid() == 0, "unshare --pid needs root"))
+        func sigtermAsPidOne() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("pid1") { queue in
+                let process = try WarrenProcess.launch(
+                    env,
+                    ["--pid", "--fork", "--mount-proc", env.warrenBinary, "worker", "--amqp-url", env.amqpURL, "--queue", queue,
+                     "--queue-type", "classic", "--http-port", "0"],
+                    executable: "/usr/bin/unshare")
+                defer { process.forceStop() }
+                try await process.waitForEvent("worker.consuming")
+
+                // The worker is unshare's child; inside its namespace it is PID 1.
+                let children = try String(contentsOfFile: "/proc/\(process.child.pid)/task/\(process.child.pid)/children", encoding: .utf8)
+                let worker = try #require(children.split(separator: " ").first.flatMap { pid_t($0) }, "children: '\(children)'")
+                let status = try String(contentsOfFile: "/proc/\(worker)/status", encoding: .utf8)
+                let namespacePIDs = status.split(separator: "\n").first { $0.hasPrefix("NSpid:") }?.split(separator: "\t").dropFirst()
+                #expect(namespacePIDs?.last == "1", "NSpid of the worker: \(namespacePIDs.map(Array.init) ?? [])")
+
+                try await broker.pikaPublish(queue: queue, messages: [(id: "pid1-work", body: #"{"work_ms": 1500}"#)])
+                try await broker.waitForCounts(of: queue, "the message taken by the worker") { $0.unacknowledged == 1 }
+                kill(worker, SIGTERM)
+                // unshare exits with its child's status.
+                let end = try await process.waitForExit(timeout: .seconds(30))
+                #expect(end == .exited(0), "\(process.transcript)")
+                let drained = process.events("worker.drained")
+                #expect(drained.first?["finished"] == "1", "the running message finished: \(process.transcript)")
+                #expect(process.events("message.abandoned").isEmpty)
+                let counts = try await broker.waitForCounts(of: queue, "empty") { $0.messages == 0 }
+                #expect(counts.unacknowledged == 0, "acked before the exit")
+            }
+        }
+    }
+}
