@@ -7,7 +7,10 @@
 #                   WARREN_AMQP_URL is set
 #   make test       build + swift test against a throwaway broker (unless
 #                   WARREN_TEST_AMQP_URL is set), then lint; FILTER=regex narrows the tests
-#   make lint       hadolint, compose/workflow schemas, bash -n
+#   make lint       hadolint, compose/workflow schemas, systemd-analyze, kubernetes-validate, bash -n
+#   make runtime-test  the image's runtime stage without Docker: static release binary in a
+#                   debootstrapped bookworm root with only the runtime packages, run under
+#                   chroot as user 10001 against a throwaway broker (root; Debian mirror)
 #   make bench      bench/run.sh $(ARGS)
 #   make release    optimized build with the Swift runtime linked in statically
 #   make clean      remove build products (make distclean: also fetched packages)
@@ -26,7 +29,7 @@ ARGS ?=
 FILTER ?=
 export FILTER
 
-.PHONY: build examples run test lint bench release clean distclean deps
+.PHONY: build examples run test lint runtime-test bench release clean distclean deps
 
 deps:
 	scripts/ensure-deps.sh
@@ -45,6 +48,9 @@ test:
 
 lint:
 	scripts/lint.sh
+
+runtime-test:
+	scripts/runtime-test.sh
 
 bench:
 	bench/run.sh $(ARGS)

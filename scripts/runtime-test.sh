@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# `make runtime-test`: proves that the Dockerfile's runtime stage is complete without a Docker
+# engine. It builds the binary the image ships (release, Swift runtime linked statically),
+# builds a minimal Debian bookworm root filesystem with debootstrap holding exactly the
+# runtime stage's packages (librabbitmq4, ca-certificates, tzdata), deletes every shell from
+# it (the image needs none at run time), copies the binary in, and under chroot as the image's
+# non-root user 10001:10001 (with /proc mounted, as in any container) runs `warren --version`, a worker that drains 200 messages from a
+# throwaway broker on loopback, `warren healthcheck` against it, and a SIGTERM that must end it
+# with exit 0.
+#
+# Needs root (debootstrap, chroot) and the Debian mirror apt uses (WARREN_DEBIAN_MIRROR,
+# default http://deb.debian.org/debian). About 40 s for the root filesystem plus the release
+# build. WARREN_BINARY skips the build (it must be the static release build to prove anything).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v swift >/dev/null 2>&1 || PATH=/opt/swift/usr/bin:$PATH
+
+log() { echo "runtime-test: $*" >&2; }
+fail() { log "FAILED: $*"; exit 1; }
+
+if [ "$(id -u)" != 0 ]; then
+    log "needs root (debootstrap and chroot): run it as root, e.g. sudo make runtime-test"
+    exit 1
+fi
+scripts/ensure-deps.sh
+if ! command -v debootstrap >/dev/null 2>&1; then
+    log "apt-get install debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >&2 \
+        || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >&2; }
+fi
+
+# shellcheck source=scripts/lib/throwaway-broker.sh
+. scripts/lib/throwaway-broker.sh
+rootfs=""
+worker_pid=""
+cleanup() {
+    local rc=$?
+    trap '' INT TERM
+    [ -z "$worker_pid" ] || kill -KILL "$worker_pid" 2>/dev/null || true
+    throwaway_broker_destroy
+    if [ -n "$rootfs" ]; then
+        # Never remove files through a mounted /proc.
+        if mountpoint -q "$rootfs/proc"; then umount "$rootfs/proc" || umount -l "$rootfs/proc" || true; fi
+        mountpoint -q "$rootfs/proc" || rm -rf "$rootfs"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+throwaway_broker_start runtime-test
+
+if [ -z "${WARREN_BINARY:-}" ]; then
+    log "building warren as the image does (release, --static-swift-stdlib)"
+    swift build -c release --static-swift-stdlib --product warren --scratch-path .build-static >&2
+    WARREN_BINARY="$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/warren"
+fi
+[ -x "$WARREN_BINARY" ] || fail "no warren binary at $WARREN_BINARY"
+
+rootfs=$(mktemp -d /tmp/warren-rootfs.XXXXXX)
+# mktemp makes it 0700: the non-root user must be able to enter its own root.
+chmod 0755 "$rootfs"
+mirror=${WARREN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+log "debootstrap bookworm (minbase + librabbitmq4 ca-certificates tzdata) from $mirror"
+debootstrap --variant=minbase --include=librabbitmq4,ca-certificates,tzdata bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
+    || { tail -20 "$rootfs.log" >&2; rm -f "$rootfs.log"; fail "debootstrap"; }
+rm -f "$rootfs.log"
+# No shell at run time: the image's ENTRYPOINT and HEALTHCHECK are exec form.
+for shell in bin/sh bin/bash bin/dash usr/bin/sh usr/bin/bash usr/bin/dash; do rm -f "${rootfs:?}/$shell"; done
+install -D -m 0755 "$WARREN_BINARY" "$rootfs/usr/local/bin/warren"
+# A container runtime always mounts /proc, and Warren needs it: the Swift runtime reads a
+# static executable's arguments from /proc/self/cmdline (without it `warren worker` would see
+# no arguments at all).
+mount -t proc proc "$rootfs/proc"
+run_as_image() { chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren "$@"; }
+
+version=$(run_as_image --version) || fail "warren --version under chroot"
+log "warren --version under chroot as 10001: $version"
+
+throwaway_broker_await
+# shellcheck disable=SC1091
+url=$(set +u; . "$broker_dir/env" >/dev/null 2>&1; echo "$WARREN_AMQP_URL")
+queue="runtime.$$"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# Only the flags: none of the caller's WARREN_* settings reach the chroot.
+env -i PATH=/usr/bin:/bin "$WARREN_BINARY" publish --amqp-url "$url" --queue "$queue" --queue-type classic \
+    --count 200 --body '{"work_ms": 5}' >&2 || fail "publishing 200 messages"
+
+log "worker under chroot as 10001 drains the queue"
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
+    --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/worker.log" 2>&1 &
+worker_pid=$!
+ready=$(python3 - "$url" "$queue" <<'PYEOF2'
+import sys, time, pika
+url, queue = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    count = connection.channel().queue_declare(queue, passive=True).method.message_count
+    connection.close()
+    if count == 0:
+        print("drained")
+        break
+    time.sleep(0.2)
+PYEOF2
+)
+[ "$ready" = drained ] || { cat "$rootfs/worker.log" >&2; fail "the worker did not drain the queue within 60 s"; }
+run_as_image healthcheck --http-port "$port" >&2 || { cat "$rootfs/worker.log" >&2; fail "warren healthcheck under chroot"; }
+kill -TERM "$worker_pid"
+status=0
+wait "$worker_pid" || status=$?
+worker_pid=""
+[ "$status" = 0 ] || { cat "$rootfs/worker.log" >&2; fail "the worker exited $status after SIGTERM"; }
+grep -q '"event":"worker.drained"' "$rootfs/worker.log" || { cat "$rootfs/worker.log" >&2; fail "no worker.drained line"; }
+python3 - "$url" "$queue" <<'PYEOF2'
+import sys, pika
+connection = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
+channel = connection.channel()
+for name in (sys.argv[2], sys.argv[2] + ".dead", sys.argv[2] + ".retry.1s", sys.argv[2] + ".retry.10s", sys.argv[2] + ".retry.1m"):
+    channel.queue_delete(name)
+channel.exchange_delete(sys.argv[2] + ".dlx")
+connection.close()
+PYEOF2
+log "ok: the runtime stage's packages suffice; warren runs without a shell, as 10001, and drains on SIGTERM"
