@@ -96,11 +96,9 @@ extension WarrenConsumer {
     /// it. Returns whether it was given back on this connection.
     func returnUnstarted(_ delivery: AMQPDelivery, on connection: AMQPConnection) async -> Bool {
         guard connection.isOpen else { return false }
-        var headers = delivery.properties.headers ?? [:]
-        if headers[DeadLetterHeaders.originalExchange] == nil { headers[DeadLetterHeaders.originalExchange] = .string(delivery.exchange) }
-        if headers[DeadLetterHeaders.originalRoutingKey] == nil { headers[DeadLetterHeaders.originalRoutingKey] = .string(delivery.routingKey) }
         var properties = delivery.properties
-        properties.headers = headers
+        properties.headers = DeadLetterHeaders.recordingOrigin(
+            in: delivery.properties.headers ?? [:], exchange: delivery.exchange, routingKey: delivery.routingKey)
         do {
             try await publisher.publish(
                 delivery.body, exchange: "", routingKey: configuration.queue, mandatory: true, properties: properties,

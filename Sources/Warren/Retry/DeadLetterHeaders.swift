@@ -34,6 +34,14 @@ public enum DeadLetterHeaders {
         result[Self.errorMessage] = .string(truncated("\(reported)", toBytes: maximumMessageBytes))
         result[Self.failedAt] = .string(failedAt)
         result[Self.attempts] = .int(Int64(attempts))
+        return recordingOrigin(in: result, exchange: exchange, routingKey: routingKey)
+    }
+
+    /// `headers` with `x-warren-original-exchange` and `-routing-key` set to `exchange` and
+    /// `routingKey` unless an earlier hop already recorded them, so they always name the first
+    /// publish. Every copy Warren publishes carries them.
+    public static func recordingOrigin(in headers: AMQPTable, exchange: String, routingKey: String) -> AMQPTable {
+        var result = headers
         if result[Self.originalExchange] == nil { result[Self.originalExchange] = .string(exchange) }
         if result[Self.originalRoutingKey] == nil { result[Self.originalRoutingKey] = .string(routingKey) }
         return result
