@@ -6,7 +6,8 @@
 # it (the image needs none at run time), copies the binary in, and under chroot as the image's
 # non-root user 10001:10001 (with /proc mounted, as in any container) runs `warren --version`, a worker that drains 200 messages from a
 # throwaway broker on loopback, `warren healthcheck` against it, and a SIGTERM that must end it
-# with exit 0.
+# with exit 0. Then the same binary runs as PID 1 of a new PID namespace (as `docker run`
+# without --init starts it): SIGTERM during a running message must finish it and exit 0.
 #
 # Needs root (debootstrap, chroot) and the Debian mirror apt uses (WARREN_DEBIAN_MIRROR,
 # default http://deb.debian.org/debian). About 40 s for the root filesystem plus the release
@@ -113,13 +114,59 @@ wait "$worker_pid" || status=$?
 worker_pid=""
 [ "$status" = 0 ] || { cat "$rootfs/worker.log" >&2; fail "the worker exited $status after SIGTERM"; }
 grep -q '"event":"worker.drained"' "$rootfs/worker.log" || { cat "$rootfs/worker.log" >&2; fail "no worker.drained line"; }
+
+# PID 1 with the binary the image ships: `docker run` without --init starts ENTRYPOINT as
+# PID 1 of a new PID namespace, where the kernel gives it no default signal actions. The
+# worker takes a 1.5 s message, gets SIGTERM mid-run, and must finish it, ack it and exit 0.
+log "the same binary as PID 1 of a new PID namespace (unshare --pid --fork) under chroot as 10001"
+env -i PATH=/usr/bin:/bin "$WARREN_BINARY" publish --amqp-url "$url" --queue "$queue" --queue-type classic \
+    --count 1 --body '{"work_ms": 1500}' >&2 || fail "publishing the PID 1 message"
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc="$rootfs/proc" \
+    chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
+    --queue "$queue" --queue-type classic --http-port 0 --log-format json >"$rootfs/pid1.log" 2>&1 &
+worker_pid=$!
+taken=$(python3 - "$url" "$queue" <<'PYEOF2'
+import sys, time, pika
+url, queue = sys.argv[1], sys.argv[2]
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    count = connection.channel().queue_declare(queue, passive=True).method.message_count
+    connection.close()
+    if count == 0:
+        print("taken")
+        break
+    time.sleep(0.05)
+PYEOF2
+)
+[ "$taken" = taken ] || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not take its message within 60 s"; }
+# unshare's only child is the worker (chroot exec'd it); inside the namespace it is PID 1.
+pid1=$(cat "/proc/$worker_pid/task/$worker_pid/children" 2>/dev/null | awk '{print $1}')
+[ -n "$pid1" ] || fail "no child of unshare (pid $worker_pid)"
+nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$pid1/status")
+[ "$nspid" = 1 ] || fail "the worker is PID $nspid in its namespace, not 1"
+kill -TERM "$pid1"
+status=0
+wait "$worker_pid" || status=$?   # unshare exits with its child's status
+worker_pid=""
+[ "$status" = 0 ] || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker exited $status after SIGTERM"; }
+python3 - "$rootfs/pid1.log" <<'PYEOF2' || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not finish its running message"; }
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+drained = [line for line in lines if line.get("event") == "worker.drained"]
+sys.exit(0 if drained and str(drained[0].get("finished")) == "1" else 1)
+PYEOF2
+
 python3 - "$url" "$queue" <<'PYEOF2'
 import sys, pika
 connection = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
 channel = connection.channel()
+left = channel.queue_declare(sys.argv[2], passive=True).method
+if left.message_count != 0:
+    sys.exit(f"runtime-test: FAILED: {left.message_count} message(s) left in {sys.argv[2]}")
 for name in (sys.argv[2], sys.argv[2] + ".dead", sys.argv[2] + ".retry.1s", sys.argv[2] + ".retry.10s", sys.argv[2] + ".retry.1m"):
     channel.queue_delete(name)
 channel.exchange_delete(sys.argv[2] + ".dlx")
 connection.close()
 PYEOF2
-log "ok: the runtime stage's packages suffice; warren runs without a shell, as 10001, and drains on SIGTERM"
+log "ok: the runtime stage's packages suffice; warren runs without a shell, as 10001, and drains on SIGTERM, also as PID 1"
