@@ -34,10 +34,20 @@ RUN swift build -c release --static-swift-stdlib --product warren \
 # through it libssl), libstdc++/libgcc and libc, all from Debian.
 FROM debian:bookworm-slim
 
-ARG VERSION=dev
+# OCI annotations. VERSION defaults to the version `warren --version` prints; the others
+# come from whoever builds (the GitHub workflow passes the commit, the repository and the
+# time). No licenses label: the repository does not state a licence yet.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=""
+ARG CREATED=""
 LABEL org.opencontainers.image.title="warren" \
       org.opencontainers.image.description="RabbitMQ queue-consumer service written in Swift" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="docker.io/library/debian:bookworm-slim"
 
 # hadolint ignore=DL3008
 RUN apt-get update \

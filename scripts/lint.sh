@@ -18,6 +18,15 @@ step() {  # run one check, remember a failure, keep going so one run shows them 
 }
 
 step hadolint Dockerfile
+# The image's version label defaults to what `warren --version` prints; keep them together.
+version_matches() {
+    local code image
+    code=$(sed -n 's/^ *static let version = "\(.*\)"$/\1/p' Sources/WarrenCLI/WarrenCommand.swift)
+    image=$(sed -n 's/^ARG VERSION=//p' Dockerfile)
+    [ -n "$code" ] && [ "$code" = "$image" ] \
+        || { echo "lint: Dockerfile ARG VERSION=$image but warren --version is $code" >&2; return 1; }
+}
+step version_matches
 step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 step scripts/verify-systemd-unit.sh
 # Strict: an unknown field (a typo) fails, as kubectl's server-side validation would.
