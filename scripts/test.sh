@@ -3,7 +3,8 @@
 #
 # Starts a throwaway broker unless WARREN_TEST_AMQP_URL is already set (then
 # WARREN_TEST_RABBITMQCTL / WARREN_TEST_BROKER_DIR are passed through as the caller set
-# them). The tests get:
+# them; scripts/remote-rabbitmqctl.sh serves as the rabbitmqctl of a broker in a container,
+# as in the GitHub workflow). The tests get:
 #   WARREN_TEST_AMQP_URL     the broker's URL
 #   WARREN_TEST_RABBITMQCTL  a rabbitmqctl for that broker that needs no other env
 #   WARREN_TEST_BROKER_DIR   its directory: scripts/broker.sh stop/start DIR restarts it
