@@ -88,25 +88,29 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 env -i PATH=/usr/bin:/bin "$WARREN_BINARY" publish --amqp-url "$url" --queue "$queue" --queue-type classic \
     --count 200 --body '{"work_ms": 5}' >&2 || fail "publishing 200 messages"
 
-log "worker under chroot as 10001 drains the queue"
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
-    --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/worker.log" 2>&1 &
-worker_pid=$!
-ready=$(python3 - "$url" "$queue" <<'PYEOF2'
+# Waits until "$queue" holds no ready message (delivered ones may still be unacked); false
+# after $1 seconds.
+queue_empty_within() {
+    python3 - "$url" "$queue" "$1" <<'PYEOF2'
 import sys, time, pika
-url, queue = sys.argv[1], sys.argv[2]
-deadline = time.monotonic() + 60
+url, queue, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
+deadline = time.monotonic() + timeout
 while time.monotonic() < deadline:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     count = connection.channel().queue_declare(queue, passive=True).method.message_count
     connection.close()
     if count == 0:
-        print("drained")
-        break
-    time.sleep(0.2)
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
 PYEOF2
-)
-[ "$ready" = drained ] || { cat "$rootfs/worker.log" >&2; fail "the worker did not drain the queue within 60 s"; }
+}
+
+log "worker under chroot as 10001 drains the queue"
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
+    --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/worker.log" 2>&1 &
+worker_pid=$!
+queue_empty_within 60 || { cat "$rootfs/worker.log" >&2; fail "the worker did not drain the queue within 60 s"; }
 run_as_image healthcheck --http-port "$port" >&2 || { cat "$rootfs/worker.log" >&2; fail "warren healthcheck under chroot"; }
 kill -TERM "$worker_pid"
 status=0
@@ -125,21 +129,7 @@ env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc="$ro
     chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
     --queue "$queue" --queue-type classic --http-port 0 --log-format json >"$rootfs/pid1.log" 2>&1 &
 worker_pid=$!
-taken=$(python3 - "$url" "$queue" <<'PYEOF2'
-import sys, time, pika
-url, queue = sys.argv[1], sys.argv[2]
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    count = connection.channel().queue_declare(queue, passive=True).method.message_count
-    connection.close()
-    if count == 0:
-        print("taken")
-        break
-    time.sleep(0.05)
-PYEOF2
-)
-[ "$taken" = taken ] || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not take its message within 60 s"; }
+queue_empty_within 60 || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not take its message within 60 s"; }
 # unshare's only child is the worker (chroot exec'd it); inside the namespace it is PID 1.
 pid1=$(cat "/proc/$worker_pid/task/$worker_pid/children" 2>/dev/null | awk '{print $1}')
 [ -n "$pid1" ] || fail "no child of unshare (pid $worker_pid)"
