@@ -121,15 +121,32 @@ grep -q '"event":"worker.drained"' "$rootfs/worker.log" || { cat "$rootfs/worker
 
 # PID 1 with the binary the image ships: `docker run` without --init starts ENTRYPOINT as
 # PID 1 of a new PID namespace, where the kernel gives it no default signal actions. The
-# worker takes a 1.5 s message, gets SIGTERM mid-run, and must finish it, ack it and exit 0.
+# worker takes a 3 s message, gets SIGTERM mid-run, and must finish it, ack it and exit 0.
 log "the same binary as PID 1 of a new PID namespace (unshare --pid --fork) under chroot as 10001"
 env -i PATH=/usr/bin:/bin "$WARREN_BINARY" publish --amqp-url "$url" --queue "$queue" --queue-type classic \
-    --count 1 --body '{"work_ms": 1500}' >&2 || fail "publishing the PID 1 message"
+    --count 1 --body '{"work_ms": 3000}' >&2 || fail "publishing the PID 1 message"
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc="$rootfs/proc" \
     chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
-    --queue "$queue" --queue-type classic --http-port 0 --log-format json >"$rootfs/pid1.log" 2>&1 &
+    --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/pid1.log" 2>&1 &
 worker_pid=$!
-queue_empty_within 60 || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not take its message within 60 s"; }
+# The worker's in-flight gauge says when the handler runs (the new namespace shares the network).
+python3 - "$port" "$queue" <<'PYEOF2' || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not start its message within 60 s"; }
+import sys, time, urllib.request
+port, queue = sys.argv[1], sys.argv[2]
+series = 'warren_messages_in_flight{queue="%s"}' % queue
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            samples = dict(line.rsplit(" ", 1) for line in response.read().decode().splitlines()
+                           if line and not line.startswith("#"))
+            if float(samples.get(series, "0")) == 1:
+                sys.exit(0)
+    except OSError:
+        pass  # not listening yet
+    time.sleep(0.02)
+sys.exit(1)
+PYEOF2
 # unshare's only child is the worker (chroot exec'd it); inside the namespace it is PID 1.
 pid1=$(cat "/proc/$worker_pid/task/$worker_pid/children" 2>/dev/null | awk '{print $1}')
 [ -n "$pid1" ] || fail "no child of unshare (pid $worker_pid)"

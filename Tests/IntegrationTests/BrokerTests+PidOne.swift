@@ -33,8 +33,18 @@ extension BrokerTests {
                 let namespacePIDs = status.split(separator: "\n").first { $0.hasPrefix("NSpid:") }?.split(separator: "\t").dropFirst()
                 #expect(namespacePIDs?.last == "1", "NSpid of the worker: \(namespacePIDs.map(Array.init) ?? [])")
 
-                try await broker.pikaPublish(queue: queue, messages: [(id: "pid1-work", body: #"{"work_ms": 1500}"#)])
-                try await broker.waitForCounts(of: queue, "the message taken by the worker") { $0.unacknowledged == 1 }
+                // The worker's own in-flight gauge says when the handler runs, within 20 ms; a
+                // rabbitmqctl poll (~1 s per call on a busy machine) could miss a short handler.
+                let probe = try await process.healthProbe()
+                try await broker.pikaPublish(queue: queue, messages: [(id: "pid1-work", body: #"{"work_ms": 3000}"#)])
+                var lastMetrics = ""
+                try await poll(
+                    timeout: .seconds(15), interval: .milliseconds(20), "the handler running (in-flight 1 in /metrics)",
+                    lastSeen: { lastMetrics }
+                ) {
+                    lastMetrics = try await httpGet(port: probe.port, path: "/metrics").body
+                    return PrometheusSamples(lastMetrics)[#"warren_messages_in_flight{queue="\#(queue)"}"#] == 1
+                }
                 kill(worker, SIGTERM)
                 // unshare exits with its child's status.
                 let end = try await process.waitForExit(timeout: .seconds(30))
