@@ -76,7 +76,8 @@ extension BrokerTests {
 
         /// An order is accepted (202 + Location), processed by the consumer and shown as
         /// `processed`; an order the handler rejects (quantity 0) ends `failed` with the reason
-        /// and lies in `<queue>.dead`; an unknown id is 404; SIGTERM exits 0.
+        /// and lies in `<queue>.dead`; an unknown id is 404; `/metrics` counts both; SIGTERM
+        /// exits 0.
         @Test("POST /orders is processed by the consumer; a rejected order ends failed and dead-lettered")
         func ordersEndToEnd() async throws {
             let env = try TestEnvironment.current()
@@ -110,6 +111,27 @@ extension BrokerTests {
                 let deadLettered = app.process.events("message.dead_lettered")
                 #expect(deadLettered.map { $0["message_id"] } == [bad], "\(app.process.transcript)")
                 #expect(deadLettered.first?["reason"]?.contains("quantity must be at least 1") == true, "\(deadLettered)")
+
+                // The app's own router serves Warren's metrics: the consumer's outcomes and the
+                // publisher's confirms (the two orders, and the rejected one's dead-letter copy,
+                // which the consumer publishes through the same connection).
+                let labels = #"queue="\#(queue)""#
+                let deadLetteredSeries = #"warren_messages_dead_lettered_total{\#(labels),reason="handler_error"}"#
+                var lastMetrics = ""
+                let response = try await pollValue(timeout: .seconds(10), "both outcomes in /metrics", lastSeen: { lastMetrics }) {
+                    () async throws -> HTTPResponse? in
+                    let response = try await app.client.get("/metrics")
+                    lastMetrics = "\(response.status) \(response.headers)\n\(response.body)"
+                    let samples = PrometheusSamples(response.body)
+                    guard response.status == 200, samples["warren_messages_acked_total{\(labels)}"] == 1,
+                        samples[deadLetteredSeries] == 1
+                    else { return nil }
+                    return response
+                }
+                #expect(response.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true, "\(response.headers)")
+                let metrics = PrometheusSamples(response.body)
+                #expect(metrics["warren_messages_received_total{\(labels)}"] == 2, "\(lastMetrics)")
+                #expect(metrics[#"warren_publish_confirms_total{result="ack"}"#] == 3, "\(lastMetrics)")
 
                 let (end, _) = try await app.process.stop(with: SIGTERM, timeout: .seconds(20))
                 #expect(end == .exited(0), "\(app.process.transcript)")

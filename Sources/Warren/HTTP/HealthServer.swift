@@ -84,7 +84,7 @@ public struct HealthServer: Service {
                 // Emitting takes the registry's locks briefly; it never waits on the broker.
                 Response(
                     status: .ok,
-                    headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                    headers: [.contentType: WarrenMetrics.contentType, .cacheControl: "no-store"],
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
                 )
             }

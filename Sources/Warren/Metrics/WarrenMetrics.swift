@@ -8,6 +8,10 @@ import Prometheus
 /// try await WorkerHost(services: [consumer], healthPort: 8080, metrics: registry, logger: logger).run()
 /// ```
 public enum WarrenMetrics {
+    /// The `Content-Type` of the Prometheus text format that `registry.emitToBuffer()` writes,
+    /// for programs serving `/metrics` from a router of their own.
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
     /// Buckets of `warren_handler_duration_seconds`: from 1 ms (a handler that only acks) to
     /// 5 minutes (a long job), roughly ×2.5 apart.
     public static let handlerDurationBuckets: [Duration] = [

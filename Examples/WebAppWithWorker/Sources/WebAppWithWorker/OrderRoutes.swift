@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Prometheus
 import Warren
 import WarrenAMQP
 
@@ -10,12 +11,23 @@ import WarrenAMQP
 /// | `GET /healthz` | `200 {"status":"ok","consumer":"consuming"}`, whether or not the broker is reachable |
 /// | `POST /orders` | `202 {"id":"…","status":"accepted"}` + `Location`, once the broker confirmed the message; `503` when it cannot be published |
 /// | `GET /orders/{id}` | `200 {"id":"…","status":"processed",…}`; `404` for an unknown id |
-func buildRouter(store: OrderStore, publisher: WarrenConnection, queue: String, consumerStatus: WorkerStatus) -> Router<BasicRequestContext> {
+/// | `GET /metrics` | `200`, Warren's metrics (consumer and publisher) in the Prometheus text format |
+func buildRouter(
+    store: OrderStore, publisher: WarrenConnection, queue: String, consumerStatus: WorkerStatus,
+    metrics: PrometheusCollectorRegistry
+) -> Router<BasicRequestContext> {
     let router = Router()
     router.add(middleware: LogRequestsMiddleware(.info))
 
     router.get("/healthz") { _, _ in
         Health(status: "ok", consumer: consumerStatus.readiness.state)
+    }
+
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok,
+            headers: [.contentType: WarrenMetrics.contentType, .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
     }
 
     router.post("/orders") { request, context -> EditedResponse<OrderView> in

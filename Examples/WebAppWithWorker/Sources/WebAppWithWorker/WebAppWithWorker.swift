@@ -24,6 +24,9 @@ enum WebAppWithWorker {
             exit(78)  // EX_CONFIG, as `warren worker`
         }
         WarrenLogging.bootstrap(format: settings.logFormat, level: settings.logLevel)
+        // Prometheus metrics, served by the app's own router at /metrics: set up once, before
+        // the consumer and the publisher exist (they bind their metrics when created).
+        let metrics = WarrenMetrics.bootstrap()
         let logger = Logger(label: "webapp")
         let store = OrderStore()
 
@@ -42,7 +45,8 @@ enum WebAppWithWorker {
             logger: logger)
 
         // The web app as it was, given the publisher and the consumer's status.
-        let router = buildRouter(store: store, publisher: publisher, queue: settings.broker.queue, consumerStatus: consumer.status)
+        let router = buildRouter(
+            store: store, publisher: publisher, queue: settings.broker.queue, consumerStatus: consumer.status, metrics: metrics)
         let app = Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname("0.0.0.0", port: settings.httpPort)),
