@@ -122,10 +122,11 @@ grep -q '"event":"worker.drained"' "$rootfs/worker.log" || { cat "$rootfs/worker
 # PID 1 with the binary the image ships: `docker run` without --init starts ENTRYPOINT as
 # PID 1 of a new PID namespace, where the kernel gives it no default signal actions. The
 # worker takes a 3 s message, gets SIGTERM mid-run, and must finish it, ack it and exit 0.
+# --kill-child: the cleanup's SIGKILL to unshare then takes the worker with it.
 log "the same binary as PID 1 of a new PID namespace (unshare --pid --fork) under chroot as 10001"
 env -i PATH=/usr/bin:/bin "$WARREN_BINARY" publish --amqp-url "$url" --queue "$queue" --queue-type classic \
     --count 1 --body '{"work_ms": 3000}' >&2 || fail "publishing the PID 1 message"
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc="$rootfs/proc" \
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc="$rootfs/proc" --kill-child \
     chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
     --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/pid1.log" 2>&1 &
 worker_pid=$!

@@ -18,9 +18,11 @@ extension BrokerTests {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
             try await broker.withQueue("pid1") { queue in
+                // --kill-child: if the test fails, forceStop's SIGKILL to unshare takes the worker
+                // with it (without it the worker, reparented, would outlive the test run).
                 let process = try WarrenProcess.launch(
                     env,
-                    ["--pid", "--fork", "--mount-proc", env.warrenBinary, "worker", "--amqp-url", env.amqpURL, "--queue", queue,
+                    ["--pid", "--fork", "--mount-proc", "--kill-child", env.warrenBinary, "worker", "--amqp-url", env.amqpURL, "--queue", queue,
                      "--queue-type", "classic", "--http-port", "0"],
                     executable: "/usr/bin/unshare")
                 defer { process.forceStop() }
