@@ -1,6 +1,17 @@
 # shellcheck shell=bash
-# Shared by the benchmark scripts (sourced, not run). The caller defines ROOT, LOG and the
-# functions `log` and `fail`, and destroys BROKER_DIR (when set) on exit.
+# Shared by the benchmark scripts (sourced, not run). The caller defines ROOT and OUT, calls
+# bench_logging before anything logs, and destroys BROKER_DIR (when set) on exit.
+
+# Starts the run's log: LOG=$OUT/$2 (OUT must exist), emptied. Afterwards `log` prints "$1: …" to stderr and
+# appends it to LOG, and `fail` logs an ERROR line and exits 1.
+# shellcheck disable=SC2034  # LOG is for the caller too
+bench_logging() {
+  BENCH_NAME=$1
+  LOG="$OUT/$2"
+  : >"$LOG"
+}
+log() { echo "$BENCH_NAME: $*" | tee -a "$LOG" >&2; }
+fail() { log "ERROR: $*"; exit 1; }
 
 # Uses the broker of WARREN_AMQP_URL, or starts a throwaway one with scripts/broker.sh in a new
 # temp dir (BROKER_DIR). Sets and exports WARREN_AMQP_URL; sets RABBITMQCTL (the throwaway

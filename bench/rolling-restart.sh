@@ -60,12 +60,11 @@ case "$QUEUE_TYPE" in quorum|classic) ;; *) echo "rolling: --queue-type must be 
 [[ $TIMEOUT =~ ^[1-9][0-9]*$ ]] || { echo "rolling: WARREN_BENCH_TIMEOUT must be a positive integer" >&2; exit 64; }
 if [ "$WORK_MS" = 0 ]; then BODY='{}'; else BODY="{\"work_ms\": $WORK_MS}"; fi
 
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 mkdir -p "$OUT"
 rm -f "$OUT"/rolling-*
-LOG="$OUT/rolling-run.log"
-: >"$LOG"
-log() { echo "rolling: $*" | tee -a "$LOG" >&2; }
-fail() { log "ERROR: $*"; exit 1; }
+bench_logging rolling rolling-run.log
 
 BROKER_DIR=
 A_PID=
@@ -394,8 +393,6 @@ fi
 log "warren binary: $WARREN_BINARY"
 
 # ------------------------------------------------------------------ broker
-# shellcheck source=bench/common.sh
-. "$ROOT/bench/common.sh"
 bench_broker
 # Workers and tools get the broker by flag; nothing else of the caller's WARREN_* settings.
 unset WARREN_QUEUE WARREN_QUEUE_TYPE WARREN_PREFETCH WARREN_CONCURRENCY WARREN_HANDLER WARREN_LOG_LEVEL \

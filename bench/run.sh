@@ -65,12 +65,11 @@ done
 [[ $PAIRS =~ ^[1-9][0-9]*$ ]] || { echo "bench: --pairs must be a positive integer" >&2; exit 64; }
 if ! [[ $SIZE =~ ^[0-9]+$ ]] || [ "$SIZE" -lt 10 ]; then echo "bench: --size must be >= 10" >&2; exit 64; fi
 
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 mkdir -p "$OUT"
 rm -f "$OUT"/watch-*.txt "$OUT"/time-*.txt "$OUT"/consume-*.txt "$OUT"/warren*.log "$OUT"/result.*
-LOG="$OUT/run.log"
-: >"$LOG"
-log() { echo "bench: $*" | tee -a "$LOG" >&2; }
-fail() { log "ERROR: $*"; exit 1; }
+bench_logging bench run.log
 
 BROKER_DIR=
 WORKER_PID=
@@ -128,8 +127,6 @@ fi
 log "warren binary: $WARREN_BINARY"
 
 # ------------------------------------------------------------------ broker
-# shellcheck source=bench/common.sh
-. "$ROOT/bench/common.sh"
 bench_broker
 
 url_re='^amqps?://(([^:@/]*)(:([^@/]*))?@)?([^:/?]+)(:([0-9]+))?(/([^?]*))?'
