@@ -39,29 +39,33 @@ public struct SystemdNotifier: Sendable {
     /// whether it was sent (`false` when off or when the socket refused it).
     @discardableResult
     public func notify(_ assignments: [String]) -> Bool {
-        guard let socketPath, !assignments.isEmpty else { return false }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var pathBytes = Array(socketPath.utf8)
-        // Abstract namespace: a leading '@' stands for the NUL byte.
-        if pathBytes.first == UInt8(ascii: "@") { pathBytes[0] = 0 }
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard pathBytes.count < capacity else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in pathBytes.enumerated() { buffer[index] = byte }
-        }
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count + (pathBytes.first == 0 ? 0 : 1))
+        guard let socketPath, !assignments.isEmpty, let target = Self.socketAddress(socketPath) else { return false }
         let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         let message = Array(assignments.joined(separator: "\n").utf8)
-        let sent = withUnsafePointer(to: &address) { pointer in
+        let sent = withUnsafePointer(to: target.address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
                 message.withUnsafeBytes { bytes in
-                    sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), socketAddress, length)
+                    sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), socketAddress, target.length)
                 }
             }
         }
         return sent == message.count
+    }
+
+    /// The `AF_UNIX` address of `path` and its length (for `sendto`/`bind`); a leading `@` names
+    /// the abstract namespace. `nil` when the path does not fit `sun_path`.
+    static func socketAddress(_ path: String) -> (address: sockaddr_un, length: socklen_t)? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var pathBytes = Array(path.utf8)
+        // Abstract namespace: a leading '@' stands for the NUL byte.
+        if pathBytes.first == UInt8(ascii: "@") { pathBytes[0] = 0 }
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in pathBytes.enumerated() { buffer[index] = byte }
+        }
+        return (address, socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count + (pathBytes.first == 0 ? 0 : 1)))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+@testable import Warren
 
 #if canImport(Glibc)
 import Glibc
@@ -17,14 +18,13 @@ final class NotifySocket: Sendable {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("warren-notify-\(uniqueSuffix()).sock").path
         descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (index, byte) in bytes.enumerated() { buffer[index] = byte }
+        // The same address the worker's SystemdNotifier sends to.
+        guard let target = SystemdNotifier.socketAddress(path) else {
+            Glibc.close(descriptor)
+            throw POSIXError(.ENAMETOOLONG)
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        let bound = withUnsafePointer(to: target.address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, target.length) }
         }
         guard bound == 0 else {
             Glibc.close(descriptor)
