@@ -106,15 +106,11 @@ extension BrokerTests {
 
                 let labels = #"queue="\#(queue)""#
                 // The in-flight gauge drops just after a message's outcome line: wait for it.
-                var lastBody = ""
-                let response = try await pollValue(timeout: .seconds(10), "in-flight back to 0", lastSeen: { lastBody }) {
-                    let response = try await httpGet(port: probe.port, path: "/metrics")
-                    lastBody = response.body
-                    return PrometheusSamples(response.body)["warren_messages_in_flight{\(labels)}"] == 0 ? response : nil
+                let (response, metrics) = try await probe.waitForMetrics("in-flight back to 0") {
+                    $0["warren_messages_in_flight{\(labels)}"] == 0
                 }
                 #expect(response.status == 200)
                 #expect(response.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true, "\(response.headers)")
-                let metrics = PrometheusSamples(response.body)
                 let expected: [(String, Double)] = [
                     ("warren_messages_received_total{\(labels)}", 20),
                     ("warren_messages_acked_total{\(labels)}", 15),
@@ -140,18 +136,4 @@ extension BrokerTests {
             }
         }
     }
-}
-
-/// The samples of a Prometheus text exposition, by series (`name{labels}` exactly as written).
-struct PrometheusSamples {
-    private var values: [String: Double] = [:]
-
-    init(_ text: String) {
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
-            values[String(line[..<space])] = value
-        }
-    }
-
-    subscript(series: String) -> Double? { values[series] }
 }

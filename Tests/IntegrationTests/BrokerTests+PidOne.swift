@@ -39,13 +39,8 @@ extension BrokerTests {
                 // rabbitmqctl poll (~1 s per call on a busy machine) could miss a short handler.
                 let probe = try await process.healthProbe()
                 try await broker.pikaPublish(queue: queue, messages: [(id: "pid1-work", body: #"{"work_ms": 3000}"#)])
-                var lastMetrics = ""
-                try await poll(
-                    timeout: .seconds(15), interval: .milliseconds(20), "the handler running (in-flight 1 in /metrics)",
-                    lastSeen: { lastMetrics }
-                ) {
-                    lastMetrics = try await httpGet(port: probe.port, path: "/metrics").body
-                    return PrometheusSamples(lastMetrics)[#"warren_messages_in_flight{queue="\#(queue)"}"#] == 1
+                try await probe.waitForMetrics(timeout: .seconds(15), interval: .milliseconds(20), "the handler running (in-flight 1)") {
+                    $0[#"warren_messages_in_flight{queue="\#(queue)"}"#] == 1
                 }
                 kill(worker, SIGTERM)
                 // unshare exits with its child's status.

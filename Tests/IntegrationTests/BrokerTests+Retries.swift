@@ -49,12 +49,10 @@ extension BrokerTests {
                 // The metrics agree: three deliveries, two delayed retries, one ack, two confirmed copies.
                 let probe = try await worker.healthProbe()
                 let labels = #"queue="\#(queue)""#
-                var lastBody = ""
-                let metrics = try await pollValue(timeout: .seconds(10), "the ack in /metrics", lastSeen: { lastBody }) {
-                    lastBody = try await httpGet(port: probe.port, path: "/metrics").body
-                    let samples = PrometheusSamples(lastBody)
-                    return samples["warren_messages_acked_total{\(labels)}"] == 1 ? samples : nil
+                let (response, metrics) = try await probe.waitForMetrics("the ack in /metrics") {
+                    $0["warren_messages_acked_total{\(labels)}"] == 1
                 }
+                let lastBody = response.body
                 #expect(metrics["warren_messages_received_total{\(labels)}"] == 3, "\(lastBody)")
                 #expect(metrics[#"warren_messages_retried_total{\#(labels),kind="delayed"}"#] == 2, "\(lastBody)")
                 #expect(metrics[#"warren_messages_retried_total{\#(labels),kind="immediate"}"#] == 0, "\(lastBody)")

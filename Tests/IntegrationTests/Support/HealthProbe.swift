@@ -30,6 +30,22 @@ struct HealthProbe: Sendable {
         return (response, try? JSONDecoder().decode(Readiness.self, from: Data(response.body.utf8)))
     }
 
+    /// Polls `/metrics` until `condition` holds for its samples, and returns that answer.
+    @discardableResult
+    func waitForMetrics(
+        timeout: Duration = .seconds(10), interval: Duration = .milliseconds(50), _ what: @autoclosure () -> String,
+        until condition: (PrometheusSamples) -> Bool
+    ) async throws -> (response: HTTPResponse, samples: PrometheusSamples) {
+        var last = "no answer yet"
+        return try await pollValue(timeout: timeout, interval: interval, "/metrics on port \(port): \(what())", lastSeen: { last }) {
+            () async throws -> (response: HTTPResponse, samples: PrometheusSamples)? in
+            let response = try await httpGet(port: port, path: "/metrics")
+            last = "\(response)"
+            let samples = PrometheusSamples(response.body)
+            return condition(samples) ? (response, samples) : nil
+        }
+    }
+
     /// Polls `/readyz` until it answers 200 with `ready: true`.
     @discardableResult
     func waitUntilReady(timeout: Duration, interval: Duration = .milliseconds(100)) async throws -> Readiness {
