@@ -106,17 +106,30 @@ sys.exit(1)
 PYEOF2
 }
 
+# The worker as the image runs it: under chroot as 10001, with only its flags; its output goes
+# to $rootfs/$1, and any further arguments are a command to run chroot under (unshare).
+start_image_worker() {
+    local log=$1; shift
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@" chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker \
+        --amqp-url "$url" --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/$log" 2>&1 &
+    worker_pid=$!
+}
+
+# Sends SIGTERM to $1 (the worker) and requires the process started last ($worker_pid: the
+# worker, or unshare, which exits with its child's status) to exit 0; $2 is its log.
+sigterm_expect_exit_0() {
+    local status=0
+    kill -TERM "$1"
+    wait "$worker_pid" || status=$?
+    worker_pid=""
+    [ "$status" = 0 ] || { cat "$rootfs/$2" >&2; fail "the worker exited $status after SIGTERM"; }
+}
+
 log "worker under chroot as 10001 drains the queue"
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
-    --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/worker.log" 2>&1 &
-worker_pid=$!
+start_image_worker worker.log
 queue_empty_within 60 || { cat "$rootfs/worker.log" >&2; fail "the worker did not drain the queue within 60 s"; }
 run_as_image healthcheck --http-port "$port" >&2 || { cat "$rootfs/worker.log" >&2; fail "warren healthcheck under chroot"; }
-kill -TERM "$worker_pid"
-status=0
-wait "$worker_pid" || status=$?
-worker_pid=""
-[ "$status" = 0 ] || { cat "$rootfs/worker.log" >&2; fail "the worker exited $status after SIGTERM"; }
+sigterm_expect_exit_0 "$worker_pid" worker.log
 grep -q '"event":"worker.drained"' "$rootfs/worker.log" || { cat "$rootfs/worker.log" >&2; fail "no worker.drained line"; }
 
 # PID 1 with the binary the image ships: `docker run` without --init starts ENTRYPOINT as
@@ -126,10 +139,7 @@ grep -q '"event":"worker.drained"' "$rootfs/worker.log" || { cat "$rootfs/worker
 log "the same binary as PID 1 of a new PID namespace (unshare --pid --fork) under chroot as 10001"
 env -i PATH=/usr/bin:/bin "$WARREN_BINARY" publish --amqp-url "$url" --queue "$queue" --queue-type classic \
     --count 1 --body '{"work_ms": 3000}' >&2 || fail "publishing the PID 1 message"
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin unshare --pid --fork --mount-proc="$rootfs/proc" --kill-child \
-    chroot --userspec=10001:10001 "$rootfs" /usr/local/bin/warren worker --amqp-url "$url" \
-    --queue "$queue" --queue-type classic --http-port "$port" --log-format json >"$rootfs/pid1.log" 2>&1 &
-worker_pid=$!
+start_image_worker pid1.log unshare --pid --fork --mount-proc="$rootfs/proc" --kill-child
 # The worker's in-flight gauge says when the handler runs (the new namespace shares the network).
 python3 - "$port" "$queue" <<'PYEOF2' || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not start its message within 60 s"; }
 import sys, time, urllib.request
@@ -153,11 +163,7 @@ pid1=$(cat "/proc/$worker_pid/task/$worker_pid/children" 2>/dev/null | awk '{pri
 [ -n "$pid1" ] || fail "no child of unshare (pid $worker_pid)"
 nspid=$(awk '/^NSpid:/ {print $NF}' "/proc/$pid1/status")
 [ "$nspid" = 1 ] || fail "the worker is PID $nspid in its namespace, not 1"
-kill -TERM "$pid1"
-status=0
-wait "$worker_pid" || status=$?   # unshare exits with its child's status
-worker_pid=""
-[ "$status" = 0 ] || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker exited $status after SIGTERM"; }
+sigterm_expect_exit_0 "$pid1" pid1.log
 python3 - "$rootfs/pid1.log" <<'PYEOF2' || { cat "$rootfs/pid1.log" >&2; fail "the PID 1 worker did not finish its running message"; }
 import json, sys
 lines = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
