@@ -14,4 +14,4 @@ set -eu
 ctl=/usr/lib/rabbitmq/bin/rabbitmqctl
 [ -x "$ctl" ] || ctl=$(command -v rabbitmqctl)
 exec "$ctl" -n "${WARREN_TEST_RABBITMQ_NODE:?set WARREN_TEST_RABBITMQ_NODE to the node name, e.g. rabbit@rabbitmq}" \
-    --erlang-cookie "${WARREN_TEST_ERLANG_COOKIE:?set WARREN_TEST_ERLANG_COOKIE to the node s Erlang cookie}" "$@"
+    --erlang-cookie "${WARREN_TEST_ERLANG_COOKIE:?set WARREN_TEST_ERLANG_COOKIE to the Erlang cookie of that node}" "$@"

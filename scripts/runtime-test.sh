@@ -4,9 +4,9 @@
 # builds a minimal Debian bookworm root filesystem with debootstrap holding exactly the
 # runtime stage's packages (librabbitmq4, ca-certificates, tzdata), deletes every shell from
 # it (the image needs none at run time), copies the binary in, and under chroot as the image's
-# non-root user 10001:10001 (with /proc mounted, as in any container) runs `warren --version`, a worker that drains 200 messages from a
-# throwaway broker on loopback, `warren healthcheck` against it, and a SIGTERM that must end it
-# with exit 0. Then the same binary runs as PID 1 of a new PID namespace (as `docker run`
+# non-root user 10001:10001 (with /proc mounted, as in any container) runs `warren --version`,
+# a worker that drains 200 messages from a throwaway broker on loopback, `warren healthcheck`
+# against it, and a SIGTERM that must end it with exit 0. Then the same binary runs as PID 1 of a new PID namespace (as `docker run`
 # without --init starts it): SIGTERM during a running message must finish it and exit 0.
 #
 # Needs root (debootstrap, chroot) and the Debian mirror apt uses (WARREN_DEBIAN_MIRROR,
