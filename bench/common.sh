@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by the benchmark scripts (sourced, not run). The caller defines ROOT and OUT, calls
-# bench_logging before anything logs, and destroys BROKER_DIR (when set) on exit.
+# Shared by the benchmark scripts (sourced, not run): the log, the broker, waiting for a quiet
+# machine. The caller defines ROOT and OUT, calls bench_logging before anything logs, and
+# destroys BROKER_DIR (when set) on exit.
 
 # Starts the run's log: LOG=$OUT/$2 (OUT must exist), emptied. Afterwards `log` prints "$1: …" to stderr and
 # appends it to LOG, and `fail` logs an ERROR line and exits 1.
@@ -33,4 +34,23 @@ bench_broker() {
     RABBITMQCTL=${WARREN_BENCH_RABBITMQCTL:-${WARREN_TEST_RABBITMQCTL:-}}
   fi
   export WARREN_AMQP_URL
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+# sys_busy_ticks: non-idle CPU ticks of the whole machine, all cores.
+sys_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# settle: give the broker time to finish writing what was just published, and wait (at most
+# 30 s) for the machine to be quiet: < 0.3 cores busy over one second.
+settle() {
+  local deadline=$(( $(date +%s) + 30 )) a b
+  sleep 1
+  while :; do
+    a=$(sys_busy_ticks); sleep 1; b=$(sys_busy_ticks)
+    if [ $(( (b - a) * 10 )) -lt $(( 3 * CLK_TCK )) ]; then return 0; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "WARNING: machine still busy ($(awk "BEGIN { printf \"%.2f\", ($b - $a) / $CLK_TCK }") cores) after 30 s; measuring anyway"
+      return 0
+    fi
+  done
 }

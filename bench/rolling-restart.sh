@@ -380,7 +380,6 @@ if __name__ == "__main__":
     commands[sys.argv[1]](*sys.argv[2:])
 PYEOF
 python3 -c 'import pika' 2>/dev/null || fail "python3 with pika is required (pip install pika)"
-command -v curl >/dev/null || log "note: curl not found; python3 urllib polls /metrics"
 
 # ------------------------------------------------------------------- build
 if [ -z "${WARREN_BINARY:-}" ]; then
@@ -400,19 +399,6 @@ unset WARREN_QUEUE WARREN_QUEUE_TYPE WARREN_PREFETCH WARREN_CONCURRENCY WARREN_H
 log "broker ${WARREN_AMQP_URL//:*@/:***@}"
 
 # ----------------------------------------------------------------- helpers
-CLK_TCK=$(getconf CLK_TCK)
-sys_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-# settle: wait (at most 30 s) for the machine to be quiet: < 0.3 cores busy over one second.
-settle() {
-  local deadline=$(( $(date +%s) + 30 )) a b
-  sleep 1
-  while :; do
-    a=$(sys_busy_ticks); sleep 1; b=$(sys_busy_ticks)
-    if [ $(( (b - a) * 10 )) -lt $(( 3 * CLK_TCK )) ]; then return 0; fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then log "WARNING: machine still busy after 30 s; measuring anyway"; return 0; fi
-  done
-}
-
 # start_worker LOGFILE: starts `warren worker` in the background; its pid is in STARTED_PID.
 STARTED_PID=
 start_worker() {

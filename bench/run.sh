@@ -90,7 +90,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-CLK_TCK=$(getconf CLK_TCK)
 now() { date +%s.%N; }
 # calc EXPR: floating-point arithmetic via awk.
 calc() { awk "BEGIN { printf \"%.10g\", $1 }"; }
@@ -195,20 +194,6 @@ prefill() {
   settle
 }
 
-# settle: give the broker time to finish writing the prefill, and wait (at most
-# 30 s) for the machine to be quiet: < 0.3 cores busy over one second.
-settle() {
-  local deadline=$(( $(date +%s) + 30 )) a b
-  sleep 1
-  while :; do
-    a=$(sys_busy_ticks); sleep 1; b=$(sys_busy_ticks)
-    if [ $(( (b - a) * 10 )) -lt $(( 3 * CLK_TCK )) ]; then return 0; fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      log "WARNING: machine still busy ($(calc "($b - $a) / $CLK_TCK") cores) after 30 s; measuring anyway"
-      return 0
-    fi
-  done
-}
 
 # start_watch FILE: background ready-count watcher, returns once it is polling.
 start_watch() {
@@ -226,8 +211,6 @@ wait_watch() {
   return $rc
 }
 
-# sys_busy_ticks: non-idle CPU ticks of the whole machine, all cores.
-sys_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
 broker_ticks() { if [ -n "$BROKER_PID" ]; then cpu_ticks "$BROKER_PID"; else echo 0; fi; }
 
