@@ -55,38 +55,83 @@ import Testing
         #expect(acks.flush().isEmpty)
     }
 
+    /// Model check against what the broker does with each frame: a multiple-ack settles every
+    /// unsettled delivery up to its tag, a single ack settles one and must name an unsettled one.
+    /// Over random completion orders across many flushes, every delivery the handlers finished is
+    /// settled exactly once (no ack lost, none doubled) and nothing still running is touched.
     @Test func everyDeliveryIsSettledExactlyOnceOverALongRun() {
-        // Random completion order across many flushes: each tag is settled by exactly one frame.
         var generator = SystemRandomNumberGenerator()
         var acks = AckCoalescer()
-        var settledBy: [UInt64: Int] = [:]
-        var pending: [UInt64] = []
+        var settled: [UInt64: Int] = [:]  // by the broker model
+        var unsettledOnBroker: Set<UInt64> = []
+        var running: [UInt64] = []
+        var finished: Set<UInt64> = []
         var nextTag: UInt64 = 1
-        var lastMultiple: UInt64 = 0
         for _ in 0..<2000 {
             for _ in 0..<Int.random(in: 0...8, using: &generator) {
                 acks.delivered(nextTag)
-                pending.append(nextTag)
+                unsettledOnBroker.insert(nextTag)
+                running.append(nextTag)
                 nextTag += 1
             }
-            pending.shuffle(using: &generator)
-            let finishing = pending.prefix(Int.random(in: 0...pending.count, using: &generator))
-            pending.removeFirst(finishing.count)
+            running.shuffle(using: &generator)
+            let finishing = running.prefix(Int.random(in: 0...running.count, using: &generator))
+            running.removeFirst(finishing.count)
             for tag in finishing {
-                if Bool.random(using: &generator) { acks.ack(tag) } else { acks.nacked(tag); settledBy[tag, default: 0] += 1 }
+                finished.insert(tag)
+                if Bool.random(using: &generator) {
+                    let accepted = acks.ack(tag)
+                    #expect(accepted)
+                } else {
+                    #expect(acks.canNack(tag))
+                    acks.nacked(tag)  // the loop sends the nack itself
+                    unsettledOnBroker.remove(tag)
+                    settled[tag, default: 0] += 1
+                }
             }
             for frame in acks.flush() {
                 guard case .ack(let tag, let multiple) = frame else { continue }
-                if multiple {
-                    // Covers every not-yet-settled tag up to `tag`: none may still be pending.
-                    #expect(!pending.contains { $0 <= tag })
-                    for covered in (lastMultiple + 1)...tag where settledBy[covered] == nil { settledBy[covered] = 1 }
-                    lastMultiple = tag
-                } else {
-                    settledBy[tag, default: 0] += 1
+                let covered = multiple ? unsettledOnBroker.filter { $0 <= tag } : [tag]
+                #expect(multiple || unsettledOnBroker.contains(tag), "single ack of settled tag \(tag)")
+                for covered in covered {
+                    #expect(!running.contains(covered), "acked \(covered) while its handler still runs")
+                    unsettledOnBroker.remove(covered)
+                    settled[covered, default: 0] += 1
                 }
             }
         }
-        #expect(settledBy.values.allSatisfy { $0 == 1 })
+        // Every finished delivery was settled exactly once; no running one was.
+        #expect(Set(settled.keys) == finished)
+        #expect(settled.values.allSatisfy { $0 == 1 })
+        #expect(unsettledOnBroker == Set(running))
+    }
+
+    /// A delivery that is never settled (a handler that hangs) must not pin memory: what the
+    /// coalescer tracks stays proportional to the unsettled deliveries, and later acks still go out.
+    @Test func aNeverSettledTagDoesNotGrowMemory() {
+        var acks = AckCoalescer()
+        acks.delivered(1)  // never acked
+        var sent = 0
+        for tag: UInt64 in 2...200_001 {
+            acks.delivered(tag)
+            acks.ack(tag)
+            if tag % 50 == 0 { sent += acks.flush().count }
+        }
+        sent += acks.flush().count
+        #expect(sent == 200_000)
+        #expect(acks.unsettledCount == 1)
+        #expect(acks.trackedCount <= 2 * acks.unsettledCount + 1024 + 50, "tracks \(acks.trackedCount) tags")
+    }
+
+    @Test func acksOfUnknownOrSettledTagsAreRefused() {
+        var acks = coalescer(delivered: 1...2)
+        let unknown = acks.ack(9)
+        let first = acks.ack(1)
+        let frames = acks.flush()
+        let again = acks.ack(1)
+        #expect(!unknown && first && !again)
+        #expect(frames == [.ack(1, multiple: false)])
+        #expect(!acks.canNack(1))
+        #expect(acks.flush().isEmpty)
     }
 }
