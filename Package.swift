@@ -61,7 +61,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "WarrenAMQPTests", dependencies: ["WarrenAMQP", "CRabbitMQ"]),
+        .testTarget(
+            name: "WarrenAMQPTests",
+            dependencies: ["WarrenAMQP", "CRabbitMQ", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
         // Real-broker tests: they need the broker started by `make test` (see scripts/broker.sh)
         // and run the built `warren` binary as a child process.

@@ -20,7 +20,13 @@ import Synchronization
 /// await connection.close()
 /// ```
 public final class AMQPConnection: Sendable {
+    /// Publishes `publish(…)` may have in flight on one connection before callers wait.
+    public static let publishWindowCapacity = 1024
+
     private let mailbox: Mailbox
+    private let publishWindow = PublishWindow(capacity: AMQPConnection.publishWindowCapacity)
+    /// When the owner thread last went round its loop: a stale stamp means it is wedged.
+    public let activity: LoopActivity
     /// Negotiated heartbeat interval in seconds (0 = disabled).
     public let heartbeatSeconds: Int
     /// Negotiated maximum frame size in bytes.
@@ -28,11 +34,12 @@ public final class AMQPConnection: Sendable {
     /// What the broker said about itself (`product`, `version`, `cluster_name`, …).
     public let serverProperties: AMQPTable
 
-    private init(mailbox: Mailbox, raw: RawConnection) {
+    private init(mailbox: Mailbox, activity: LoopActivity, transport: any AMQPTransport) {
         self.mailbox = mailbox
-        heartbeatSeconds = Int(raw.negotiatedHeartbeat)
-        frameMax = Int(raw.negotiatedFrameMax)
-        serverProperties = raw.serverProperties
+        self.activity = activity
+        heartbeatSeconds = Int(transport.negotiatedHeartbeat)
+        frameMax = Int(transport.negotiatedFrameMax)
+        serverProperties = transport.serverProperties
     }
 
     /// Opens a connection on a new owner thread. Returns once logged in with a channel open.
@@ -46,25 +53,37 @@ public final class AMQPConnection: Sendable {
         _ configuration: AMQPConnectionConfiguration, logger: Logger = Logger(label: "warren.amqp"),
         onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void = { _ in }
     ) async throws -> AMQPConnection {
+        try await open(logger: logger, onEvent: onEvent) {
+            try RawConnection(
+                url: configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                clientProperties: configuration.clientProperties)
+        }
+    }
+
+    /// Starts an owner thread that makes its transport with `makeTransport` (on that thread)
+    /// and then runs the connection loop on it. `connect` uses librabbitmq; tests use a fake.
+    static func open(
+        logger: Logger, onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void,
+        transport makeTransport: @escaping @Sendable () throws -> any AMQPTransport
+    ) async throws -> AMQPConnection {
         let handoff = ConnectHandoff()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AMQPConnection, Error>) in
                 guard handoff.install(continuation) else { return }
                 OwnerThread.start {
-                    let raw: RawConnection
+                    let transport: any AMQPTransport
                     let mailbox: Mailbox
                     do {
                         mailbox = try Mailbox()
-                        raw = try RawConnection(
-                            url: configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
-                            connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                            clientProperties: configuration.clientProperties)
+                        transport = try makeTransport()
                     } catch {
                         handoff.resume(with: .failure(error))
                         return
                     }
-                    let connection = AMQPConnection(mailbox: mailbox, raw: raw)
-                    let loop = ConnectionLoop(raw: raw, mailbox: mailbox, logger: logger, onEvent: onEvent)
+                    let activity = LoopActivity()
+                    let connection = AMQPConnection(mailbox: mailbox, activity: activity, transport: transport)
+                    let loop = ConnectionLoop(raw: transport, mailbox: mailbox, activity: activity, logger: logger, onEvent: onEvent)
                     guard handoff.resume(with: .success(connection)) else {
                         loop.close()  // the caller gave up (cancelled) while we connected
                         return
@@ -78,27 +97,29 @@ public final class AMQPConnection: Sendable {
     }
 
     /// Runs `body` on the owner thread and returns its result.
+    ///
+    /// Always completes: with the body's result, or the error the connection ended with (also
+    /// when it ends before the body ran), or `CancellationError` at once when the calling task
+    /// is cancelled (the body may still run later; its result is then dropped).
     func perform<T: Sendable>(_ body: @escaping @Sendable (ConnectionLoop) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let error = mailbox.send(.run({ loop in
-                do {
-                    continuation.resume(returning: try body(loop))
-                } catch let error as AMQPError {
-                    continuation.resume(throwing: error)
-                    // Warren's single channel is unusable after any broker exception.
-                    if loop.raw.isBroken { loop.fail(error) }
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }, fail: { continuation.resume(throwing: $0) }))
-            if let error { continuation.resume(throwing: error) }
-        }
+        let result = OneShot<T>()
+        let refused = mailbox.send(.run({ loop in
+            do {
+                result.complete(.success(try body(loop)))
+            } catch {
+                result.complete(.failure(error))
+                // Warren's single channel is unusable after any broker exception.
+                if loop.raw.isBroken { loop.fail(AMQPError(error, context: "command")) }
+            }
+        }, fail: { result.complete(.failure($0)) }))
+        if let refused { throw refused }
+        return try await result.wait()
     }
 
     /// Declares a queue (idempotent when the arguments match; `406 PRECONDITION_FAILED` otherwise).
     @discardableResult
     public func declareQueue(_ name: String, durable: Bool = true, arguments: AMQPTable = [:]) async throws -> (messages: UInt32, consumers: UInt32) {
-        try await perform { try $0.raw.declareQueue(name, durable: durable, arguments: arguments) }
+        try await perform { try $0.raw.declareQueue(name, passive: false, durable: durable, arguments: arguments) }
     }
 
     /// Declares a queue passively: fails with `404 NOT_FOUND` when it does not exist.
@@ -118,16 +139,35 @@ public final class AMQPConnection: Sendable {
     /// finishes after `cancel(consumerTag:)` or `close()`, and throws when the broker cancels the
     /// consumer or the connection fails. Every delivery must be acked or nacked on this connection.
     ///
+    /// The stream holds at most the prefetch: the broker sends no more unacked deliveries. When
+    /// its reader goes away (the iterating task is cancelled), the consumer is cancelled on the
+    /// broker and deliveries that arrive for it are requeued (`basic.nack`, requeue), never
+    /// left unsettled.
+    ///
     /// - Parameter prefetch: this consumer's `basic.qos` prefetch. It is sent in the same turn of
     ///   the owner thread as `basic.consume`, so on a connection shared by several consumers no
     ///   other consumer's `basic.qos` can come between them and swap their limits.
     public func consume(queue: String, prefetch: UInt16? = nil, consumerTag: String = "", arguments: AMQPTable = [:]) async throws -> AMQPConsumer {
         let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, Error>.makeStream()
-        let tag = try await perform { loop in
-            if let prefetch { try loop.raw.setPrefetch(prefetch) }
-            return try loop.registerConsumer(queue: queue, consumerTag: consumerTag, arguments: arguments, continuation: continuation)
+        let registration = ConsumerRegistration(continuation)
+        let mailbox = self.mailbox
+        let abandon: @Sendable () -> Void = {
+            mailbox.send(.run({ loop in loop.abandonConsumer(registration) }, fail: { _ in }))
         }
-        return AMQPConsumer(tag: tag, deliveries: stream)
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { abandon() }
+        }
+        do {
+            let tag = try await perform { loop in
+                if let prefetch { try loop.raw.setPrefetch(prefetch) }
+                return try loop.registerConsumer(queue: queue, consumerTag: consumerTag, arguments: arguments, registration: registration)
+            }
+            return AMQPConsumer(tag: tag, deliveries: stream)
+        } catch {
+            // Cancelled while the owner thread may still register it: have it cancelled there.
+            abandon()
+            throw error
+        }
     }
 
     /// Cancels a consumer (`basic.cancel`): no new deliveries start; its stream ends after the
@@ -154,23 +194,37 @@ public final class AMQPConnection: Sendable {
 
     /// Publishes and waits for the broker's confirm. Throws `AMQPError.publishNacked`, or
     /// `AMQPError.unroutable` when `mandatory` and no queue took it.
+    ///
+    /// At most `publishWindowCapacity` such publishes are in flight on a connection; further
+    /// callers wait for room (cancellably). While the broker blocks the connection
+    /// (`connection.blocked`), publishes are held by the owner thread, not written, so they wait
+    /// for `unblocked`: bound the wait with a timeout around this call.
     public func publish(exchange: String = "", routingKey: String, mandatory: Bool = true,
                         properties: AMQPProperties = AMQPProperties(deliveryMode: 2), body: [UInt8]) async throws {
-        try await enqueuePublish(exchange: exchange, routingKey: routingKey, mandatory: mandatory,
-                                 properties: properties, body: body).wait()
+        try await publishWindow.acquire()
+        let window = publishWindow
+        let confirmation = PublishConfirmation(onComplete: { window.release() })
+        enqueue(PublishRequest(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body),
+                confirmation: confirmation)
+        try await confirmation.wait()
     }
 
     /// Hands a publish to the owner thread at once, without waiting for its confirm: publishes
     /// reach the broker in the order of these calls, so one task can pipeline many and await
-    /// their confirmations afterwards.
+    /// their confirmations afterwards. Not bounded by the publish window: the caller bounds
+    /// how many it leaves unconfirmed (as `warren publish` and `warren dlq replay` do).
     public func enqueuePublish(exchange: String = "", routingKey: String, mandatory: Bool = true,
                                properties: AMQPProperties = AMQPProperties(deliveryMode: 2), body: [UInt8]) -> PublishConfirmation {
-        let request = PublishRequest(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body)
         let confirmation = PublishConfirmation()
+        enqueue(PublishRequest(exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, body: body),
+                confirmation: confirmation)
+        return confirmation
+    }
+
+    private func enqueue(_ request: PublishRequest, confirmation: PublishConfirmation) {
         let error = mailbox.send(.run({ loop in loop.publish(request, confirmation: confirmation) },
                                       fail: { confirmation.complete(.failure($0)) }))
         if let error { confirmation.complete(.failure(error)) }
-        return confirmation
     }
 
     /// Whether the connection is still usable; `closeReason` says why not.
@@ -180,7 +234,8 @@ public final class AMQPConnection: Sendable {
     public var closeReason: AMQPError? { mailbox.closedError }
 
     /// Closes the channel and connection cleanly (bounded by the RPC timeout) and stops the
-    /// owner thread. Unconfirmed publishes fail; consumer streams finish. Idempotent.
+    /// owner thread. Unconfirmed publishes fail; consumer streams finish. Idempotent. Returns at
+    /// once if the calling task is cancelled (the owner thread still closes).
     public func close() async {
         _ = try? await perform { $0.close() }
     }

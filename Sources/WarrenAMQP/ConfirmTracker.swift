@@ -1,57 +1,53 @@
 /// Publisher-confirm bookkeeping: which publish each `basic.ack`/`basic.nack` settles.
 ///
 /// In confirm mode the broker numbers publishes 1, 2, 3… per channel, so pending publishes are
-/// keyed by that sequence number. A `basic.return` (unroutable mandatory publish) arrives before
-/// the confirm of the same message and is matched by message id.
+/// keyed by that sequence number. A `basic.return` (an unroutable mandatory publish) carries no
+/// sequence number, but the broker sends it right before that publish's own `basic.ack` on the
+/// same channel: it is attached to the next confirm, whatever the message ids (which retry
+/// copies and replays reuse, and which may be absent).
 ///
 /// Owner-thread confined (a plain value inside `ConnectionLoop`).
 struct ConfirmTracker {
-    private struct Pending {
-        var confirmation: PublishConfirmation
-        var messageID: String?
-        var returned: AMQPError?
-    }
-
     private var nextSequence: UInt64 = 1
     private var lowestPending: UInt64 = 1
-    private var pending: [UInt64: Pending] = [:]
-    private var sequenceByMessageID: [String: UInt64] = [:]
+    private var pending: [UInt64: PublishConfirmation] = [:]
+    /// A `basic.return` waiting for the confirm that follows it.
+    private var pendingReturn: AMQPError?
 
-    mutating func add(messageID: String?, confirmation: PublishConfirmation) {
-        pending[nextSequence] = Pending(confirmation: confirmation, messageID: messageID)
-        if let messageID { sequenceByMessageID[messageID] = nextSequence }
+    /// Publishes sent and not yet confirmed.
+    var count: Int { pending.count }
+
+    mutating func add(_ confirmation: PublishConfirmation) {
+        pending[nextSequence] = confirmation
         nextSequence += 1
     }
 
-    mutating func markReturned(messageID: String?, error: AMQPError) {
-        if let messageID, let sequence = sequenceByMessageID[messageID] {
-            pending[sequence]?.returned = error
-        } else if let sequence = (lowestPending..<nextSequence).first(where: { pending[$0] != nil }) {
-            // Without a message id, the oldest unconfirmed publish is the best guess.
-            pending[sequence]?.returned = error
-        }
+    mutating func markReturned(_ error: AMQPError) {
+        pendingReturn = error
     }
 
     mutating func settle(upTo tag: UInt64, multiple: Bool, acked: Bool) {
+        // The return belongs to the publish this confirm names (the last one it covers).
+        let returned = pendingReturn
+        pendingReturn = nil
         let range = multiple ? lowestPending...max(lowestPending, tag) : tag...tag
         for sequence in range {
-            guard let entry = pending.removeValue(forKey: sequence) else { continue }
-            if let messageID = entry.messageID { sequenceByMessageID.removeValue(forKey: messageID) }
-            if let returned = entry.returned {
-                entry.confirmation.complete(.failure(returned))
+            guard let confirmation = pending.removeValue(forKey: sequence) else { continue }
+            if sequence == tag, let returned {
+                confirmation.complete(.failure(returned))
             } else if acked {
-                entry.confirmation.complete(.success(()))
+                confirmation.complete(.success(()))
             } else {
-                entry.confirmation.complete(.failure(.publishNacked))
+                confirmation.complete(.failure(.publishNacked))
             }
         }
         while lowestPending < nextSequence, pending[lowestPending] == nil { lowestPending += 1 }
     }
 
     mutating func failAll(_ error: AMQPError) {
-        for (_, entry) in pending { entry.confirmation.complete(.failure(error)) }
+        for (_, confirmation) in pending { confirmation.complete(.failure(error)) }
         pending = [:]
-        sequenceByMessageID = [:]
+        pendingReturn = nil
         lowestPending = nextSequence
     }
 }

@@ -4,74 +4,114 @@ import Logging
 import Glibc
 #endif
 
-/// The owner thread's run loop for one connection: it alone touches the `RawConnection`.
+/// The owner thread's run loop for one connection: it alone touches the transport.
 ///
-/// Each turn: run queued commands; read what librabbitmq already buffered; otherwise `poll()` the
-/// socket and the mailbox's eventfd with a timeout short enough to send heartbeats on time.
+/// Each turn: run queued commands; read what the transport already buffered; otherwise `poll()`
+/// the socket and the mailbox's eventfd with a timeout short enough to send heartbeats on time.
+///
+/// **Every command completes.** Each command the mailbox accepted ends with a result or an
+/// error: run in a turn; refused with the close error when the connection ended earlier in the
+/// same batch or before it was taken (`Mailbox.close`); and a command sent after the end is
+/// refused by `Mailbox.send` itself. Every publish is confirmed, nacked, returned or failed
+/// with the close error; every consumer stream ends.
+///
+/// **Bounded.** Unsettled deliveries are bounded by the prefetch (`AckCoalescer` keeps memory
+/// proportional to them); while the broker has the connection blocked (`connection.blocked`,
+/// a memory or disk alarm) publishes are held here instead of written, so the owner thread
+/// never blocks on a send buffer the broker stopped reading. Callers bound what they hand over
+/// (`AMQPConnection.publish` waits for room in its `PublishWindow`).
 ///
 /// - Important: Confined to the owner thread. Commands receive it as a parameter and must not
 ///   let it escape.
 final class ConnectionLoop {
-    let raw: RawConnection
+    let raw: any AMQPTransport
     let mailbox: Mailbox
     let logger: Logger
     /// Called on the owner thread: must return quickly and never block.
     let onEvent: @Sendable (AMQPConnectionEvent) -> Void
+    /// Stamped at every turn, for stall detection by other threads.
+    let activity: LoopActivity
 
-    private var consumers: [String: AsyncThrowingStream<AMQPDelivery, Error>.Continuation] = [:]
+    private var consumers: [String: ConsumerRegistration] = [:]
     private var confirms = ConfirmTracker()
     private var acks = AckCoalescer()
-    private var finished = false
+    /// Publishes held while the broker blocks the connection, in call order.
+    private var held: [(request: PublishRequest, confirmation: PublishConfirmation)] = []
+    private var blocked = false
+    /// Why the connection ended; `nil` while it runs.
+    private(set) var closeError: AMQPError?
     private var lastInput = ContinuousClock.now
     private let heartbeat: Duration
 
-    init(raw: RawConnection, mailbox: Mailbox, logger: Logger, onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void) {
+    init(
+        raw: any AMQPTransport, mailbox: Mailbox, activity: LoopActivity, logger: Logger,
+        onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void
+    ) {
         self.raw = raw
         self.mailbox = mailbox
+        self.activity = activity
         self.logger = logger
         self.onEvent = onEvent
         heartbeat = .seconds(Int(raw.negotiatedHeartbeat))
     }
 
+    var finished: Bool { closeError != nil }
+
+    /// Publishes written and not yet confirmed, plus those held while blocked.
+    var unconfirmedPublishes: Int { confirms.count + held.count }
+
     func run() {
         while !finished {
+            activity.touch()
             for command in mailbox.take() {
-                execute(command)
-                if finished { return }
+                if let closeError {
+                    Self.refuse(command, with: closeError)  // the connection ended earlier in this batch
+                } else {
+                    execute(command)
+                }
             }
+            guard !finished else { break }
             do {
                 try flushAcks()
                 try pump()
-                if !raw.hasBufferedInput {
+                if !finished, !raw.hasBufferedInput {
                     try waitForInput()
                 }
-            } catch let error as AMQPError {
-                fail(error)
             } catch {
-                fail(.library(status: 0, message: "\(error)", context: "connection loop"))
+                fail(AMQPError(error, context: "connection loop"))
             }
         }
+        activity.touch()
+    }
+
+    private static func refuse(_ command: Command, with error: AMQPError) {
+        if case .run(_, let fail) = command { fail(error) }
     }
 
     private func execute(_ command: Command) {
-        do {
-            switch command {
-            case .ack(let tag):
-                acks.ack(tag)
-            case .nack(let tag, let requeue):
+        switch command {
+        case .ack(let tag):
+            acks.ack(tag)
+        case .nack(let tag, let requeue):
+            guard acks.canNack(tag) else { return }  // unknown or already settled: a 406 otherwise
+            do {
                 // Acks queued before this nack go first; order on the wire follows the callers'.
                 try flushAcks()
                 try raw.nack(tag, requeue: requeue)
                 acks.nacked(tag)
-            case .run(let body, _):
+            } catch {
+                fail(AMQPError(error, context: "basic.nack"))
+            }
+        case .run(let body, let refuse):
+            do {
                 // Acks queued before a cancel, close or publish must reach the broker first.
                 try flushAcks()
-                body(self)
+            } catch {
+                let error = AMQPError(error, context: "basic.ack")
+                fail(error)
+                return refuse(error)
             }
-        } catch let error as AMQPError {
-            fail(error)
-        } catch {
-            fail(.library(status: 0, message: "\(error)", context: "command"))
+            body(self)
         }
     }
 
@@ -91,34 +131,39 @@ final class ConnectionLoop {
         for _ in 0..<512 {
             guard let event = try raw.nextEvent() else { return }
             lastInput = .now
-            dispatch(event)
+            try dispatch(event)
             if finished { return }
         }
     }
 
-    private func dispatch(_ event: RawConnection.Event) {
+    private func dispatch(_ event: TransportEvent) throws {
         switch event {
         case .delivery(let delivery):
             acks.delivered(delivery.deliveryTag)
-            if let consumer = consumers[delivery.consumerTag] {
-                consumer.yield(delivery)
-            } else {
-                // Its consumer is gone (cancelled): hand it straight back rather than hold it.
-                try? raw.nack(delivery.deliveryTag, requeue: true)
+            guard let consumer = consumers[delivery.consumerTag],
+                  case .enqueued = consumer.continuation.yield(delivery)
+            else {
+                // Nobody will handle it (its consumer was cancelled, or stopped iterating):
+                // hand it straight back rather than hold it unsettled forever.
+                try raw.nack(delivery.deliveryTag, requeue: true)
                 acks.nacked(delivery.deliveryTag)
+                return
             }
         case .publishConfirmed(let tag, let multiple):
             confirms.settle(upTo: tag, multiple: multiple, acked: true)
         case .publishNacked(let tag, let multiple):
             confirms.settle(upTo: tag, multiple: multiple, acked: false)
-        case .returned(let messageID, let code, let text):
-            confirms.markReturned(messageID: messageID, error: .unroutable(replyCode: code, replyText: text))
+        case .returned(let code, let text):
+            confirms.markReturned(.unroutable(replyCode: code, replyText: text))
         case .consumerCancelled(let tag):
-            consumers.removeValue(forKey: tag)?.finish(throwing: AMQPError.consumerCancelled(consumerTag: tag))
+            consumers.removeValue(forKey: tag)?.continuation.finish(throwing: AMQPError.consumerCancelled(consumerTag: tag))
         case .blocked(let reason):
+            blocked = true
             onEvent(.blocked(reason: reason))
         case .unblocked:
+            blocked = false
             onEvent(.unblocked)
+            releaseHeldPublishes()
         }
     }
 
@@ -148,37 +193,77 @@ final class ConnectionLoop {
 
     // MARK: Operations used by commands (owner thread)
 
-    func registerConsumer(queue: String, consumerTag: String, arguments: AMQPTable,
-                          continuation: AsyncThrowingStream<AMQPDelivery, Error>.Continuation) throws -> String {
+    func registerConsumer(queue: String, consumerTag: String, arguments: AMQPTable, registration: ConsumerRegistration) throws -> String {
         let tag = try raw.consume(queue: queue, consumerTag: consumerTag, arguments: arguments)
-        consumers[tag] = continuation
+        if registration.abandoned {
+            // Its caller gave up before the broker answered: nobody will read the deliveries.
+            try raw.cancel(consumerTag: tag)
+            registration.continuation.finish()
+            return tag
+        }
+        consumers[tag] = registration
         return tag
     }
 
     /// Cancels a consumer. Deliveries the broker sent before `basic.cancel-ok` are already
-    /// buffered by librabbitmq (the channel is ordered), so they are dispatched first; then the
-    /// consumer's stream ends.
+    /// buffered (the channel is ordered), so they are dispatched first; then the consumer's
+    /// stream ends.
     func cancelConsumer(_ tag: String) throws {
         guard consumers[tag] != nil else { return }
         try raw.cancel(consumerTag: tag)
         while raw.hasBufferedInput, let event = try raw.nextEvent() {
-            dispatch(event)
+            try dispatch(event)
         }
-        consumers.removeValue(forKey: tag)?.finish()
+        consumers.removeValue(forKey: tag)?.continuation.finish()
+    }
+
+    /// Its stream's reader went away (the iterating task was cancelled, or `consume` gave up):
+    /// cancel it on the broker; deliveries still arriving are requeued by `dispatch`.
+    func abandonConsumer(_ registration: ConsumerRegistration) {
+        registration.abandoned = true
+        guard let tag = consumers.first(where: { $0.value === registration })?.key else { return }
+        do {
+            try cancelConsumer(tag)
+        } catch {
+            fail(AMQPError(error, context: "basic.cancel"))
+        }
     }
 
     func publish(_ request: PublishRequest, confirmation: PublishConfirmation) {
+        if blocked || !held.isEmpty {
+            // The broker stopped reading this socket: writing could block the owner thread once
+            // the send buffer fills. Keep it (in order) until `connection.unblocked`.
+            held.append((request, confirmation))
+            return
+        }
+        write(request, confirmation: confirmation)
+    }
+
+    private func write(_ request: PublishRequest, confirmation: PublishConfirmation) {
         do {
             try raw.publish(exchange: request.exchange, routingKey: request.routingKey, mandatory: request.mandatory,
                             properties: request.properties, body: request.body)
-            confirms.add(messageID: request.mandatory ? request.properties.messageID : nil, confirmation: confirmation)
-        } catch let error as AMQPError {
-            confirmation.complete(.failure(error))
-            fail(error)
+            confirms.add(confirmation)
         } catch {
-            let error = AMQPError.library(status: 0, message: "\(error)", context: "basic.publish")
+            let error = AMQPError(error, context: "basic.publish")
             confirmation.complete(.failure(error))
             fail(error)
+        }
+    }
+
+    private func releaseHeldPublishes() {
+        let pending = held
+        held = []
+        for (index, publish) in pending.enumerated() {
+            if let closeError {
+                for (_, confirmation) in pending[index...] { confirmation.complete(.failure(closeError)) }
+                return
+            }
+            if blocked {
+                held.append(contentsOf: pending[index...])  // blocked again meanwhile
+                return
+            }
+            write(publish.request, confirmation: publish.confirmation)
         }
     }
 
@@ -197,17 +282,33 @@ final class ConnectionLoop {
 
     private func finish(with error: AMQPError, consumersError: AMQPError?) {
         guard !finished else { return }
-        finished = true
-        for command in mailbox.close(with: error) {
-            if case .run(_, let fail) = command { fail(error) }
-        }
+        closeError = error
+        // From here on `send` refuses; what was queued and not yet taken is refused now.
+        for command in mailbox.close(with: error) { Self.refuse(command, with: error) }
         let consumers = self.consumers
         self.consumers = [:]
         for (_, consumer) in consumers {
-            if let consumersError { consumer.finish(throwing: consumersError) } else { consumer.finish() }
+            if let consumersError { consumer.continuation.finish(throwing: consumersError) } else { consumer.continuation.finish() }
         }
         confirms.failAll(error)
+        for (_, confirmation) in held { confirmation.complete(.failure(error)) }
+        held = []
         raw.close()
+    }
+}
+
+/// A consumer's stream as the owner thread holds it.
+///
+/// Owner-thread confined except for `continuation`, which is thread-safe; it is created by the
+/// calling task and handed over in a command.
+final class ConsumerRegistration: @unchecked Sendable {
+    // @unchecked: `abandoned` is read and written only on the owner thread (in commands);
+    // `continuation` is Sendable.
+    let continuation: AsyncThrowingStream<AMQPDelivery, Error>.Continuation
+    var abandoned = false
+
+    init(_ continuation: AsyncThrowingStream<AMQPDelivery, Error>.Continuation) {
+        self.continuation = continuation
     }
 }
 

@@ -1,18 +1,17 @@
-import Synchronization
-
 /// The broker's answer to one publish, to await later: lets one task pipeline many publishes
 /// in order (see `AMQPConnection.enqueuePublish`).
 ///
-/// Thread-safe: completed once by the connection's owner thread, awaited by any task.
+/// Thread-safe: completed once by the connection's owner thread (or by the connection failing),
+/// awaited by any task. Every confirmation handed out is completed in bounded time: by the
+/// broker's `basic.ack`/`basic.nack`, or with the error the connection ended with.
 public final class PublishConfirmation: Sendable {
-    private struct State {
-        var result: Result<Void, AMQPError>?
-        var waiter: CheckedContinuation<Void, Error>?
+    private let result = OneShot<Void>()
+    /// Called once, when the outcome is known (gives a `PublishWindow` slot back).
+    private let onComplete: (@Sendable () -> Void)?
+
+    init(onComplete: (@Sendable () -> Void)? = nil) {
+        self.onComplete = onComplete
     }
-
-    private let state = Mutex(State())
-
-    init() {}
 
     /// Returns once the broker confirmed the message; throws `AMQPError.publishNacked`,
     /// `AMQPError.unroutable`, or the error the connection failed with.
@@ -21,33 +20,13 @@ public final class PublishConfirmation: Sendable {
     /// recalled: the broker may still store it, so a cancelled publish has an unknown outcome.
     /// Only one task may wait.
     public func wait() async throws {
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let result = state.withLock { state -> Result<Void, Error>? in
-                    if let result = state.result { return result.mapError { $0 } }
-                    // Checked under the lock: a cancel that ran before this found no waiter.
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let result { continuation.resume(with: result) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Error>? in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume(throwing: CancellationError())
-        }
+        try await result.wait()
     }
 
     func complete(_ result: Result<Void, AMQPError>) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Error>? in
-            guard state.result == nil else { return nil }
-            state.result = result
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(with: result.mapError { $0 })
+        if self.result.complete(result.mapError { $0 }) { onComplete?() }
     }
+
+    /// Whether the outcome is known (for tests and bookkeeping).
+    var isCompleted: Bool { result.isCompleted }
 }

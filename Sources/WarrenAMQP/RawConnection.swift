@@ -10,7 +10,7 @@ import Darwin
 /// - Important: Not thread-safe. librabbitmq has no locking and its heartbeats are only serviced
 ///   inside its own calls, so every method must be called on the connection's owner thread
 ///   (see `ConnectionLoop`). Nothing here may run on Swift's cooperative pool: these calls block.
-final class RawConnection {
+final class RawConnection: AMQPTransport {
     /// Warren uses one channel per connection: consuming, acks and confirmed publishes share it.
     static let channel: amqp_channel_t = 1
 
@@ -23,17 +23,6 @@ final class RawConnection {
     let negotiatedHeartbeat: Int32
     let negotiatedFrameMax: Int32
     let serverProperties: AMQPTable
-
-    /// What the broker sent that is not a delivery to a live consumer.
-    enum Event {
-        case delivery(AMQPDelivery)
-        case publishConfirmed(deliveryTag: UInt64, multiple: Bool)
-        case publishNacked(deliveryTag: UInt64, multiple: Bool)
-        case returned(messageID: String?, replyCode: UInt16, replyText: String)
-        case consumerCancelled(consumerTag: String)
-        case blocked(reason: String)
-        case unblocked
-    }
 
     /// Opens the TCP socket, logs in with `clientProperties`, opens the channel and puts it in
     /// confirm mode. Blocks for at most about `connectTimeoutSeconds` per step.
@@ -123,7 +112,7 @@ final class RawConnection {
     }
 
     @discardableResult
-    func declareQueue(_ name: String, passive: Bool = false, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
+    func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
         let arena = CArena()
         guard let ok = amqp_queue_declare(
             state, Self.channel, arena.bytes(name), passive ? 1 : 0, durable ? 1 : 0, 0, 0, arena.table(arguments))
@@ -203,7 +192,7 @@ final class RawConnection {
     /// Reads the next event without waiting; `nil` when nothing is available.
     ///
     /// Also sends a heartbeat when one is due: librabbitmq does that only inside its wait calls.
-    func nextEvent() throws -> Event? {
+    func nextEvent() throws -> TransportEvent? {
         amqp_maybe_release_buffers(state)
         var envelope = amqp_envelope_t()
         var zero = timeval(tv_sec: 0, tv_usec: 0)
@@ -231,7 +220,7 @@ final class RawConnection {
     }
 
     /// A non-delivery frame is waiting (librabbitmq put it back): read and interpret it.
-    private func nextMethodEvent() throws -> Event? {
+    private func nextMethodEvent() throws -> TransportEvent? {
         var frame = amqp_frame_t()
         var zero = timeval(tv_sec: 0, tv_usec: 0)
         let status = amqp_simple_wait_frame_noblock(state, &frame, &zero)
@@ -257,7 +246,7 @@ final class RawConnection {
                 isBroken = true
                 throw error
             }
-            return .returned(messageID: AMQPProperties(message.properties).messageID, replyCode: code, replyText: text)
+            return .returned(replyCode: code, replyText: text)
         case AMQP_BASIC_CANCEL_METHOD:
             let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             return .consumerCancelled(consumerTag: cancel.consumer_tag.swiftString)

@@ -1,0 +1,48 @@
+/// The AMQP operations `ConnectionLoop` drives, with librabbitmq (`RawConnection`) behind them in
+/// production and a scripted fake in tests, so the loop, `Mailbox`, `AckCoalescer` and
+/// `ConfirmTracker` can be tested without sockets (socket dies mid-batch, a full send buffer,
+/// a return before its ack…), the way postgres-nio tests its state machines.
+///
+/// Every method may block for at most the transport's RPC timeout and throws `AMQPError` on a
+/// socket, protocol or broker failure; after a failure `isBroken` is true.
+///
+/// - Important: Not thread-safe: every call happens on the connection's owner thread.
+protocol AMQPTransport: AnyObject {
+    /// `poll()`ed with the mailbox's wake-up fd: readable when the broker sent something.
+    var socketFD: Int32 { get }
+    var negotiatedHeartbeat: Int32 { get }
+    var negotiatedFrameMax: Int32 { get }
+    var serverProperties: AMQPTable { get }
+    /// Set once a socket, protocol or channel error was seen: nothing more can be sent.
+    var isBroken: Bool { get }
+    /// Input already read from the socket and not yet returned, which `poll()` cannot see.
+    var hasBufferedInput: Bool { get }
+
+    /// The next event without waiting, `nil` when none is available. Also sends a heartbeat
+    /// when one is due.
+    func nextEvent() throws -> TransportEvent?
+
+    func ack(_ deliveryTag: UInt64, multiple: Bool) throws
+    func nack(_ deliveryTag: UInt64, requeue: Bool) throws
+    func publish(exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, body: [UInt8]) throws
+
+    // RPCs: each waits for the broker's answer, bounded by the RPC timeout.
+    func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32)
+    func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws
+    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws
+    func purgeQueue(_ name: String) throws -> UInt32
+    func deleteQueue(_ name: String) throws -> UInt32
+    func setPrefetch(_ count: UInt16) throws
+    func consume(queue: String, consumerTag: String, arguments: AMQPTable) throws -> String
+    func cancel(consumerTag: String) throws
+
+    /// Closes the channel and connection (handshakes only while not broken, bounded by the RPC
+    /// timeout) and frees everything. Idempotent.
+    func close()
+}
+
+extension AMQPTransport {
+    func declareQueue(_ name: String, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
+        try declareQueue(name, passive: false, durable: durable, arguments: arguments)
+    }
+}

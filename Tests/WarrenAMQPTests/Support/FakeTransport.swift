@@ -1,0 +1,174 @@
+import CRabbitMQ
+import Glibc
+import Logging
+import Synchronization
+@testable import WarrenAMQP
+
+/// A scripted stand-in for librabbitmq under `ConnectionLoop`: tests push frames in (events or
+/// errors), read back what the loop wrote, make writes fail at a chosen point, and hold the owner
+/// thread inside an RPC (a "gate") to line commands up in one batch.
+///
+/// Thread-safe: the owner thread calls the transport methods, the test thread scripts it.
+final class FakeTransport: AMQPTransport, Sendable {
+    /// What the loop sent, in order.
+    enum Written: Equatable, Sendable {
+        case ack(UInt64, multiple: Bool)
+        case nack(UInt64, requeue: Bool)
+        case publish(routingKey: String)
+        case qos(UInt16)
+        case consume(queue: String)
+        case cancel(String)
+        case declare(String)
+    }
+
+    private struct State {
+        var incoming: [Result<TransportEvent, AMQPError>] = []
+        var written: [Written] = []
+        /// Every write (ack, nack, publish) throws this once set, like a dead socket.
+        var writeError: AMQPError?
+        var broken = false
+        var closed = false
+        var consumers = 0
+        var gateOpen = true
+    }
+
+    private let state = Mutex(State())
+    /// Readable while scripted input waits, so the loop's `poll()` wakes for it.
+    private let inputFD: Int32
+    let negotiatedHeartbeat: Int32
+    let negotiatedFrameMax: Int32 = 131_072
+    let serverProperties: AMQPTable = ["product": "fake"]
+
+    init(heartbeat: Int32 = 0) {
+        inputFD = warren_eventfd()
+        negotiatedHeartbeat = heartbeat
+    }
+
+    deinit { Glibc.close(inputFD) }
+
+    // MARK: Scripting (test thread)
+
+    /// Queues frames for the loop to read, and wakes it.
+    func push(_ events: TransportEvent...) {
+        state.withLock { $0.incoming.append(contentsOf: events.map { .success($0) }) }
+        wakeLoop()
+    }
+
+    /// The next read fails with `error`, as a socket that died.
+    func pushFailure(_ error: AMQPError) {
+        state.withLock { $0.incoming.append(.failure(error)) }
+        wakeLoop()
+    }
+
+    /// Every write from now on fails with `error`.
+    func failWrites(with error: AMQPError) {
+        state.withLock { $0.writeError = error }
+    }
+
+    /// While closed, an RPC on a queue named "gate" holds the owner thread until it opens.
+    func closeGate() { state.withLock { $0.gateOpen = false } }
+    func openGate() { state.withLock { $0.gateOpen = true } }
+
+    var written: [Written] { state.withLock { $0.written } }
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Polls (every ms) until `condition` holds for what was written, or the deadline passes.
+    func waitForWritten(within timeout: Duration = .seconds(5), _ condition: ([Written]) -> Bool) async throws -> [Written] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let written = self.written
+            if condition(written) { return written }
+            guard ContinuousClock.now < deadline else { return written }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    private func wakeLoop() {
+        var one: UInt64 = 1
+        _ = write(inputFD, &one, 8)
+    }
+
+    // MARK: AMQPTransport (owner thread)
+
+    var socketFD: Int32 { inputFD }
+    var isBroken: Bool { state.withLock { $0.broken } }
+    var hasBufferedInput: Bool { state.withLock { !$0.incoming.isEmpty } }
+
+    func nextEvent() throws -> TransportEvent? {
+        let next = state.withLock { state -> Result<TransportEvent, AMQPError>? in
+            guard !state.incoming.isEmpty else { return nil }
+            return state.incoming.removeFirst()
+        }
+        guard let next else {
+            var value: UInt64 = 0
+            _ = read(inputFD, &value, 8)  // nothing left: let poll() sleep again
+            return nil
+        }
+        switch next {
+        case .success(let event): return event
+        case .failure(let error):
+            state.withLock { $0.broken = true }
+            throw error
+        }
+    }
+
+    private func record(_ written: Written) throws {
+        try state.withLock { state in
+            if let error = state.writeError {
+                state.broken = true
+                throw error
+            }
+            state.written.append(written)
+        }
+    }
+
+    func ack(_ deliveryTag: UInt64, multiple: Bool) throws { try record(.ack(deliveryTag, multiple: multiple)) }
+    func nack(_ deliveryTag: UInt64, requeue: Bool) throws { try record(.nack(deliveryTag, requeue: requeue)) }
+    func publish(exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, body: [UInt8]) throws {
+        try record(.publish(routingKey: routingKey))
+    }
+
+    func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
+        if name == "gate" {
+            // Not recorded and never failing: it only holds the owner thread.
+            while !state.withLock({ $0.gateOpen }) { usleep(1000) }
+            return (0, 0)
+        }
+        try record(.declare(name))
+        return (0, 0)
+    }
+
+    func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws { try record(.declare(name)) }
+    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {}
+    func purgeQueue(_ name: String) throws -> UInt32 { 0 }
+    func deleteQueue(_ name: String) throws -> UInt32 { 0 }
+    func setPrefetch(_ count: UInt16) throws { try record(.qos(count)) }
+
+    func consume(queue: String, consumerTag: String, arguments: AMQPTable) throws -> String {
+        try record(.consume(queue: queue))
+        return state.withLock { state in
+            state.consumers += 1
+            return "ctag-\(state.consumers)"
+        }
+    }
+
+    func cancel(consumerTag: String) throws { try record(.cancel(consumerTag)) }
+
+    func close() {
+        state.withLock { $0.closed = true }
+    }
+}
+
+extension AMQPConnection {
+    /// A connection whose owner thread drives `transport` instead of librabbitmq.
+    static func fake(_ transport: FakeTransport, onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void = { _ in }) async throws -> AMQPConnection {
+        try await open(logger: .init(label: "test"), onEvent: onEvent) { transport }
+    }
+}
+
+extension AMQPDelivery {
+    static func fake(tag: UInt64, consumerTag: String = "ctag-1") -> AMQPDelivery {
+        AMQPDelivery(deliveryTag: tag, redelivered: false, exchange: "", routingKey: "q", consumerTag: consumerTag,
+                     properties: AMQPProperties(), body: [])
+    }
+}
