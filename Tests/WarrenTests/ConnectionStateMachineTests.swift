@@ -56,6 +56,32 @@ import Warren
         #expect(m.readiness.state == "failed")
     }
 
+    /// A broker that accepts the connection and then refuses the work at once (a 406 closing the
+    /// channel on every connect) must end loudly, not reconnect forever: connecting again does
+    /// not reset the count of refusals, only work done (`progressed`) does.
+    @Test func aRefusalRepeatingAfterEachConnectEndsTheWorker() {
+        let precondition = ConnectionStateMachine.Failure("406 PRECONDITION_FAILED - delivery acknowledgement timed out", isPermanent: true)
+        var m = machine(maxRefused: 3)
+        _ = m.start()
+        for _ in 1...2 {
+            _ = m.connected()
+            guard case .wait = m.connectionLost(precondition, jitter: 0) else { Issue.record("expected wait"); return }
+            _ = m.backoffElapsed()
+        }
+        _ = m.connected()
+        guard case .fail(_, .refused) = m.connectionLost(precondition, jitter: 0) else { Issue.record("expected fail"); return }
+
+        // With work done in between, the same refusals are not "in a row".
+        var n = machine(maxRefused: 2)
+        _ = n.start()
+        for _ in 1...4 {
+            _ = n.connected()
+            _ = n.progressed()
+            guard case .wait = n.connectionLost(precondition, jitter: 0) else { Issue.record("expected wait"); return }
+            _ = n.backoffElapsed()
+        }
+    }
+
     @Test func aLostConnectionReconnectsQuicklyAndASuccessResetsTheBackoff() {
         var m = machine()
         _ = m.start()

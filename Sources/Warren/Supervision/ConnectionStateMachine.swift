@@ -84,16 +84,26 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
+    /// Connected and consuming: the backoff starts over. Refusals in a row do not: a broker that
+    /// accepts the connection and then refuses the work at once (a `406` closing the channel on
+    /// every connect, a `403` once permissions were revoked) would otherwise reconnect forever.
+    /// They are reset by `progressed()` or a transient failure.
     public mutating func connected() -> Action {
         switch state {
         case .connecting:
             failuresInARow = 0
-            refusalsInARow = 0
             state = .consuming(blocked: nil)
             return .none
         case .idle, .consuming, .backingOff, .draining, .closed:
             return .none
         }
+    }
+
+    /// A message was handled and acked on the current connection: the broker accepts the
+    /// worker's work, so earlier refusals are no longer "in a row".
+    public mutating func progressed() -> Action {
+        refusalsInARow = 0
+        return .none
     }
 
     public mutating func connectFailed(_ failure: Failure, jitter: Double) -> Action {
