@@ -12,7 +12,7 @@ public final class LoopActivity: Sendable {
     /// Nanoseconds from `origin` to the last turn.
     private let lastTurn = Atomic<Int64>(0)
 
-    init() {}
+    package init() {}
 
     /// Records a turn (owner thread).
     func touch() {

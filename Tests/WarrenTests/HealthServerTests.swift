@@ -3,6 +3,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 @testable import Warren
+import WarrenAMQP
 
 @Suite struct HealthServerTests {
     // The closures below bind each response with `let` before `#expect`: a closure whose only
@@ -34,6 +35,27 @@ import Testing
             status.update(state: "draining", isReady: false, detail: "draining")
             let draining = try await HTTPProbe.fetch("\(base)/readyz")
             #expect(draining == .init(status: 503, body: #"{"ready":false,"state":"draining","reason":"draining"}"#))
+        }
+    }
+
+    /// A consumer whose connection thread has not turned (a never-touched activity stamp) with a
+    /// zero stall limit: stalled at once, and wedged (twice the limit) at once.
+    @Test func aStalledConsumerIsNotReadyAndAWedgedOneNotAlive() async throws {
+        try await withHealthServer { status, base in
+            let monitor = FlowMonitor(limit: .zero, handlersRunning: { 0 })
+            status.watch(monitor)
+            status.update(state: "consuming", isReady: true)
+            monitor.consuming(on: LoopActivity())
+            while monitor.stall == nil { await Task.yield() }  // the stamp must be older than the limit
+            let ready = try await HTTPProbe.fetch("\(base)/readyz")
+            #expect(ready.status == 503)
+            #expect(ready.body.hasPrefix(#"{"ready":false,"state":"stalled","reason":"the connection's thread has not turned for "#), "\(ready.body)")
+            let live = try await HTTPProbe.fetch("\(base)/healthz")
+            #expect(live.status == 503)
+            #expect(live.body.hasPrefix(#"{"status":"wedged","reason":"wedged: the connection's thread"#), "\(live.body)")
+            monitor.notConsuming()
+            let recovered = try await HTTPProbe.fetch("\(base)/readyz")
+            #expect(recovered.status == 200)
         }
     }
 

@@ -33,6 +33,12 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// declares the queue without it.
     public var deliveryLimit: Int?
 
+    /// How long deliveries may be unable to flow — the connection's thread stuck in a call, or the
+    /// delivery loop stuck with no handler running — before `/readyz` answers `503 stalled`; at
+    /// twice this the worker counts as wedged and `/healthz` fails (see `FlowMonitor`). Long
+    /// handlers are not stalls.
+    public var stallTimeout: Duration = .seconds(30)
+
     /// Crashes in isolation before a message is dead-lettered as `crash-loop`.
     public static let defaultCrashLimit = 3
 

@@ -74,6 +74,12 @@ public final class WarrenConsumer: Service {
     private let crashGuard: CrashGuard?
     /// What this consumer is doing, for readiness probes (`HealthServer`).
     public let status: WorkerStatus
+    /// Set by the first ack on a connection, so the supervisor can tell a connection that did
+    /// work from one refused at once (see `ConnectionStateMachine.progressed()`).
+    private let madeProgress = Atomic<Bool>(false)
+    /// Handlers running right now (a slot taken for crash-guard bookkeeping is not one): a
+    /// delivery loop stuck while this is 0 is a stall (see `FlowMonitor`).
+    private let handlersRunning = Atomic<Int>(0)
 
     /// A consumer running one `MessageHandler` for every message.
     ///
@@ -173,6 +179,11 @@ public final class WarrenConsumer: Service {
         // Looked up once: with none bootstrapped, messages skip the tracing work entirely.
         let tracer: (any Tracer)? = InstrumentationSystem.tracer is NoOpTracer ? nil : InstrumentationSystem.tracer
         let limit = ConcurrencyLimit(configuration.concurrency)
+        let flow = FlowMonitor(limit: configuration.stallTimeout, handlersRunning: { [weak self] in
+            // Weak: the status (which keeps the monitor) is the consumer's own.
+            self?.handlersRunning.load(ordering: .relaxed) ?? 0
+        })
+        status.watch(flow)
         let counts = DrainCounts()
         let logger = self.logger
         let listener = connection.addListener { event in
@@ -193,8 +204,8 @@ public final class WarrenConsumer: Service {
                 switch action {
                 case .connect(let attempt):
                     action = await connectAndConsume(
-                        attempt: attempt, supervised: supervised, limit: limit, counts: counts, deadline: deadline, tracer: tracer,
-                        handlers: &handlers)
+                        attempt: attempt, supervised: supervised, limit: limit, flow: flow, counts: counts, deadline: deadline,
+                        tracer: tracer, handlers: &handlers)
                 case .wait(let delay, let attempt, let cause):
                     metrics.reconnects.increment()
                     logger.warning("reconnecting", metadata: [
@@ -224,8 +235,8 @@ public final class WarrenConsumer: Service {
 
     /// Opens a connection, consumes until it ends, and returns the next action.
     private func connectAndConsume(
-        attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, counts: DrainCounts, deadline: DrainDeadline,
-        tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
+        attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, flow: FlowMonitor, counts: DrainCounts,
+        deadline: DrainDeadline, tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
         logger.info("connecting", metadata: [
             "event": "worker.connecting", "attempt": "\(attempt)", "url": "\(self.connection.configuration.url.redacted)",
@@ -244,13 +255,17 @@ public final class WarrenConsumer: Service {
             return supervised.apply { $0.connectFailed(Self.failure(error), jitter: .random(in: 0..<1)) }
         }
         _ = supervised.apply { $0.connected() }
+        madeProgress.store(false, ordering: .relaxed)
+        flow.consuming(on: connection.activity)
+        defer { flow.notConsuming() }
         logger.info("consuming", metadata: [
             "event": "worker.consuming", "queue": "\(configuration.queue)", "consumer_tag": "\(consumer.tag)",
             "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
         ])
 
         let ending = await consume(
-            consumer, on: connection, supervised: supervised, limit: limit, counts: counts, tracer: tracer, handlers: &handlers)
+            consumer, on: connection, supervised: supervised, limit: limit, flow: flow, counts: counts, tracer: tracer,
+            handlers: &handlers)
         switch ending {
         case .drained(let started, let abandonedBefore, let drainedInFlight, let returned):
             // No new deliveries; wait for the running handlers. If the deadline or a second
@@ -272,6 +287,7 @@ public final class WarrenConsumer: Service {
             return supervised.apply { $0.drainFinished() }
         case .lost(let error):
             await release(connection)
+            if madeProgress.exchange(false, ordering: .relaxed) { _ = supervised.apply { $0.progressed() } }
             if case AMQPError.consumerCancelled = error {
                 logger.warning("consumer cancelled by the broker", metadata: ["event": "worker.consumer_cancelled", "error": "\(error)"])
             } else {
@@ -326,7 +342,8 @@ public final class WarrenConsumer: Service {
     /// or lost with the connection.
     private func consume(
         _ consumer: AMQPConsumer, on connection: AMQPConnection, supervised: SupervisedState,
-        limit: ConcurrencyLimit, counts: DrainCounts, tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
+        limit: ConcurrencyLimit, flow: FlowMonitor, counts: DrainCounts, tracer: (any Tracer)?,
+        handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConsumeEnding {
         let drain = DrainStart()
         return await withTaskGroup(of: Void.self) { watcher in
@@ -348,6 +365,9 @@ public final class WarrenConsumer: Service {
             var returned = 0
             do {
                 for try await delivery in consumer.deliveries {
+                    // Busy until it waits for the next delivery again (see `FlowMonitor`).
+                    flow.deliveryLoopBusy()
+                    defer { flow.deliveryLoopIdle() }
                     await limit.acquire()
                     if drain.started || !connection.isOpen {
                         limit.release()
@@ -469,7 +489,11 @@ public final class WarrenConsumer: Service {
     ) async {
         metrics.received.increment()
         metrics.inFlight.increment()
-        defer { metrics.inFlight.decrement() }
+        handlersRunning.add(1, ordering: .relaxed)
+        defer {
+            metrics.inFlight.decrement()
+            handlersRunning.subtract(1, ordering: .relaxed)
+        }
         guard let tracer else {
             return await handle(delivery, on: connection, counts: counts, span: nil, crashLoop: crashLoop)
         }
@@ -541,6 +565,7 @@ public final class WarrenConsumer: Service {
         switch outcome {
         case .succeeded:
             if connection.ack(delivery.deliveryTag) {
+                madeProgress.store(true, ordering: .relaxed)
                 metrics.acked.increment()
                 span?.attributes["warren.outcome"] = "acked"
                 if self.logger.logLevel <= .debug {

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// | request | answer |
 /// |---|---|
-/// | `GET /healthz` | `200 {"status":"alive"}` whenever the process can run a task at all |
+/// | `GET /healthz` | `200 {"status":"alive"}` while the process runs tasks and no consumer is wedged; `503 {"status":"wedged","reason":"…"}` once a stall lasted twice `stallTimeout` (see `FlowMonitor`) |
 /// | `GET /readyz` | `200 {"ready":true,"state":"consuming"}` while ready, else `503 {"ready":false,"state":"…","reason":"…"}` |
 /// | `GET /metrics` | `200`, the Prometheus text format (0.0.4) of `metrics`, when a registry is given (else `404`) |
 /// | anything else | `404` |
@@ -73,7 +73,10 @@ public struct HealthServer: Service {
     ) {
         let router = Router()
         router.get("/healthz") { _, _ in
-            Self.response(.ok, body: Self.livenessBody)
+            let liveness = WorkerStatus.combinedLiveness(statuses)
+            return liveness.isAlive
+                ? Self.response(.ok, body: Self.livenessBody)
+                : Self.response(.serviceUnavailable, body: Self.wedgedBody(liveness))
         }
         router.get("/readyz") { _, _ in
             let readiness = WorkerStatus.combinedReadiness(statuses)
@@ -124,6 +127,12 @@ public struct HealthServer: Service {
 
     /// `{"ready":true,"state":"consuming"}`, or `{"ready":false,"state":"…","reason":"…"}`
     /// (the reason falls back to the state when the status gives none).
+    static func wedgedBody(_ liveness: WorkerStatus.Liveness) -> String {
+        var body = #"{"status":"wedged","reason":"#
+        JSONText.appendString(liveness.reason ?? "wedged", to: &body)
+        return body + "}"
+    }
+
     static func readinessBody(_ readiness: WorkerStatus.Readiness) -> String {
         var body = "{\"ready\":\(readiness.isReady),\"state\":"
         JSONText.appendString(readiness.state, to: &body)

@@ -8,8 +8,8 @@ public final class WorkerStatus: Sendable {
     public struct Readiness: Sendable, Equatable {
         /// True only while connected and consuming (and not blocked by the broker).
         public var isReady: Bool
-        /// One word: `starting`, `connecting`, `consuming`, `blocked`, `reconnecting`, `draining`,
-        /// `stopped`, `failed`.
+        /// One word: `starting`, `connecting`, `consuming`, `blocked`, `stalled`, `reconnecting`,
+        /// `draining`, `stopped`, `failed`.
         public var state: String
         /// Why it is not ready, for people, e.g. `reconnecting in 3.2s after: connection refused`.
         public var reason: String?
@@ -28,13 +28,38 @@ public final class WorkerStatus: Sendable {
         var retryAt: ContinuousClock.Instant?
     }
 
+    /// A snapshot for `/healthz`.
+    public struct Liveness: Sendable, Equatable {
+        /// False once the worker is wedged: a stall (see `Readiness` state `stalled`) that lasted
+        /// twice the consumer's `stallTimeout`. An orchestrator should restart the process.
+        public var isAlive: Bool
+        /// Why it is not alive.
+        public var reason: String?
+
+        public init(isAlive: Bool, reason: String? = nil) {
+            self.isAlive = isAlive
+            self.reason = reason
+        }
+    }
+
     private let stored = Mutex(Stored())
+    /// Watches that deliveries can flow while consuming (set by the consumer).
+    private let flow = Mutex<FlowMonitor?>(nil)
 
     public init() {}
 
-    /// The current readiness; a pending reconnect's countdown is computed at the time of reading.
+    /// The consumer that reports here watches its flow with `monitor`.
+    func watch(_ monitor: FlowMonitor) {
+        flow.withLock { $0 = monitor }
+    }
+
+    /// The current readiness; a pending reconnect's countdown is computed at the time of reading,
+    /// and so is a stall: a worker whose deliveries cannot flow is not ready, whatever its state.
     public var readiness: Readiness {
         let stored = stored.withLock { $0 }
+        if stored.isReady, let stall = flow.withLock({ $0 })?.stall {
+            return Readiness(isReady: false, state: "stalled", reason: stall.reason)
+        }
         guard let retryAt = stored.retryAt else {
             return Readiness(isReady: stored.isReady, state: stored.state, reason: stored.detail)
         }
@@ -42,6 +67,19 @@ public final class WorkerStatus: Sendable {
         let tenths = (remaining.components.seconds * 10) + remaining.components.attoseconds / 100_000_000_000_000_000
         let reason = "reconnecting in \(tenths / 10).\(tenths % 10)s after: \(stored.detail ?? "an error")"
         return Readiness(isReady: false, state: stored.state, reason: reason)
+    }
+
+    /// Alive unless a stall has lasted twice its limit (the process is wedged).
+    public var liveness: Liveness {
+        guard let monitor = flow.withLock({ $0 }), let stall = monitor.stall, stall.duration > monitor.limit * 2 else {
+            return Liveness(isAlive: true)
+        }
+        return Liveness(isAlive: false, reason: "wedged: \(stall.reason)")
+    }
+
+    /// The liveness of several consumers as one: the first one that is not alive, else alive.
+    public static func combinedLiveness(_ statuses: [WorkerStatus]) -> Liveness {
+        statuses.lazy.map(\.liveness).first { !$0.isAlive } ?? Liveness(isAlive: true)
     }
 
     /// The readiness of several consumers as one: the first one that is not ready, else the

@@ -39,7 +39,9 @@ struct SystemdNotifyService: Service {
                 stopping = true
                 assignments.append("STOPPING=1")
             }
-            if let watchdog, ContinuousClock.now >= nextPing {
+            // A wedged consumer (see `FlowMonitor`) stops feeding the watchdog: systemd restarts
+            // the process, as an orchestrator does on a failing /healthz.
+            if let watchdog, ContinuousClock.now >= nextPing, WorkerStatus.combinedLiveness(statuses).isAlive {
                 assignments.append("WATCHDOG=1")
                 nextPing = ContinuousClock.now + watchdog
             }
