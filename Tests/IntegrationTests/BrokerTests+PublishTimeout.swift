@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import Warren
 import WarrenAMQP
@@ -23,6 +24,37 @@ extension BrokerTests {
                 let elapsed = started.duration(to: .now)
                 #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "gave up after \(elapsed)")
             }
+            await connection.close()
+        }
+
+        /// A handler's `MessageContext.publish` to a broker that accepts TCP and never answers
+        /// (connect timeout 60 s) ends with `PublishTimeout` after the context's publish timeout,
+        /// with no `blockedReason` (nothing was blocked: nothing answered). Before, it had no
+        /// timeout of its own and waited for the connect timeout (or, on a connection already
+        /// open, forever).
+        @Test("MessageContext.publish to a hung broker ends after the context's publish timeout")
+        func contextPublishToHungBroker() async throws {
+            let blackhole = try await BlackholeListener.start()
+            defer { blackhole.stop() }
+            let connection = WarrenConnection(ConnectionConfiguration(
+                url: try AMQPURL("amqp://guest:guest@127.0.0.1:\(blackhole.port)/"), connectionName: "it.context-publish-timeout",
+                connectTimeout: .seconds(60)))
+            let context = MessageContext(
+                queue: "nowhere", logger: Logger(label: "it"), publisher: connection, publishTimeout: .milliseconds(500))
+            #expect(MessageContext(queue: "nowhere", logger: Logger(label: "it")).publishTimeout == MessageContext.defaultPublishTimeout)
+            let started = ContinuousClock.now
+            let outcome = try await withTimeLimit(.seconds(30)) { () -> (any Error)? in
+                do {
+                    try await context.publish(json: ["n": 1], routingKey: "nowhere")
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            let elapsed = started.duration(to: .now)
+            let timeout = try #require(outcome as? PublishTimeout, "\(String(describing: outcome))")
+            #expect(timeout.timeout == .milliseconds(500) && timeout.blockedReason == nil, "\(timeout)")
+            #expect(elapsed >= .milliseconds(500) && elapsed < .seconds(5), "gave up after \(elapsed)")
             await connection.close()
         }
 

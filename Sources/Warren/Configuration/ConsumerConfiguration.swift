@@ -16,6 +16,10 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// Longest a handler may run; it is then cancelled and, if it throws, the message fails with
     /// `HandlerTimeout` (retried like any passing error). `nil` (the default) never times out.
     public var handlerTimeout: Duration?
+    /// Longest a handler's `MessageContext.publish` waits for the connection and the broker's
+    /// confirm (a broker under a memory alarm blocks publishers indefinitely); then it throws
+    /// `PublishTimeout`. Each call may pass its own `timeout:` instead.
+    public var publishTimeout: Duration
     /// How long a drain may take before running handlers are cancelled.
     public var shutdownTimeout: Duration
     /// Reconnect backoff: full jitter below a cap doubling from `initial` up to `maximum`.
@@ -47,7 +51,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// raised to 1.
     public init(
         queue: String, queueType: QueueType = .quorum, prefetch: UInt16 = 50, concurrency: Int = 8,
-        handlerTimeout: Duration? = nil, shutdownTimeout: Duration = .seconds(25),
+        handlerTimeout: Duration? = nil, publishTimeout: Duration = MessageContext.defaultPublishTimeout,
+        shutdownTimeout: Duration = .seconds(25),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
         maxRefusedAttempts: Int = 5, retryPolicy: RetryPolicy = RetryPolicy(), crashLimit: Int? = ConsumerConfiguration.defaultCrashLimit,
         deliveryLimit: Int? = Topology.defaultDeliveryLimit
@@ -57,6 +62,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         self.prefetch = prefetch
         self.concurrency = max(1, concurrency)
         self.handlerTimeout = handlerTimeout
+        self.publishTimeout = publishTimeout
         self.shutdownTimeout = shutdownTimeout
         self.reconnectBackoff = reconnectBackoff
         self.maxRefusedAttempts = max(1, maxRefusedAttempts)

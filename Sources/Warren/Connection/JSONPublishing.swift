@@ -35,14 +35,15 @@ extension WarrenConnection {
 }
 
 extension MessageContext {
-    /// Publishes `value` as a JSON follow-up message (see `publish(_:exchange:routingKey:…)`)
-    /// and returns its message id once the broker confirmed it.
+    /// Publishes `value` as a JSON follow-up message (see `publish(_:exchange:routingKey:…)`,
+    /// also for `timeout`) and returns its message id once the broker confirmed it.
     @discardableResult
     public func publish<T: Encodable>(
-        json value: T, exchange: String = "", routingKey: String, messageID: String? = nil, headers: AMQPTable? = nil
+        json value: T, exchange: String = "", routingKey: String, messageID: String? = nil, headers: AMQPTable? = nil,
+        timeout: Duration? = nil
     ) async throws -> String {
         let (body, properties) = try JSONPublishing.encode(value, messageID: messageID, correlationID: nil, headers: headers)
-        try await publish(body, exchange: exchange, routingKey: routingKey, properties: properties)
+        try await publish(body, exchange: exchange, routingKey: routingKey, properties: properties, timeout: timeout)
         return properties.messageID!
     }
 }

@@ -2,6 +2,18 @@
 /// message: the outcome is unknown, not a failure.
 public struct PublishTimeout: Error, Sendable, CustomStringConvertible {
     public var timeout: Duration
+    /// The broker's `connection.blocked` reason (e.g. `low on memory`) when the connection was
+    /// blocked at the timeout: the broker stopped reading it under a resource alarm, so waiting
+    /// longer helps only once the alarm clears. `nil` when it was not blocked (or never opened).
+    public var blockedReason: String?
 
-    public var description: String { "publish not confirmed within \(timeout); the broker may still store the message" }
+    public init(timeout: Duration, blockedReason: String? = nil) {
+        self.timeout = timeout
+        self.blockedReason = blockedReason
+    }
+
+    public var description: String {
+        let blocked = blockedReason.map { " while the broker blocked the connection (\($0))" } ?? ""
+        return "publish not confirmed within \(timeout)\(blocked); the broker may still store the message"
+    }
 }

@@ -40,10 +40,13 @@ public final class WarrenConnection: Service, Sendable {
         enum Phase {
             case idle
             case connecting(generation: UInt64, task: Task<Void, Never>)
-            case open(AMQPConnection)
+            case open(AMQPConnection, generation: UInt64)
             case closed
         }
         var phase = Phase.idle
+        /// The broker's `connection.blocked` reason, and the generation of the connection it
+        /// was sent on (a blocked connection that is gone blocks nothing).
+        var blocked: (generation: UInt64, reason: String)?
         var waiters: [UInt64: CheckedContinuation<AMQPConnection, Error>] = [:]
         var nextID: UInt64 = 0
     }
@@ -76,7 +79,7 @@ public final class WarrenConnection: Service, Sendable {
                 let immediate = state.withLock { state -> Result<AMQPConnection, Error>? in
                     if Task.isCancelled { return .failure(CancellationError()) }
                     switch state.phase {
-                    case .open(let connection) where connection.isOpen:
+                    case .open(let connection, _) where connection.isOpen:
                         return .success(connection)
                     case .closed:
                         return .failure(AMQPError.connectionClosedByClient)
@@ -107,7 +110,7 @@ public final class WarrenConnection: Service, Sendable {
         let result: Result<AMQPConnection, Error>
         do {
             let connection = try await AMQPConnection.connect(configuration.amqp, logger: logger, onEvent: { [weak self] event in
-                self?.notify(event)
+                self?.received(event, onGeneration: generation)
             })
             do {
                 for topology in topologies { try await topology.declare(on: connection) }
@@ -126,7 +129,7 @@ public final class WarrenConnection: Service, Sendable {
             }
             let waiters = Array(state.waiters.values)
             state.waiters = [:]
-            if case .success(let connection) = result { state.phase = .open(connection) } else { state.phase = .idle }
+            if case .success(let connection) = result { state.phase = .open(connection, generation: generation) } else { state.phase = .idle }
             return (waiters, nil)
         }
         if let orphan { await orphan.close() }
@@ -144,7 +147,8 @@ public final class WarrenConnection: Service, Sendable {
     /// the headers (W3C `traceparent` with an OpenTelemetry tracer), replacing any given there.
     ///
     /// - Parameter timeout: longest wait for the connection and the confirm together (a broker
-    ///   under a memory alarm blocks publishers indefinitely); then `PublishTimeout` is thrown.
+    ///   under a memory alarm blocks publishers indefinitely); then `PublishTimeout` is thrown,
+    ///   carrying the broker's `connection.blocked` reason when the connection was blocked.
     ///   A timed-out message may still be stored by the broker: retrying may duplicate it, so
     ///   consumers must be idempotent (as at-least-once delivery requires anyway).
     public func publish(
@@ -207,7 +211,7 @@ public final class WarrenConnection: Service, Sendable {
                 return false
             }
             defer { group.cancelAll() }
-            guard try await group.next() == true else { throw PublishTimeout(timeout: timeout) }
+            guard try await group.next() == true else { throw PublishTimeout(timeout: timeout, blockedReason: blockedReason) }
         }
     }
 
@@ -218,7 +222,7 @@ public final class WarrenConnection: Service, Sendable {
             var connection: AMQPConnection?
             var task: Task<Void, Never>?
             switch state.phase {
-            case .open(let open): connection = open
+            case .open(let open, _): connection = open
             case .connecting(_, let attempt): task = attempt
             case .idle, .closed: break
             }
@@ -242,11 +246,25 @@ public final class WarrenConnection: Service, Sendable {
     /// connection (used after a failure left it in an unknown state).
     func discard(_ connection: AMQPConnection) async {
         let current = state.withLock { state -> Bool in
-            guard case .open(let open) = state.phase, open === connection else { return false }
+            guard case .open(let open, _) = state.phase, open === connection else { return false }
             state.phase = .idle
             return true
         }
         if current { await connection.close() }
+    }
+
+    /// The broker's reason while it blocks the current connection (`connection.blocked`, sent
+    /// under a memory or disk alarm to connections that publish), else `nil`. A blocked
+    /// connection that has since closed or been replaced no longer counts.
+    ///
+    /// - Important: Thread-safe; read at any time (e.g. by `/readyz`).
+    public var blockedReason: String? {
+        state.withLock { state in
+            guard let blocked = state.blocked, case .open(let connection, let generation) = state.phase,
+                  generation == blocked.generation, connection.isOpen
+            else { return nil }
+            return blocked.reason
+        }
     }
 
     /// Registers a callback for `connection.blocked`/`unblocked` on every connection opened
@@ -264,7 +282,15 @@ public final class WarrenConnection: Service, Sendable {
         _ = listeners.withLock { $0.removeValue(forKey: id) }
     }
 
-    private func notify(_ event: AMQPConnectionEvent) {
+    /// On the owner thread of the connection of `generation`: records the block, then tells the
+    /// listeners (outside the lock).
+    private func received(_ event: AMQPConnectionEvent, onGeneration generation: UInt64) {
+        state.withLock { state in
+            switch event {
+            case .blocked(let reason): state.blocked = (generation, reason)
+            case .unblocked: if state.blocked?.generation == generation { state.blocked = nil }
+            }
+        }
         for listener in listeners.withLock({ Array($0.values) }) { listener(event) }
     }
 }

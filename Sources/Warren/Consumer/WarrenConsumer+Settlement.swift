@@ -3,13 +3,23 @@ import Tracing
 import WarrenAMQP
 
 /// How a failed or returned message leaves the consumer without ever being lost: a copy is
-/// published with a publisher confirm on the consumer's publishing connection, and only then is
-/// the original acked. A crash between the two leaves both (a duplicate), never neither: Warren
-/// delivers at least once, so handlers must be idempotent.
+/// published with a publisher confirm on the consumer's own publishing connection (`publisher`,
+/// which handlers never publish on), and only then is the original acked. A crash between the
+/// two leaves both (a duplicate), never neither: Warren delivers at least once, so handlers must
+/// be idempotent.
+///
+/// A message is dead-lettered only for what its handler did, never because Warren's own
+/// connections failed: a copy that cannot be published is published once more (on a fresh
+/// connection when the last one failed), then the original is requeued; a copy cut short by
+/// cancellation (drain deadline, second signal) leaves the original unacked for redelivery.
 extension WarrenConsumer {
     /// Longest wait for a copy's confirm (a broker under a memory alarm blocks publishers); then
-    /// the fallback applies.
+    /// the copy is tried once more, then the original is requeued.
     static let copyTimeout: Duration = .seconds(10)
+    /// How long a message whose copy could not be published holds its handler slot before it
+    /// is requeued: the broker redelivers a requeued message at once, and a copy path that stays
+    /// broken (a retry queue deleted and not re-creatable, an alarm) must not spin it.
+    static let requeuePause: Duration = .seconds(1)
 
     /// Settles a message whose handler failed, as `configuration.retryPolicy` decides:
     /// - a delayed retry: a copy with `x-warren-attempt` raised (and the error headers of this
@@ -17,9 +27,13 @@ extension WarrenConsumer {
     /// - dead-lettering (a `PermanentError`, an undecodable body, a crash loop, or no retry
     ///   left): a copy with the `DeadLetterHeaders` goes to `Q.dlx`, then the original is acked.
     ///
-    /// If the copy cannot be published (no confirm, unroutable, timeout), the original is nacked
-    /// without requeue instead: the broker dead-letters it to `Q.dead` itself (with `x-death`,
-    /// without Warren's headers), so it is neither lost nor redelivered in a hot loop.
+    /// If the copy cannot be published (nacked, unroutable, timed out, connection lost), that is
+    /// Warren's failure, not the handler's (see `publishCopyOnceMore`): it is published once more
+    /// and, failing that, the original is requeued (`basic.nack(requeue: true)`), logged as
+    /// `message.requeued` with `reason: copy_failed` and counted in
+    /// `warren_messages_requeued_total{reason="copy_failed"}`; it comes back and is handled
+    /// again. If the task is cancelled meanwhile, the original is left unacked
+    /// (`message.abandoned`) and the broker redelivers it. Neither case dead-letters it.
     ///
     /// Logs the one line naming the handler's error. On the message's task.
     func settle(
@@ -57,10 +71,8 @@ extension WarrenConsumer {
             var retryHeaders = headers
             retryHeaders[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
             let retryQueue = RetryPolicy.retryQueue(of: configuration.queue, delay: delay)
-            do {
-                try await publishCopy(of: delivery, headers: retryHeaders, exchange: "", routingKey: retryQueue)
-            } catch {
-                return fallBack(delivery, on: connection, copyError: error, counts: counts, span: span, logger: logger)
+            if let copyError = await publishCopyOnceMore(of: delivery, headers: retryHeaders, exchange: "", routingKey: retryQueue, logger: logger) {
+                return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
             }
             guard connection.ack(delivery.deliveryTag) else {
                 return abandonedAfterCopy(counts: counts, span: span, logger: logger)
@@ -73,10 +85,10 @@ extension WarrenConsumer {
             ])
         case .deadLetter, .retryNow:
             let topology = configuration.topology
-            do {
-                try await publishCopy(of: delivery, headers: headers, exchange: topology.deadLetterExchange, routingKey: delivery.routingKey)
-            } catch {
-                return fallBack(delivery, on: connection, copyError: error, counts: counts, span: span, logger: logger)
+            if let copyError = await publishCopyOnceMore(
+                of: delivery, headers: headers, exchange: topology.deadLetterExchange, routingKey: delivery.routingKey, logger: logger)
+            {
+                return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
             }
             guard connection.ack(delivery.deliveryTag) else {
                 return abandonedAfterCopy(counts: counts, span: span, logger: logger)
@@ -106,11 +118,12 @@ extension WarrenConsumer {
             guard connection.ack(delivery.deliveryTag) else { return false }
         } catch {
             logger.warning("could not republish an unstarted message; requeued instead (it comes back redelivered)", metadata: [
-                "event": "message.requeued", "message_id": "\(delivery.properties.messageID ?? "")", "error": "\(error)",
+                "event": "message.requeued", "reason": "unstarted", "message_id": "\(delivery.properties.messageID ?? "")",
+                "error": "\(error)",
             ])
             guard connection.nack(delivery.deliveryTag, requeue: true) else { return false }
         }
-        metrics.requeued.increment()
+        metrics.requeuedUnstarted.increment()
         return true
     }
 
@@ -125,21 +138,82 @@ extension WarrenConsumer {
             delivery.body, exchange: exchange, routingKey: routingKey, mandatory: true, properties: properties, timeout: Self.copyTimeout)
     }
 
+    /// Publishes a copy (`publishCopy`); if that fails for any reason but cancellation,
+    /// publishes it once more. Returns `nil` once one is confirmed, else the last error.
+    ///
+    /// Every such failure is infrastructure, not the handler's doing: the publishing connection
+    /// was closed (forced, broker restart) or refused the publish, or the broker blocked it past
+    /// `copyTimeout`. `WarrenConnection` opens a fresh connection for the second try when the
+    /// first one failed. An unroutable copy (`basic.return`) means the queue's own topology is
+    /// gone (a retry queue or `Q.dead` deleted): the topology is declared again first, which
+    /// is idempotent and what every connect does anyway.
+    func publishCopyOnceMore(
+        of delivery: AMQPDelivery, headers: AMQPTable, exchange: String, routingKey: String, logger: Logger
+    ) async -> (any Error)? {
+        let first: any Error
+        do {
+            try await publishCopy(of: delivery, headers: headers, exchange: exchange, routingKey: routingKey)
+            return nil
+        } catch {
+            first = error
+        }
+        if Self.isCancellation(first) { return first }
+        logger.info("copy could not be published; publishing it once more", metadata: [
+            "event": "message.copy_retrying", "copy_error": "\(first)",
+        ])
+        if case AMQPError.unroutable = first {
+            let topology = configuration.topology
+            let publisher = self.publisher
+            do {
+                try await withBrokerTimeout(Self.copyTimeout, "declaring the topology again") {
+                    try await topology.declare(on: try await publisher.connection())
+                }
+            } catch {
+                if Self.isCancellation(error) { return error }
+                logger.warning("could not declare the topology again", metadata: ["event": "topology.redeclare_failed", "error": "\(error)"])
+            }
+        }
+        do {
+            try await publishCopy(of: delivery, headers: headers, exchange: exchange, routingKey: routingKey)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// True for the errors of a task being cancelled (the drain deadline, a second signal),
+    /// whatever the publish path wrapped them in.
+    static func isCancellation(_ error: any Error) -> Bool {
+        error is CancellationError || Task.isCancelled
+    }
+
+    /// The copy could not be published (`publishCopyOnceMore`): never dead-letters. Cancelled,
+    /// the message stays unacked (the broker redelivers it when the connection closes); else,
+    /// after `requeuePause`, it is requeued.
     private func fallBack(
         _ delivery: AMQPDelivery, on connection: AMQPConnection, copyError: any Error, counts: DrainCounts, span: (any Span)?,
         logger: Logger
-    ) {
-        guard connection.nack(delivery.deliveryTag, requeue: false) else {
+    ) async {
+        if Self.isCancellation(copyError) {
             abandoned(counts, span: span)
-            logger.warning("message failed after its connection died; the broker will redeliver it", metadata: [
-                "event": "message.abandoned", "copy_error": "\(copyError)",
+            logger.warning("cancelled while its copy was being published; left unacked, the broker redelivers it", metadata: [
+                "event": "message.abandoned", "reason": "cancelled while publishing its copy", "copy_error": "\(copyError)",
             ])
             return
         }
-        metrics.deadLettered(.copyFailed)
-        span?.attributes["warren.outcome"] = "dead_lettered"
-        logger.warning("message failed and its copy could not be published; nacked to the dead-letter queue by the broker", metadata: [
-            "event": "message.dead_lettered", "dead_letter_reason": "\(DeadLetterReason.copyFailed.rawValue)", "copy_error": "\(copyError)",
+        // Cancelled during the pause: the same as above, the message stays unacked.
+        let paused = (try? await Task.sleep(for: Self.requeuePause)) != nil
+        guard paused, connection.nack(delivery.deliveryTag, requeue: true) else {
+            abandoned(counts, span: span)
+            logger.warning("its copy could not be published and it could not be requeued; left unacked, the broker redelivers it", metadata: [
+                "event": "message.abandoned", "reason": paused ? "connection closed" : "cancelled", "copy_error": "\(copyError)",
+            ])
+            return
+        }
+        metrics.requeuedCopyFailed.increment()
+        span?.attributes["warren.outcome"] = "requeued"
+        logger.warning("message failed and its copy could not be published; requeued, it will be handled again", metadata: [
+            "event": "message.requeued", "reason": "copy_failed", "copy_error": "\(copyError)",
         ])
     }
 

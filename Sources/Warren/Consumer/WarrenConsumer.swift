@@ -65,8 +65,16 @@ public final class WarrenConsumer: Service {
     public let configuration: ConsumerConfiguration
     private let connection: WarrenConnection
     private let ownsConnection: Bool
+    /// Warren's own publishing connection (name suffixed `/publish`): retry and dead-letter
+    /// copies, drain give-backs and crash markers. Always the consumer's own, opened on first
+    /// use, and never shared with handlers: a handler's bad publish (to a missing exchange)
+    /// closes the connection it was sent on and fails every confirm pending there, and must not
+    /// fail another message's copy.
     let publisher: WarrenConnection
-    private let ownsPublisher: Bool
+    /// Where `MessageContext.publish` sends handlers' follow-up messages: the one given to
+    /// `init`, or the consumer's own (name suffixed `/follow-ups`).
+    private let followUpPublisher: WarrenConnection
+    private let ownsFollowUpPublisher: Bool
     private let processing: MessageProcessing
     let logger: Logger
     let metrics: ConsumerMetrics
@@ -85,9 +93,11 @@ public final class WarrenConsumer: Service {
     ///
     /// - Parameters:
     ///   - connection: its own connection (`.dedicated`) or one shared with others (`.shared`).
-    ///   - publisher: where `MessageContext.publish` sends follow-up messages. By default the
-    ///     consumer's own publishing connection (same broker, name suffixed `/publish`), opened
-    ///     on the first publish and closed when the consumer stops.
+    ///   - publisher: where `MessageContext.publish` sends follow-up messages. By default a
+    ///     connection of the consumer's own (same broker, name suffixed `/follow-ups`), opened
+    ///     on the first publish and closed when the consumer stops. Warren's own copies (retries,
+    ///     dead letters) never go there: they use a separate connection (suffixed `/publish`), so
+    ///     a handler's failed publish cannot fail them.
     ///   - logger: used for every line the consumer and its handlers log.
     public convenience init(
         configuration: ConsumerConfiguration, connection: ConsumerConnection, handler: some MessageHandler,
@@ -112,13 +122,14 @@ public final class WarrenConsumer: Service {
             self.connection = shared
             ownsConnection = false
         }
+        let settings = self.connection.configuration
+        self.publisher = WarrenConnection(settings.named(settings.connectionName + "/publish"), logger: logger)
         if let publisher {
-            self.publisher = publisher
-            ownsPublisher = false
+            followUpPublisher = publisher
+            ownsFollowUpPublisher = false
         } else {
-            let settings = self.connection.configuration
-            self.publisher = WarrenConnection(settings.named(settings.connectionName + "/publish"), logger: logger)
-            ownsPublisher = true
+            followUpPublisher = WarrenConnection(settings.named(settings.connectionName + "/follow-ups"), logger: logger)
+            ownsFollowUpPublisher = true
         }
         processing = MessageProcessing(handlerFactory, timeout: configuration.handlerTimeout)
         self.logger = logger
@@ -143,7 +154,8 @@ public final class WarrenConsumer: Service {
 
     private func closeOwnedConnections() async {
         if ownsConnection { await connection.close() }
-        if ownsPublisher { await publisher.close() }
+        await publisher.close()
+        if ownsFollowUpPublisher { await followUpPublisher.close() }
     }
 
     private func runUntilStopped() async throws {
@@ -190,14 +202,44 @@ public final class WarrenConsumer: Service {
             // On the connection's thread: only quick, non-blocking work here.
             switch event {
             case .blocked(let reason):
-                logger.warning("connection blocked by the broker", metadata: ["event": "connection.blocked", "reason": "\(reason)"])
+                logger.warning("connection blocked by the broker", metadata: [
+                    "event": "connection.blocked", "connection": "consume", "reason": "\(reason)",
+                ])
                 _ = supervised.apply { $0.blocked(reason: reason) }
             case .unblocked:
-                logger.info("connection unblocked by the broker", metadata: ["event": "connection.unblocked"])
+                logger.info("connection unblocked by the broker", metadata: ["event": "connection.unblocked", "connection": "consume"])
                 _ = supervised.apply { $0.unblocked() }
             }
         }
         defer { connection.removeListener(listener) }
+        // The broker blocks only connections that publish (RabbitMQ 3.10 never blocks one that
+        // only consumes and acks): watch the publishing ones too.
+        var publishers = [(publisher, "publish")]
+        if followUpPublisher !== connection && followUpPublisher !== publisher { publishers.append((followUpPublisher, "follow-ups")) }
+        let watched = publishers.map { publisher, role in
+            let watch = status.watch(publisher, role: role)
+            let listener = publisher.addListener { event in
+                // On the connection's thread: only quick, non-blocking work here.
+                switch event {
+                case .blocked(let reason):
+                    logger.warning("publishing connection blocked by the broker", metadata: [
+                        "event": "connection.blocked", "connection": "\(role)", "reason": "\(reason)",
+                    ])
+                case .unblocked:
+                    logger.info("publishing connection unblocked by the broker", metadata: [
+                        "event": "connection.unblocked", "connection": "\(role)",
+                    ])
+                }
+                supervised.publisherBlockChanged()
+            }
+            return (publisher, watch, listener)
+        }
+        defer {
+            for (publisher, watch, listener) in watched {
+                publisher.removeListener(listener)
+                status.unwatch(watch)
+            }
+        }
         try await withThrowingDiscardingTaskGroup { handlers in
             var action = supervised.apply { $0.start() }
             while true {
@@ -534,7 +576,8 @@ public final class WarrenConsumer: Service {
             queue: configuration.queue, exchange: headers?[DeadLetterHeaders.originalExchange]?.text ?? delivery.exchange,
             routingKey: headers?[DeadLetterHeaders.originalRoutingKey]?.text ?? delivery.routingKey,
             deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
-            logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: publisher)
+            logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: followUpPublisher,
+            publishTimeout: configuration.publishTimeout)
         span?.attributes["warren.attempt"] = context.attempt
         var outcome: HandlerOutcome
         var immediateRetries = 0

@@ -51,6 +51,13 @@ public struct MessageContext: Sendable {
     public let deadline: ContinuousClock.Instant?
 
     private let publisher: WarrenConnection?
+    /// How long `publish` waits for the connection and the broker's confirm when the call
+    /// names no `timeout` (`ConsumerConfiguration.publishTimeout`).
+    public let publishTimeout: Duration
+
+    /// `publishTimeout` unless configured: as long as Warren waits for its own retry and
+    /// dead-letter copies.
+    public static let defaultPublishTimeout: Duration = .seconds(10)
 
     /// The message's headers (empty when it has none).
     public var headers: AMQPTable { properties.headers ?? [:] }
@@ -62,9 +69,20 @@ public struct MessageContext: Sendable {
     public var isShuttingDown: Bool { Task.isShuttingDownGracefully }
 
     /// Publishes a follow-up message and waits for the broker's confirm, on the consumer's
-    /// publishing connection (its own, not the consuming one: a broker that blocks publishers
-    /// then cannot stall acks). Its `correlationID`, when not set, is this message's
-    /// correlation id or else its message id, so a chain of messages can be followed.
+    /// follow-up publishing connection (its own, not the consuming one: a broker that blocks
+    /// publishers then cannot stall acks; nor the one Warren sends its retry and dead-letter
+    /// copies on: a publish the broker refuses closes the connection it was sent on). Its
+    /// `correlationID`, when not set, is this message's correlation id or else its message id,
+    /// so a chain of messages can be followed.
+    ///
+    /// Never waits longer than `timeout` (by default `publishTimeout`, 10 s unless configured):
+    /// then it throws `PublishTimeout`, whose `blockedReason` says when the broker was blocking
+    /// the connection (a memory or disk alarm). The message may still have been stored: retrying
+    /// may duplicate it. Thrown on from the handler, it is a passing error like any other (the
+    /// message is retried).
+    ///
+    /// Throws `AMQPError.unroutable` when `mandatory` and no queue took it, and
+    /// `AMQPError.channelClosed` (`404 NOT_FOUND`) for a missing exchange.
     ///
     /// The trace goes on too: with a tracer bootstrapped, the publish is a span under this
     /// message's `process` span and its context is written into the headers; without one, a
@@ -75,7 +93,7 @@ public struct MessageContext: Sendable {
     /// dead-lettered: publish last, or make the receiving side idempotent.
     public func publish(
         _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = true,
-        properties: AMQPProperties = AMQPProperties(deliveryMode: 2)
+        properties: AMQPProperties = AMQPProperties(deliveryMode: 2), timeout: Duration? = nil
     ) async throws {
         guard let publisher else { throw AMQPError.connectionClosedByClient }
         var properties = properties
@@ -85,7 +103,8 @@ public struct MessageContext: Sendable {
             trace.child().write(into: &headers)
             properties.headers = headers
         }
-        try await publisher.publish(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties)
+        try await publisher.publish(
+            body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout ?? publishTimeout)
     }
 
     /// Builds a context; the consumer does this for each delivery. Public so that handlers can
@@ -93,7 +112,7 @@ public struct MessageContext: Sendable {
     public init(
         queue: String, exchange: String = "", routingKey: String = "", deliveryTag: UInt64 = 1, redelivered: Bool = false,
         properties: AMQPProperties = AMQPProperties(), logger: Logger, deadline: ContinuousClock.Instant? = nil,
-        publisher: WarrenConnection? = nil
+        publisher: WarrenConnection? = nil, publishTimeout: Duration = MessageContext.defaultPublishTimeout
     ) {
         self.queue = queue
         self.exchange = exchange
@@ -104,6 +123,7 @@ public struct MessageContext: Sendable {
         self.attempt = Self.attempt(from: properties.headers)
         self.deadline = deadline
         self.publisher = publisher
+        self.publishTimeout = publishTimeout
         self.baseLogger = logger
     }
 

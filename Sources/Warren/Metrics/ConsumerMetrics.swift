@@ -11,7 +11,7 @@ import Metrics
 /// | `warren_messages_dead_lettered_total` | counter | `queue`, `reason` (`DeadLetterReason`) |
 /// | `warren_messages_retried_total` | counter | `queue`, `kind`: `immediate` (in process) or `delayed` (through `Q.retry.<delay>`) |
 /// | `warren_messages_isolated_total` | counter | `queue` (redelivered messages handled alone, see `CrashGuard`) |
-/// | `warren_messages_requeued_total` | counter | `queue` (prefetched but unstarted, returned by a drain) |
+/// | `warren_messages_requeued_total` | counter | `queue`, `reason`: `unstarted` (prefetched but not started, given back by a drain) or `copy_failed` (its retry or dead-letter copy could not be published) |
 /// | `warren_messages_abandoned_total` | counter | `queue` (left unacked: the broker redelivers them) |
 /// | `warren_handler_duration_seconds` | histogram | `queue` (every handled message, whatever its outcome) |
 /// | `warren_messages_in_flight` | gauge | `queue` |
@@ -27,7 +27,8 @@ import Metrics
 struct ConsumerMetrics: Sendable {
     let received: Counter
     let acked: Counter
-    let requeued: Counter
+    let requeuedUnstarted: Counter
+    let requeuedCopyFailed: Counter
     let retriedImmediately: Counter
     let retriedLater: Counter
     let isolated: Counter
@@ -45,7 +46,8 @@ struct ConsumerMetrics: Sendable {
         let labels = [("queue", queue)]
         received = Counter(label: "warren_messages_received_total", dimensions: labels)
         acked = Counter(label: "warren_messages_acked_total", dimensions: labels)
-        requeued = Counter(label: "warren_messages_requeued_total", dimensions: labels)
+        requeuedUnstarted = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "unstarted")])
+        requeuedCopyFailed = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "copy_failed")])
         retriedImmediately = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "immediate")])
         retriedLater = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "delayed")])
         isolated = Counter(label: "warren_messages_isolated_total", dimensions: labels)

@@ -1,5 +1,10 @@
 /// Why a message was dead-lettered, as a bounded label value for metrics and logs (the error
 /// text itself goes only to the log line and the span).
+///
+/// Every reason is something the message or its handler did. A failure of Warren's own
+/// connections (a copy that could not be published) never dead-letters: the message is
+/// requeued and counted in `warren_messages_requeued_total{reason="copy_failed"}`, which
+/// replaced this enum's former `copy_failed` case.
 public enum DeadLetterReason: String, Sendable, CaseIterable {
     /// The handler (or the factory making it) threw a `PermanentError`.
     case handlerError = "handler_error"
@@ -11,9 +16,6 @@ public enum DeadLetterReason: String, Sendable, CaseIterable {
     case retriesExhausted = "retries_exhausted"
     /// The message crashed the worker `crashLimit` times while handled alone (`CrashGuard`).
     case crashLoop = "crash_loop"
-    /// Warren could not publish its copy (to a retry or dead-letter queue) and nacked the
-    /// message instead, so the broker dead-lettered it without Warren's headers.
-    case copyFailed = "copy_failed"
 
     /// The reason for a handler's error that is dead-lettered at once (no retry left or none
     /// wanted); `retriesExhausted` and `crashLoop` are chosen by the consumer.

@@ -6,7 +6,8 @@ import Synchronization
 public final class WorkerStatus: Sendable {
     /// A snapshot for `/readyz`.
     public struct Readiness: Sendable, Equatable {
-        /// True only while connected and consuming (and not blocked by the broker).
+        /// True only while connected and consuming (and neither the consuming connection nor a
+        /// publishing one is blocked by the broker).
         public var isReady: Bool
         /// One word: `starting`, `connecting`, `consuming`, `blocked`, `stalled`, `reconnecting`,
         /// `draining`, `stopped`, `failed`.
@@ -45,6 +46,9 @@ public final class WorkerStatus: Sendable {
     private let stored = Mutex(Stored())
     /// Watches that deliveries can flow while consuming (set by the consumer).
     private let flow = Mutex<FlowMonitor?>(nil)
+    /// Publishing connections whose `connection.blocked` makes a consuming worker not ready
+    /// (`WarrenConnection.blockedReason`), by registration id.
+    private let publishers = Mutex<(nextID: UInt64, connections: [UInt64: (role: String, connection: WarrenConnection)])>((0, [:]))
 
     public init() {}
 
@@ -53,14 +57,17 @@ public final class WorkerStatus: Sendable {
         flow.withLock { $0 = monitor }
     }
 
-    /// The current readiness; a pending reconnect's countdown is computed at the time of reading,
-    /// and so is a stall: a worker whose deliveries cannot flow is not ready, whatever its state.
+    /// The current readiness; a pending reconnect's countdown, a stall (deliveries cannot flow)
+    /// and whether a publishing connection is blocked are found at the time of reading.
     public var readiness: Readiness {
         let stored = stored.withLock { $0 }
         if stored.isReady, let stall = flow.withLock({ $0 })?.stall {
             return Readiness(isReady: false, state: "stalled", reason: stall.reason)
         }
         guard let retryAt = stored.retryAt else {
+            if stored.isReady, let blocked = blockedPublisher {
+                return Readiness(isReady: false, state: "blocked", reason: blocked)
+            }
             return Readiness(isReady: stored.isReady, state: stored.state, reason: stored.detail)
         }
         let remaining = max(.zero, ContinuousClock.now.duration(to: retryAt))
@@ -87,6 +94,32 @@ public final class WorkerStatus: Sendable {
     public static func combinedReadiness(_ statuses: [WorkerStatus]) -> Readiness {
         let all = statuses.map(\.readiness)
         return all.first { !$0.isReady } ?? all.first ?? Readiness(isReady: true, state: "consuming")
+    }
+
+    /// Why a watched publishing connection is blocked (`<role> connection blocked by the broker:
+    /// <reason>`), or `nil`. Read outside every lock of this status: it takes the connection's.
+    var blockedPublisher: String? {
+        let watched = publishers.withLock { $0.connections.sorted { $0.key < $1.key }.map(\.value) }
+        for (role, connection) in watched {
+            if let reason = connection.blockedReason { return "\(role) connection blocked by the broker: \(reason)" }
+        }
+        return nil
+    }
+
+    /// Makes a block of `connection` show as `state: blocked` while the worker consumes: the
+    /// broker blocks only connections that publish, so a worker whose retries, dead-letter
+    /// copies or handler follow-ups cannot be published is not fully working. Returns an id for
+    /// `unwatch`.
+    func watch(_ connection: WarrenConnection, role: String) -> UInt64 {
+        publishers.withLock { state in
+            state.nextID += 1
+            state.connections[state.nextID] = (role, connection)
+            return state.nextID
+        }
+    }
+
+    func unwatch(_ id: UInt64) {
+        _ = publishers.withLock { $0.connections.removeValue(forKey: id) }
     }
 
     /// Records a new state. `retryAt` is set while waiting to reconnect; `detail` says why the
