@@ -60,6 +60,22 @@ import WarrenAMQP
         #expect(error?.reason.contains("at cents:") == true, "\(String(describing: error))")
     }
 
+    /// JSON must be UTF-8 (RFC 8259 §8.1): an ill-formed byte is refused even inside a field the
+    /// message type does not read, which `JSONDecoder` alone would skip.
+    @Test func invalidUTF8InAnIgnoredFieldIsRefused() {
+        var bytes = Array(#"{"orderID":"A-1","cents":5,"note":""#.utf8)
+        let offset = bytes.count
+        bytes += [0xFF, 0xFE] + Array(#""}"#.utf8)
+        let error = #expect(throws: UndecodableMessage.self) { try decode(bytes, contentType: "application/json") }
+        #expect(error?.reason == "body is not UTF-8 (JSON must be, RFC 8259 §8.1): ill-formed byte 0xFF at offset \(offset)",
+                "\(String(describing: error))")
+    }
+
+    @Test func utf8TextInFieldsIsAccepted() throws {
+        let order = try decode(Array(#"{"orderID":"Zoë-東京-😀","cents":5,"note":"ü"}"#.utf8), contentType: nil)
+        #expect(order == Order(orderID: "Zoë-東京-😀", cents: 5))
+    }
+
     /// The default `MessageHandler.decode` for a `Decodable` message goes through the same rules.
     @Test func defaultHandlerDecodeIsContentTypeAware() throws {
         struct Handler: MessageHandler {

@@ -16,14 +16,22 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     public var heartbeat: Duration
     /// Bound on the TCP connect, the login handshake and each RPC.
     public var connectTimeout: Duration
+    /// Spacing of a `WarrenConnection`'s connect attempts after a failed one (full jitter below
+    /// a cap doubling from `initial` up to `maximum`; reset by a successful attempt). The
+    /// worker passes its `reconnect-initial-delay` / `reconnect-max-delay` here.
+    public var reconnectBackoff: Backoff
 
     /// Nothing connects here: a `WarrenConnection` or `WarrenConsumer` opens the connection
     /// when it first needs it.
-    public init(url: AMQPURL, connectionName: String, heartbeat: Duration = .seconds(30), connectTimeout: Duration = .seconds(10)) {
+    public init(
+        url: AMQPURL, connectionName: String, heartbeat: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
+        reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+    ) {
         self.url = url
         self.connectionName = connectionName
         self.heartbeat = heartbeat
         self.connectTimeout = connectTimeout
+        self.reconnectBackoff = reconnectBackoff
     }
 
     /// `<program>@<host>:<pid>`: how operators find this process in the management UI.

@@ -6,6 +6,12 @@ import WarrenAMQP
 
 /// A broker connection that opens on first use and reopens on the next use after it failed.
 ///
+/// Connect attempts are spaced by `ConnectionConfiguration.reconnectBackoff`: after a failed
+/// attempt the next one starts no sooner than the backoff's delay (full jitter below a doubling
+/// cap; a successful attempt resets it), however often it is asked for, and at most one attempt
+/// runs at a time. So publishers calling in a tight loop while the broker is down or hung make
+/// a few attempts a second at most, not one (and one owner thread) per call.
+///
 /// Share one between several consumers (`WarrenConsumer(…, connection: .shared(connection), …)`)
 /// and publishers, or let each consumer open its own (`.dedicated(configuration)`). Nothing
 /// connects at construction, so creating one never waits on the broker.
@@ -33,7 +39,7 @@ public final class WarrenConnection: Service, Sendable {
     public let topologies: [Topology]
     private let logger: Logger
     private let publishMetrics = PublishMetrics()
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let listeners = Mutex<[UInt64: @Sendable (AMQPConnectionEvent) -> Void]>([:])
 
     private struct State {
@@ -49,6 +55,8 @@ public final class WarrenConnection: Service, Sendable {
         var blocked: (generation: UInt64, reason: String)?
         var waiters: [UInt64: CheckedContinuation<AMQPConnection, Error>] = [:]
         var nextID: UInt64 = 0
+        /// When the next connect attempt may start.
+        var schedule: ReconnectSchedule
     }
 
     /// - Parameters:
@@ -61,12 +69,16 @@ public final class WarrenConnection: Service, Sendable {
         self.configuration = configuration
         self.topologies = topologies
         self.logger = logger
+        state = Mutex(State(schedule: ReconnectSchedule(backoff: configuration.reconnectBackoff)))
     }
 
     /// The open connection, opening one first when there is none or the last one failed.
-    /// Concurrent callers share a single connect attempt; its error goes to all of them (they
-    /// apply their own backoff). A cancelled caller stops waiting at once; the attempt itself is
-    /// abandoned when no caller waits for it any more.
+    /// Concurrent callers share a single connect attempt; its error goes to all of them. After a
+    /// failed attempt the next one first waits out the reconnect backoff, and callers wait with
+    /// it (bound the wait with `publish(…, timeout:)` or task cancellation). A cancelled caller
+    /// stops waiting at once; the attempt goes on without it (bounded by the connect timeout),
+    /// so callers that give up and call again join it instead of starting another. A connection
+    /// it opens with nobody waiting is kept for the next caller.
     ///
     /// Throws `AMQPError.connectionClosedByClient` after `close()`.
     public func connection() async throws -> AMQPConnection {
@@ -95,45 +107,61 @@ public final class WarrenConnection: Service, Sendable {
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            let (waiter, abandoned) = state.withLock { state -> (CheckedContinuation<AMQPConnection, Error>?, Task<Void, Never>?) in
-                let waiter = state.waiters.removeValue(forKey: id)
-                guard state.waiters.isEmpty, case .connecting(_, let task) = state.phase else { return (waiter, nil) }
-                state.phase = .idle
-                return (waiter, task)
-            }
+            // Only this caller stops waiting: abandoning the attempt would let the next call
+            // start another one at once, which is the reconnect storm the backoff prevents.
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume(throwing: CancellationError())
-            abandoned?.cancel()
         }
     }
 
+    /// One connect attempt, on its own task: waits out the backoff left by the last failed
+    /// attempt, connects, declares the topologies, and hands the result to every waiter.
+    /// Cancelled only by `close()`.
     private func attempt(_ generation: UInt64) async {
         let result: Result<AMQPConnection, Error>
+        let wait = state.withLock { $0.schedule.wait(at: .now) }
+        if wait > .zero { try? await Task.sleep(for: wait) }
+        if Task.isCancelled {
+            result = .failure(CancellationError())
+        } else {
+            result = await connectAndDeclare(generation)
+        }
+        let (waiters, orphan) = state.withLock { state -> ([CheckedContinuation<AMQPConnection, Error>], AMQPConnection?) in
+            guard case .connecting(let current, _) = state.phase, current == generation else {
+                // Closed while connecting: nobody will use this connection.
+                return ([], try? result.get())
+            }
+            let waiters = Array(state.waiters.values)
+            state.waiters = [:]
+            switch result {
+            case .success(let connection):
+                state.schedule.succeeded()
+                state.phase = .open(connection, generation: generation)
+            case .failure:
+                state.schedule.failed(at: .now, jitter: .random(in: 0..<1))
+                state.phase = .idle
+            }
+            return (waiters, nil)
+        }
+        if let orphan { await orphan.close() }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    private func connectAndDeclare(_ generation: UInt64) async -> Result<AMQPConnection, Error> {
         do {
             let connection = try await AMQPConnection.connect(configuration.amqp, logger: logger, onEvent: { [weak self] event in
                 self?.received(event, onGeneration: generation)
             })
             do {
                 for topology in topologies { try await topology.declare(on: connection) }
-                result = .success(connection)
+                return .success(connection)
             } catch {
                 await connection.close()
-                result = .failure(error)
+                return .failure(error)
             }
         } catch {
-            result = .failure(error)
+            return .failure(error)
         }
-        let (waiters, orphan) = state.withLock { state -> ([CheckedContinuation<AMQPConnection, Error>], AMQPConnection?) in
-            guard case .connecting(let current, _) = state.phase, current == generation else {
-                // Abandoned or closed while connecting: nobody will use this connection.
-                return ([], try? result.get())
-            }
-            let waiters = Array(state.waiters.values)
-            state.waiters = [:]
-            if case .success(let connection) = result { state.phase = .open(connection, generation: generation) } else { state.phase = .idle }
-            return (waiters, nil)
-        }
-        if let orphan { await orphan.close() }
-        for waiter in waiters { waiter.resume(with: result) }
     }
 
     /// Publishes on this connection (opening it if needed) and waits for the broker's confirm.

@@ -10,9 +10,10 @@ import Foundation
 ///
 /// Accepted: no (or an empty) `content_type` (many publishers leave it out), `application/json`, and
 /// any `…+json` type, with or without parameters (`; charset=utf-8`). A `content_encoding`
-/// other than `identity` or `utf-8` is refused, because Warren does not decompress. A refusal
-/// or a decoding error throws `UndecodableMessage`, which dead-letters the message with the
-/// error's text as the reason.
+/// other than `identity` or `utf-8` is refused, because Warren does not decompress. The whole
+/// body must be UTF-8 (RFC 8259 §8.1), fields the message type ignores included: an ill-formed
+/// byte anywhere is refused before decoding. A refusal or a decoding error throws
+/// `UndecodableMessage`, which dead-letters the message with the error's text as the reason.
 public enum JSONMessageDecoding {
     public static func decode<Message: Decodable>(_ type: Message.Type, from body: [UInt8], properties: AMQPProperties) throws -> Message {
         if let contentType = properties.contentType, !contentType.isEmpty, !isJSON(contentType) {
@@ -20,6 +21,10 @@ public enum JSONMessageDecoding {
         }
         if let encoding = properties.contentEncoding?.lowercased(), !["", "identity", "utf-8", "utf8"].contains(encoding) {
             throw UndecodableMessage("content encoding '\(encoding)' is not supported; publish uncompressed JSON")
+        }
+        if let offset = UTF8Validation.firstInvalidOffset(in: body) {
+            throw UndecodableMessage(
+                "body is not UTF-8 (JSON must be, RFC 8259 §8.1): ill-formed byte 0x\(String(body[offset], radix: 16, uppercase: true)) at offset \(offset)")
         }
         do {
             return try JSONDecoder().decode(Message.self, from: Data(body))

@@ -30,7 +30,9 @@ func unusedLoopbackPort() throws -> Int {
 
 /// A TCP listener on 127.0.0.1 that accepts every connection and never sends a byte: a broker
 /// address that is reachable but hangs (a half-dead host, a firewall that accepts, a proxy
-/// whose backend is gone). A python3 child process, stopped by `stop()`.
+/// whose backend is gone). With `closing: true` it closes each connection at once instead: a
+/// broker address where every connect attempt fails fast, whose attempts it counts. A python3
+/// child process, stopped by `stop()`.
 final class BlackholeListener: Sendable {
     let port: Int
     private let child: ChildProcess
@@ -40,8 +42,8 @@ final class BlackholeListener: Sendable {
         self.child = child
     }
 
-    static func start() async throws -> BlackholeListener {
-        let child = try ChildProcess(executable: "python3", arguments: ["-c", script])
+    static func start(closing: Bool = false) async throws -> BlackholeListener {
+        let child = try ChildProcess(executable: "python3", arguments: ["-c", script, closing ? "close" : "hold"])
         do {
             let port = try await pollValue(
                 timeout: .seconds(10), "the blackhole listener to print its port",
@@ -66,6 +68,7 @@ final class BlackholeListener: Sendable {
 
     private static let script = """
         import socket, sys
+        closing = sys.argv[1] == 'close'
         server = socket.socket()
         server.bind(('127.0.0.1', 0))
         server.listen(64)
@@ -73,7 +76,10 @@ final class BlackholeListener: Sendable {
         held = []
         while True:
             connection, peer = server.accept()
-            held.append(connection)  # kept open, never written to
+            if closing:
+                connection.close()
+            else:
+                held.append(connection)  # kept open, never written to
             print('accepted', peer[1], flush=True)
         """
 }
