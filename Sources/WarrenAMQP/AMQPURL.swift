@@ -10,7 +10,8 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var port: Int
     public var vhost: String
 
-    /// Parses and validates a URL; throws `AMQPError.invalidURL` with the reason.
+    /// Parses and validates a URL; throws `AMQPError.invalidURL` with the reason, which never
+    /// quotes the URL (a mistyped one can put the password where the port should be).
     public init(_ string: String) throws {
         let parts = string.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else {
@@ -26,6 +27,13 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         if let slash = rest.firstIndex(of: "/") {
             path = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
+        }
+        // A "/" in the user or password (base64 passwords have them) would put the rest of the
+        // credentials into the port or the vhost, where error messages and `redacted` show them.
+        // The reason must not quote the URL.
+        guard !path.contains("@") else {
+            throw AMQPError.invalidURL(
+                "'@' after the host: write '/' in the user or password as %2F (and '@' in the vhost as %40)")
         }
         var userInfo: Substring?
         if let at = rest.lastIndex(of: "@") {
@@ -48,17 +56,21 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
             guard let close = hostPart.firstIndex(of: "]") else { throw AMQPError.invalidURL("unterminated IPv6 address") }
             let after = hostPart[hostPart.index(after: close)...]
             if after.hasPrefix(":") { portPart = after.dropFirst() } else if !after.isEmpty {
-                throw AMQPError.invalidURL("unexpected '\(after)' after IPv6 address")
+                throw AMQPError.invalidURL("unexpected text after the IPv6 address")
             }
             hostPart = hostPart[hostPart.index(after: hostPart.startIndex)..<close]
         } else if let colon = hostPart.lastIndex(of: ":") {
             portPart = hostPart[hostPart.index(after: colon)...]
             hostPart = hostPart[..<colon]
         }
+        // `redacted` brackets a host with a colon; a bracket inside the host would not parse back.
+        guard !hostPart.contains(where: { $0 == "[" || $0 == "]" }) else {
+            throw AMQPError.invalidURL("a bracket in the host; only an IPv6 address is bracketed, as in amqp://[::1]:5672/")
+        }
         host = hostPart.isEmpty ? "localhost" : String(hostPart)
         if let portPart {
             guard let p = Int(portPart), (1...65535).contains(p) else {
-                throw AMQPError.invalidURL("port '\(portPart)' is not a number from 1 to 65535")
+                throw AMQPError.invalidURL("the port is not a number from 1 to 65535")
             }
             port = p
         } else {

@@ -47,6 +47,32 @@ import Testing
         #expect(!AMQPURL.redact("amqp://alice:hunter2@h:notaport/").contains("hunter2"))
     }
 
+    /// Found by fuzz/AMQPURLFuzz.swift: a "/" in the password (or user) ended the host, so the
+    /// rest of the credentials became the port (quoted in the error) or the vhost (shown by
+    /// `redacted`).
+    @Test(arguments: [
+        "amqp://alice:hunter2/x@h:5672/", "amqp://alice:12/hunter2@h/", "amqp://ali/ce:hunter2@h/prod",
+    ])
+    func slashInCredentialsIsRejectedWithoutQuotingThem(text: String) {
+        #expect {
+            try AMQPURL(text)
+        } throws: { error in
+            "\(error)".contains("%2F") && !"\(error)".contains("hunter2")
+        }
+        #expect(!AMQPURL.redact(text).contains("hunter2"))
+    }
+
+    /// Found by fuzz/AMQPURLFuzz.swift: `amqp://a]:b:1/` parsed (host `a]:b`), but its redacted
+    /// form `amqp://guest:***@[a]:b]:1/` did not parse back; likewise `[a[b]` (host `a[b`).
+    @Test(arguments: ["amqp://a]:b:1/", "amqp://u:p@h[x:1/", "amqp://u:p@h]", "amqp://u@[a[b]"])
+    func bracketOutsideAnIPv6HostIsRejected(text: String) {
+        #expect {
+            try AMQPURL(text)
+        } throws: { error in
+            "\(error)".contains("bracket")
+        }
+    }
+
     @Test(arguments: [
         ("http://h/", "unsupported scheme"),
         ("amqps://h/", "not supported"),

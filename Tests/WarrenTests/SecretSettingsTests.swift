@@ -64,6 +64,19 @@ import Testing
         }
     }
 
+    /// Found by fuzz/SettingsFuzz.swift: a URL file holding no "@" (the bare password, put in
+    /// the wrong file, or a URL missing its host) was quoted in the error, whole or as the port.
+    @Test(arguments: ["hunter2\n", "hunter2:5672", "amqp://u:hunter2", "amqp://[::1]:hunter2x"])
+    func aURLFileThatDoesNotParseIsNeverQuoted(contents: String) {
+        let settings = SettingsResolver(
+            flags: [:], environment: ["WARREN_AMQP_URL_FILE": "/u"], readFile: Self.files(["/u": contents]))
+        #expect {
+            try BrokerConfiguration(resolving: settings)
+        } throws: { error in
+            (error as? ConfigurationError)?.key == "WARREN_AMQP_URL_FILE" && !"\(error)".contains("hunter2")
+        }
+    }
+
     @Test func deadLetterReasonsAreBounded() {
         #expect(DeadLetterReason(UndecodableMessage("x")) == .undecodable)
         #expect(DeadLetterReason(HandlerTimeout(timeout: .seconds(1))) == .handlerTimeout)

@@ -36,6 +36,9 @@ import WarrenAMQP
         (["queue": "amq.mine"], [:], "--queue", "reserved"),
         ([:], ["WARREN_AMQP_URL": "http://x/"], "WARREN_AMQP_URL", "unsupported scheme"),
         ([:], ["WARREN_HANDLER_TIMEOUT": "soon"], "WARREN_HANDLER_TIMEOUT", "duration"),
+        // Found by fuzz/SettingsFuzz.swift: durations past Int64 milliseconds trapped.
+        ([:], ["WARREN_HEARTBEAT": "99999999999999999999h"], "WARREN_HEARTBEAT", "duration"),
+        (["retry-delays": "1s,11111111111111111111111111m"], [:], "--retry-delays", "comma-separated durations"),
     ] as [([String: String], [String: String], String, String)])
     func invalidValuesNameTheirKey(flags: [String: String], environment: [String: String], key: String, problem: String) {
         #expect {

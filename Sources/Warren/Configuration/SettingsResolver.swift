@@ -90,8 +90,10 @@ public struct SettingsResolver: Sendable {
         do {
             return try AMQPURL(value)
         } catch let error as AMQPError {
-            // The value may hold a password: show it redacted, or not at all.
-            throw ConfigurationError(key: key, value: AMQPURL.redact(value), problem: "\(error)")
+            // The value may hold a password: show it redacted, or not at all. A secret file's
+            // contents are never shown: what does not parse may be the bare password.
+            let shown = key.hasSuffix("_FILE") ? "(the file's contents, not shown)" : AMQPURL.redact(value)
+            throw ConfigurationError(key: key, value: shown, problem: "\(error)")
         }
     }
 
@@ -117,10 +119,13 @@ public struct SettingsResolver: Sendable {
             scale = unit.seconds
             break
         }
-        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number), value.isFinite else {
+        // `exactly:` because converting a Double beyond Int64's range traps: `99999999999999999999h`
+        // stopped the process instead of naming the setting.
+        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number),
+              let milliseconds = Int64(exactly: (value * scale * 1000).rounded()) else {
             return nil
         }
-        return .milliseconds(Int64((value * scale * 1000).rounded()))
+        return .milliseconds(milliseconds)
     }
 
     public func logLevel(_ flag: String, default defaultValue: Logger.Level) throws -> Logger.Level {
