@@ -12,6 +12,13 @@
 #                   debootstrapped bookworm root with only the runtime packages, run under
 #                   chroot as user 10001 against a throwaway broker (root; Debian mirror)
 #   make bench      bench/run.sh $(ARGS)
+#   make soak       chaos soak (not part of `make test`): scripts/soak.py $(ARGS) pushes 100,000
+#                   messages (SOAK_MESSAGES) through 3 workers on a throwaway broker while it
+#                   kills, restarts, force-closes connections, restarts the broker and raises a
+#                   memory alarm; exits non-zero if a message is lost or dead-lettered for an
+#                   infrastructure reason, or a worker stalls, hangs or overruns its drain.
+#                   ARGS=--slice: 3,000 messages, one fault of each kind (~2 min). Builds the
+#                   debug binary unless SOAK_BINARY names one (e.g. .build/release/warren)
 #   make release    optimized build with the Swift runtime linked in statically
 #   make clean      remove build products (make distclean: also fetched packages)
 
@@ -29,7 +36,7 @@ ARGS ?=
 FILTER ?=
 export FILTER
 
-.PHONY: build examples run test lint runtime-test bench release clean distclean deps
+.PHONY: build examples run test lint runtime-test bench soak release clean distclean deps
 
 deps:
 	scripts/ensure-deps.sh
@@ -54,6 +61,10 @@ runtime-test:
 
 bench:
 	bench/run.sh $(ARGS)
+
+soak: deps
+	[ -n "$${SOAK_BINARY:-}" ] || $(SWIFT) build --product warren
+	scripts/soak.py $(ARGS)
 
 release: deps
 	$(SWIFT) build -c release --static-swift-stdlib

@@ -42,6 +42,11 @@ for f in scripts/*.sh bench/*.sh; do [ -f "$f" ] && shell_files+=("$f"); done
 for f in "${shell_files[@]}"; do
     step bash -n "$f"
 done
+# The soak (scripts/soak.py, scripts/soaklib/) runs only under `make soak`: at least it must compile.
+# compile() writes no __pycache__ into the tree.
+for f in scripts/*.py scripts/soaklib/*.py; do
+    [ -f "$f" ] && step python3 -c 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")' "$f"
+done
 
 [ $status = 0 ] && echo "lint: all checks passed" >&2
 exit $status

@@ -1,4 +1,5 @@
 import Warren
+import WarrenAMQP
 
 /// The example handler users replace with their own. The body must be a JSON object:
 /// - `{"work_ms": 200}` sleeps that long (simulated work; cancellable), then succeeds;
@@ -10,6 +11,16 @@ import Warren
 ///   dead-lettered;
 /// - `{"fail_until_attempt": N}` throws a passing error on attempts 1 to N-1 and succeeds on
 ///   attempt N (`x-warren-attempt`), to watch retries work;
+/// - `{"publish_to_exchange": "E"}` first publishes `{}` to exchange `E` through
+///   `context.publish`: if `E` does not exist the broker closes the publishing channel (404) and
+///   the publish throws, a passing error of this handler's own (retried, then dead-lettered), so
+///   a soak can inject a handler whose bad publish breaks the channel other handlers share;
+/// - `{"record_to": "W"}`, once everything else asked for has succeeded, publishes a witness of
+///   this handling to queue `W` (default exchange) through `context.publish` and waits for its
+///   confirm: body = this message's id, a fresh random `message_id` (so a witness redelivered to
+///   its reader is not mistaken for a second handling), headers `demo-attempt` and
+///   `demo-redelivered`. An independent client reading `W` then counts handlings by message id
+///   (`scripts/soak.py`); if the witness cannot be published the handler fails (retried);
 /// - `{"fail": "crash"}` (or `{"crash": true}`) kills the process with a fatal error, as a
 ///   handler bug or an OOM kill would (the message stays unacked, so the broker redelivers it,
 ///   and Warren's crash-loop detection dead-letters it after `WARREN_CRASH_LIMIT` crashes);
@@ -24,6 +35,8 @@ struct DemoHandler: MessageHandler {
         var fail: String?
         var fail_until_attempt: Int?
         var crash: Bool?
+        var publish_to_exchange: String?
+        var record_to: String?
     }
 
     struct DemoFailure: Error, CustomStringConvertible {
@@ -44,6 +57,9 @@ struct DemoHandler: MessageHandler {
             if kind == "permanent" { throw PermanentFailure(DemoFailure(kind: kind)) }
             throw DemoFailure(kind: kind)
         }
+        if let exchange = command.publish_to_exchange {
+            try await context.publish(Array("{}".utf8), exchange: exchange, routingKey: "demo")
+        }
         if let until = command.fail_until_attempt, context.attempt < until {
             throw DemoFailure(kind: "transient until attempt \(until), this is attempt \(context.attempt)")
         }
@@ -60,6 +76,13 @@ struct DemoHandler: MessageHandler {
             let end = ContinuousClock.now + .milliseconds(milliseconds)
             var spins = 0
             while ContinuousClock.now < end { spins &+= 1 }
+        }
+        if let witnessQueue = command.record_to {
+            try await context.publish(
+                Array((context.properties.messageID ?? "").utf8), routingKey: witnessQueue,
+                properties: AMQPProperties(
+                    headers: ["demo-attempt": .int(Int64(context.attempt)), "demo-redelivered": .bool(context.redelivered)],
+                    deliveryMode: 2, messageID: String(UInt64.random(in: .min ... .max), radix: 16)))
         }
     }
 }

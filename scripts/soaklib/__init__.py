@@ -1,0 +1,1 @@
+"""The parts of scripts/soak.py (`make soak`); see its docstring."""
