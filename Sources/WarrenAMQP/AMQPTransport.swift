@@ -15,6 +15,9 @@ protocol AMQPTransport: AnyObject {
     var serverProperties: AMQPTable { get }
     /// Set once a socket, protocol or channel error was seen: nothing more can be sent.
     var isBroken: Bool { get }
+    /// When the broker last answered an RPC: frames read inside RPCs never show in `poll()`, and
+    /// a connection busy with RPCs gets no heartbeat frames (any frame counts as one).
+    var lastReceived: ContinuousClock.Instant { get }
     /// Input already read from the socket and not yet returned, which `poll()` cannot see.
     var hasBufferedInput: Bool { get }
 

@@ -184,7 +184,7 @@ final class ConnectionLoop {
         if fds[1].revents != 0 { mailbox.clearWake() }
         if fds[0].revents != 0 {
             lastInput = .now
-        } else if heartbeat > .zero, ContinuousClock.now - lastInput > heartbeat * 2 {
+        } else if heartbeat > .zero, ContinuousClock.now - max(lastInput, raw.lastReceived) > heartbeat * 2 {
             // The broker sends a heartbeat every interval; two silent intervals mean it is gone
             // (a blackholed network gives no error on the socket).
             throw AMQPError.heartbeatTimeout

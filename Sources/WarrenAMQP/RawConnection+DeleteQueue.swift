@@ -9,6 +9,7 @@ extension RawConnection {
         guard let ok = amqp_queue_delete(state, Self.channel, arena.bytes(name), 0, 0) else {
             throw rpcError("queue.delete '\(name)'")
         }
+        answered()
         return ok.pointee.message_count
     }
 }

@@ -10,6 +10,7 @@ extension RawConnection {
         guard let ok = amqp_queue_purge(state, Self.channel, arena.bytes(name)) else {
             throw rpcError("queue.purge '\(name)'")
         }
+        answered()
         return ok.pointee.message_count
     }
 }

@@ -18,6 +18,9 @@ final class RawConnection: AMQPTransport {
     private var isClosed = false
     /// Set once a socket or protocol error was seen: close handshakes would block or fail.
     private(set) var isBroken = false
+    /// When an RPC last got the broker's answer: frames read inside an RPC are invisible to the
+    /// loop's `poll()`, yet prove the broker is alive as much as a heartbeat does.
+    private(set) var lastReceived = ContinuousClock.now
 
     let socketFD: Int32
     let negotiatedHeartbeat: Int32
@@ -96,8 +99,14 @@ final class RawConnection: AMQPTransport {
     func rpcError(_ context: String) -> AMQPError {
         let error = AMQPError.from(amqp_get_rpc_reply(state), context: context)
             ?? .library(status: 0, message: "no reply", context: context)
+        if error.replyCode != nil { answered() }  // the broker itself refused
         markBrokenIfNeeded(error)
         return error
+    }
+
+    /// Records that the broker answered an RPC.
+    func answered() {
+        lastReceived = .now
     }
 
     private func markBrokenIfNeeded(_ error: AMQPError) {
@@ -117,6 +126,7 @@ final class RawConnection: AMQPTransport {
         guard let ok = amqp_queue_declare(
             state, Self.channel, arena.bytes(name), passive ? 1 : 0, durable ? 1 : 0, 0, 0, arena.table(arguments))
         else { throw rpcError("queue.declare '\(name)'") }
+        answered()
         return (ok.pointee.message_count, ok.pointee.consumer_count)
     }
 
@@ -125,6 +135,7 @@ final class RawConnection: AMQPTransport {
         guard amqp_exchange_declare(
             state, Self.channel, arena.bytes(name), arena.bytes(type), 0, durable ? 1 : 0, 0, 0, arena.table(arguments)) != nil
         else { throw rpcError("exchange.declare '\(name)'") }
+        answered()
     }
 
     func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {
@@ -132,11 +143,13 @@ final class RawConnection: AMQPTransport {
         guard amqp_queue_bind(
             state, Self.channel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey), amqp_empty_table) != nil
         else { throw rpcError("queue.bind '\(queue)' to '\(exchange)'") }
+        answered()
     }
 
     func setPrefetch(_ count: UInt16) throws {
         // global = false: per-consumer limit, the only form quorum queues accept.
         guard amqp_basic_qos(state, Self.channel, 0, count, 0) != nil else { throw rpcError("basic.qos") }
+        answered()
     }
 
     func consume(queue: String, consumerTag: String, arguments: AMQPTable) throws -> String {
@@ -144,6 +157,7 @@ final class RawConnection: AMQPTransport {
         guard let ok = amqp_basic_consume(
             state, Self.channel, arena.bytes(queue), arena.bytes(consumerTag), 0, 0, 0, arena.table(arguments))
         else { throw rpcError("basic.consume '\(queue)'") }
+        answered()
         return ok.pointee.consumer_tag.swiftString
     }
 
@@ -152,6 +166,7 @@ final class RawConnection: AMQPTransport {
         guard amqp_basic_cancel(state, Self.channel, arena.bytes(consumerTag)) != nil else {
             throw rpcError("basic.cancel '\(consumerTag)'")
         }
+        answered()
     }
 
     // MARK: Asynchronous methods (no reply awaited)

@@ -159,6 +159,22 @@ import Testing
         await #expect(throws: AMQPError.heartbeatTimeout) { for try await _ in consumer.deliveries {} }
     }
 
+    /// A connection busy with RPCs gets no heartbeat frames (the broker's replies count as
+    /// heartbeats) and librabbitmq reads those replies inside the RPC, where `poll()` never sees
+    /// them: that is not a silent broker.
+    @Test("answers to RPCs count as signs of life for the heartbeat check")
+    func rpcRepliesAreSignsOfLife() async throws {
+        let transport = FakeTransport(heartbeat: 1)
+        let connection = try await AMQPConnection.fake(transport)
+        let until = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < until {
+            try await connection.declareQueue("busy")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(connection.isOpen, "\(String(describing: connection.closeReason))")
+        await connection.close()
+    }
+
     @Test("acks and nacks for tags that are not outstanding never reach the wire")
     func unknownTagsAreDropped() async throws {
         let transport = FakeTransport()

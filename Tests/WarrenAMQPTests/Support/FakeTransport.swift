@@ -30,6 +30,7 @@ final class FakeTransport: AMQPTransport, Sendable {
         var closed = false
         var consumers = 0
         var gateOpen = true
+        var lastReceived = ContinuousClock.now
     }
 
     private let state = Mutex(State())
@@ -92,6 +93,7 @@ final class FakeTransport: AMQPTransport, Sendable {
 
     var socketFD: Int32 { inputFD }
     var isBroken: Bool { state.withLock { $0.broken } }
+    var lastReceived: ContinuousClock.Instant { state.withLock { $0.lastReceived } }
     var hasBufferedInput: Bool { state.withLock { !$0.incoming.isEmpty } }
 
     func nextEvent() throws -> TransportEvent? {
@@ -135,6 +137,7 @@ final class FakeTransport: AMQPTransport, Sendable {
             return (0, 0)
         }
         try record(.declare(name))
+        state.withLock { $0.lastReceived = .now }  // the broker answered
         return (0, 0)
     }
 
