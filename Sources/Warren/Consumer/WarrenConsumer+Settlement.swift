@@ -71,7 +71,9 @@ extension WarrenConsumer {
             var retryHeaders = headers
             retryHeaders[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
             let retryQueue = RetryPolicy.retryQueue(of: configuration.queue, delay: delay)
-            if let copyError = await publishCopyOnceMore(of: delivery, headers: retryHeaders, exchange: "", routingKey: retryQueue, logger: logger) {
+            if let copyError = await publishCopyOnceMore(
+                of: delivery, on: connection, headers: retryHeaders, exchange: "", routingKey: retryQueue, logger: logger)
+            {
                 return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
             }
             guard connection.ack(delivery.deliveryTag) else {
@@ -86,7 +88,8 @@ extension WarrenConsumer {
         case .deadLetter, .retryNow:
             let topology = configuration.topology
             if let copyError = await publishCopyOnceMore(
-                of: delivery, headers: headers, exchange: topology.deadLetterExchange, routingKey: delivery.routingKey, logger: logger)
+                of: delivery, on: connection, headers: headers, exchange: topology.deadLetterExchange, routingKey: delivery.routingKey,
+                logger: logger)
             {
                 return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
             }
@@ -138,8 +141,9 @@ extension WarrenConsumer {
             delivery.body, exchange: exchange, routingKey: routingKey, mandatory: true, properties: properties, timeout: Self.copyTimeout)
     }
 
-    /// Publishes a copy (`publishCopy`); if that fails for any reason but cancellation,
-    /// publishes it once more. Returns `nil` once one is confirmed, else the last error.
+    /// Publishes a copy (`publishCopy`); if that fails for any reason but cancellation, and the
+    /// consuming `connection` (where the original must be acked) is still open, publishes it
+    /// once more. Returns `nil` once one is confirmed, else the last error.
     ///
     /// Every such failure is infrastructure, not the handler's doing: the publishing connection
     /// was closed (forced, broker restart) or refused the publish, or the broker blocked it past
@@ -148,7 +152,8 @@ extension WarrenConsumer {
     /// gone (a retry queue or `Q.dead` deleted): the topology is declared again first, which
     /// is idempotent and what every connect does anyway.
     func publishCopyOnceMore(
-        of delivery: AMQPDelivery, headers: AMQPTable, exchange: String, routingKey: String, logger: Logger
+        of delivery: AMQPDelivery, on connection: AMQPConnection, headers: AMQPTable, exchange: String, routingKey: String,
+        logger: Logger
     ) async -> (any Error)? {
         let first: any Error
         do {
@@ -157,7 +162,9 @@ extension WarrenConsumer {
         } catch {
             first = error
         }
-        if Self.isCancellation(first) { return first }
+        // With the consuming connection gone the original cannot be acked any more: the broker
+        // redelivers it, and a second copy would only make a duplicate.
+        if Self.isCancellation(first) || !connection.isOpen { return first }
         logger.info("copy could not be published; publishing it once more", metadata: [
             "event": "message.copy_retrying", "copy_error": "\(first)",
         ])

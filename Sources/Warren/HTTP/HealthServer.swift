@@ -29,9 +29,10 @@ import Synchronization
 /// throws if the address cannot be bound (port in use, bad host).
 ///
 /// - Important: Hummingbird runs the sockets on SwiftNIO's event-loop threads and each request
-///   handler as a task on Swift's cooperative pool. Handlers only take `WorkerStatus`'s lock, so
-///   they never block; they do need a free cooperative thread, which is why nothing in Warren may
-///   block one (librabbitmq calls run on their connection's own thread).
+///   handler as a task on Swift's cooperative pool. Handlers only take short locks (`WorkerStatus`'s
+///   and, to see whether a watched publishing connection is blocked, that `WarrenConnection`'s),
+///   so they never block; they do need a free cooperative thread, which is why nothing in Warren
+///   may block one (librabbitmq calls run on their connection's own thread).
 public struct HealthServer: Service {
     private let application: Application<RouterResponder<BasicRequestContext>>
     private let listening = ListeningFlag()
