@@ -9,8 +9,13 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var queue: String
     /// The type `Q` and `Q.dead` are declared with; must match an existing queue's.
     public var queueType: QueueType
-    /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead (per consumer).
-    public var prefetch: UInt16
+    /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead (per consumer),
+    /// from 1. The broker reads 0 as *unlimited*, which would let it push a whole queue into the
+    /// process's memory, so 0 is a programming error: it stops the process (`precondition`), as
+    /// `--prefetch 0` / `WARREN_PREFETCH=0` stop `warren worker` with exit 78.
+    public var prefetch: UInt16 {
+        didSet { Self.checkPrefetch(prefetch) }
+    }
     /// How many handlers run at once.
     public var concurrency: Int
     /// Longest a handler may run; it is then cancelled and, if it throws, the message fails with
@@ -48,7 +53,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
 
     /// Defaults match `warren worker`'s (see the README's configuration table); `concurrency`
     /// `maxRefusedAttempts`, `crashLimit` and `deliveryLimit` below 1 are
-    /// raised to 1.
+    /// raised to 1. `prefetch` 0 (unlimited to the broker) stops the process: raising it to 1
+    /// would silently turn "unlimited" into the slowest setting there is.
     public init(
         queue: String, queueType: QueueType = .quorum, prefetch: UInt16 = 50, concurrency: Int = 8,
         handlerTimeout: Duration? = nil, publishTimeout: Duration = MessageContext.defaultPublishTimeout,
@@ -57,6 +63,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         maxRefusedAttempts: Int = 5, retryPolicy: RetryPolicy = RetryPolicy(), crashLimit: Int? = ConsumerConfiguration.defaultCrashLimit,
         deliveryLimit: Int? = Topology.defaultDeliveryLimit
     ) {
+        Self.checkPrefetch(prefetch)
         self.queue = queue
         self.queueType = queueType
         self.prefetch = prefetch
@@ -69,6 +76,10 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         self.retryPolicy = retryPolicy
         self.crashLimit = crashLimit.map { max(1, $0) }
         self.deliveryLimit = deliveryLimit.map { max(1, $0) }
+    }
+
+    private static func checkPrefetch(_ prefetch: UInt16) {
+        precondition(prefetch > 0, "ConsumerConfiguration.prefetch must be from 1 to 65535; 0 means unlimited to the broker")
     }
 
     /// The topology this consumer declares.

@@ -413,10 +413,13 @@ public final class WarrenConsumer: Service {
                     await limit.acquire()
                     if drain.started || !connection.isOpen {
                         limit.release()
+                        // Given back with the lost connection: remembered if known unmarked.
+                        if !drain.started { _ = crashGuard?.unmarked.admit(delivery, consumerTag: consumer.tag) }
                         if await returnUnstarted(delivery, on: connection) { returned += 1 }
                         continue
                     }
-                    if let crashGuard, delivery.redelivered {
+                    let knownUnmarked = crashGuard?.unmarked.admit(delivery, consumerTag: consumer.tag) ?? true
+                    if let crashGuard, !knownUnmarked {
                         let marker = crashGuard.markerQueue(for: delivery)
                         let plan: CrashGuard.Plan?
                         do {
@@ -458,6 +461,7 @@ public final class WarrenConsumer: Service {
                     handlers.addTask {
                         defer { limit.release() }
                         await self.handle(delivery, on: connection, counts: counts, tracer: tracer)
+                        self.crashGuard?.unmarked.finished(delivery, consumerTag: consumer.tag, connectionOpen: connection.isOpen)
                     }
                 }
             } catch {

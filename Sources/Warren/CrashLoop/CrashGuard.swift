@@ -40,8 +40,29 @@ import WarrenAMQP
 /// orphan marker queue of one message: the message does not come back, and the queue expires
 /// after 24 h unused.
 ///
-/// **Cost.** Only suspects pay: a queue declare, a confirmed publish and a queue delete (a few
-/// loopback round trips); only suspects that were running at a crash also run alone.
+/// **Cost.** Only suspects pay: a queue declare (creating a durable queue), a confirmed publish
+/// and a queue delete (a few loopback round trips, and metadata writes on the broker); only
+/// suspects that were running at a crash also run alone.
+///
+/// **Skipped where the process knows the answer** (`UnmarkedDeliveries`). After a lost
+/// *connection* (broker restart, forced close, network) every message the worker held comes
+/// back `redelivered`: a whole prefetch window of suspects per replica. But only a run that was
+/// in progress when a *process* died can leave a marker, and this process did not die: the
+/// messages it held, received fresh or run unmarked, still have none. So their redeliveries to
+/// this process run like fresh deliveries, unmarked and beside others, with no round trip
+/// (measured: 3 broker operations per redelivered message before, none now;
+/// `bench/crash-guard-churn.sh`). The memory is process-local on purpose: it is a cache of what
+/// the broker's marker would say, for the last lost connection only; every cross-process fact
+/// (a run that died with its process) lives in the broker as before. Running a message
+/// unmarked never makes anything count against the limit, so the innocent keep their
+/// guarantee. The cache can be stale in one case: another replica took the message after the
+/// connection loss, crashed on it (a marker now exists) and the broker then gave it back here;
+/// this process runs it beside others once, unmarked, which can cost one extra crash before
+/// the marked path takes over. Redeliveries of messages another replica held (after a broker
+/// restart with several replicas) still take the marker path. Rejected alternative: one marker
+/// queue per process would avoid the per-message queues, but a process restarted after a
+/// crash, or another replica, has no AMQP means to find the dead process's queue (no listing
+/// without the management API).
 ///
 /// If the count cannot be read or the marker written (the publishing connection is down), the
 /// suspect runs alone, uncounted; on quorum queues the broker's `x-delivery-limit` remains as the
@@ -58,6 +79,8 @@ struct CrashGuard: Sendable {
     let queue: String
     let limit: Int
     let publisher: WarrenConnection
+    /// Deliveries this process knows carry no marker (see above): no round trips for them.
+    let unmarked = UnmarkedDeliveries()
 
     /// How a suspect runs, from the number of its marked runs that ended with the process dying.
     enum Plan: Sendable, Equatable {

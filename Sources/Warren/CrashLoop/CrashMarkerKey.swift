@@ -2,7 +2,7 @@
 /// message id (when it has one) and body. Redeliveries keep both, so they share the key;
 /// two different messages sharing it would need equal ids and bodies (duplicates) or a hash
 /// collision, and would then only share a crash count.
-struct CrashMarkerKey: Sendable, Equatable {
+struct CrashMarkerKey: Sendable, Hashable {
     let value: UInt64
 
     init(messageID: String?, body: [UInt8]) {
