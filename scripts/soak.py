@@ -56,7 +56,7 @@ A tenth of the messages (at most 10,000; `--preload`) is published before the wo
 so they begin on a backlog with full prefetch windows, as in the issue's run.
 
 `--slice`: 3,000 messages (300 as a backlog, the rest at 75/s) with one fault of each kind,
-about 70 s.
+about a minute.
 
 The parts live in scripts/soaklib/: the node (broker.py), the fault agent (agent.py,
 agent.erl), the workers (worker.py), the pika clients (clients.py), the faults (faults.py),

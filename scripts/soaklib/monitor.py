@@ -8,6 +8,9 @@ from .worker import PROGRESS_METRICS, http_get, parse_metrics
 
 
 class Monitor:
+    """`Soak`'s watch, one tick a second on the main thread: queue counts (pika), each worker's
+    /metrics and /readyz, stall and hung-handler judgements, workers that exited by themselves."""
+
     def monitor_tick(self):
         queues = [QUEUE, QUEUE + ".dead", WITNESS] + self.retry_queues
         counts = self.watch.counts(queues) if self.broker.up else None

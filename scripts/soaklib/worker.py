@@ -58,6 +58,7 @@ class Worker:
         self.unacked_asked_at = 0.0
         self.hung = False
         self.copy_failures = []           # copy_error of each message.dead_lettered copy_failed line
+        self.broker_timeouts = 0          # lines saying a broker command or confirm timed out
         self.reader = threading.Thread(target=self._read, name=f"read-{self.name}", daemon=True)
         self.reader.start()
 
@@ -67,6 +68,8 @@ class Worker:
                 self.log.write(raw.decode("utf-8", "replace"))
             except ValueError:
                 return
+            if b"no answer from the broker" in raw or b"not confirmed within" in raw:
+                self.broker_timeouts += 1
             if b'"event"' not in raw:
                 continue
             if b'"copy_failed"' in raw:
