@@ -167,7 +167,7 @@ class Faults:
         finally:
             result = self.agent.command("{watermark, 0.4}")
             self.alarm_on = False
-            self.alarm_until = time.monotonic() + self.args.stall_seconds
+            self.alarm_until = time.monotonic() + 5     # blocked handlers resume within a moment
             self.fault(f"memory alarm OFF (watermark 0.4): {result}")
 
     def fault_broker_restart(self):

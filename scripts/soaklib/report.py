@@ -107,6 +107,9 @@ class Report:
             print(f"  {label:<34} {str(value):>8}   {note}")
         for label, n in infra.most_common():
             print(f"    infra dead letters: {n} x {label}\n      e.g. {infra_examples[label]}")
+        leaks = [f"{w.name} ({w.leaked_continuations})" for w in self.all_workers if w.leaked_continuations]
+        if leaks:
+            print(f"    the Swift runtime reported a leaked continuation (a waiter never resumed) in: {', '.join(leaks)}")
         timeouts = sum(w.broker_timeouts for w in self.all_workers)
         if timeouts:
             print(f"    warren logged {timeouts} lines of a broker command or confirm that timed out "
