@@ -17,7 +17,7 @@
 #                   kills, restarts, force-closes connections, restarts the broker and raises a
 #                   memory alarm; exits non-zero if a message is lost or dead-lettered for an
 #                   infrastructure reason, or a worker stalls, hangs or overruns its drain.
-#                   ARGS=--slice: 3,000 messages, one fault of each kind (~2 min). Builds the
+#                   ARGS=--slice: 3,000 messages, one fault of each kind (~1 min). Builds the
 #                   debug binary unless SOAK_BINARY names one (e.g. .build/release/warren)
 #   make release    optimized build with the Swift runtime linked in statically
 #   make clean      remove build products (make distclean: also fetched packages)

@@ -37,9 +37,11 @@ Figures (the must-be-0 ones decide the exit status):
 - still queued: left in `Q` or a retry queue after the settle deadline (not lost, but shown);
 - lost (must be 0): sent ids found nowhere: not witnessed, not in `Q.dead`, not queued;
 - stalled workers (must be 0): a live worker, not draining, that made no progress (its
-  /metrics counters) for `--stall-seconds` while `Q` had ready messages all along and the
-  broker was up with no alarm; printed with its unacked count (from the broker) and whether
-  `/readyz` said ready meanwhile (readiness that lies);
+  /metrics counters) for `--stall-seconds` while `Q` had ready messages all along (or while it
+  held unacked messages, asked of the broker) and the broker was up with no alarm; printed
+  with its unacked count and whether `/readyz` said ready meanwhile. Also a worker whose
+  `/readyz` lies: 200 while it has had no connection on the broker for 15 s, or while the
+  broker has been down for 20 s;
 - hung handlers (must be 0): a worker whose `warren_messages_in_flight` stayed above 0 with
   no progress for `--hung-seconds`;
 - SIGTERM overruns (must be 0): a worker still running `--shutdown-timeout` + 10 s (Warren's
@@ -56,7 +58,7 @@ A tenth of the messages (at most 10,000; `--preload`) is published before the wo
 so they begin on a backlog with full prefetch windows, as in the issue's run.
 
 `--slice`: 3,000 messages (300 as a backlog, the rest at 75/s) with one fault of each kind,
-about 70 s.
+about a minute.
 
 The parts live in scripts/soaklib/: the node (broker.py), the fault agent (agent.py,
 agent.erl), the workers (worker.py), the pika clients (clients.py), the faults (faults.py),
@@ -420,7 +422,8 @@ def parse_args():
     parser.add_argument("--messages", type=int, default=int(env.get("SOAK_MESSAGES", 0)) or None,
                         help="messages to push (env SOAK_MESSAGES; default 100000, 3000 with --slice)")
     parser.add_argument("--slice", action="store_true", default=env.get("SOAK_SLICE") == "1",
-                        help="short run: 3000 messages at 75/s, one fault of each kind (env SOAK_SLICE=1)")
+                        help="short run (~1 min): 3000 messages, 300 as a backlog then 75/s, one fault of each kind "
+                             "(env SOAK_SLICE=1)")
     parser.add_argument("--binary", default=env.get("SOAK_BINARY") or os.path.join(REPO, ".build/debug/warren"),
                         help="the warren executable (env SOAK_BINARY; default .build/debug/warren)")
     parser.add_argument("--workers", type=int, default=3)
@@ -440,7 +443,8 @@ def parse_args():
     parser.add_argument("--dlx-confirm-timeout-ms", type=int, default=5000,
                         help="the node's dead_letter_worker_publisher_confirm_timeout (0 = broker default, 180 s)")
     parser.add_argument("--no-faults", action="store_true", help="inject nothing (a baseline)")
-    parser.add_argument("--seed", type=int, default=int(env.get("SOAK_SEED", 0)) or int(time.time()) % 100000)
+    parser.add_argument("--seed", type=int, default=int(env.get("SOAK_SEED", 0)) or int(time.time()) % 100000,
+                        help="the message mix and the workers each fault picks (env SOAK_SEED; timing is the machine's)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the logs directory even when the run passes")
     parser.add_argument("--worker-arg", action="append", default=[], help="extra argument for every worker (repeatable)")
     args = parser.parse_args()

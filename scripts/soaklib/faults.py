@@ -16,19 +16,27 @@ SLICE_PLAN = [(0.05, "rolling_restart"), (0.22, "kill_wave"), (0.38, "memory_ala
 
 
 class Faults:
+    """`Soak`'s faults. Each `fault_<kind>` runs on its own thread (several overlap) and takes
+    the worker slots it acts on (`take_slot`), so two faults never act on one worker at once.
+    Every fault and its outcome is recorded with its time through `self.fault`."""
+
     def restart_slot(self, slot, wait_consuming=True):
+        """Starts the next worker process in `slot`; waits (bounded) until it consumes."""
         worker = self.start_worker(slot)
         if wait_consuming and not worker.wait_event("worker.consuming", 0, 60):
             say(f"{worker.name} (pid {worker.pid}) not consuming 60 s after its start")
         return worker
 
     def trigger_path(self):
+        """A fresh file path: creating the file fires the agent's close armed with it."""
         with self.slot_lock:
             self.trigger_seq += 1
             return os.path.join(self.agent.dir, f"trigger-{self.trigger_seq}")
 
     @staticmethod
     def suffixes(worker, consumer=True, publisher=True):
+        """How the agent finds a worker's connections: their names end with `:PID` (the
+        consumer's, `warren@host:PID`) and `:PID/publish` (its publisher's)."""
         out = []
         if consumer:
             out.append(f":{worker.pid}")
@@ -37,6 +45,7 @@ class Faults:
         return out
 
     def report_close(self, cid, label):
+        """Waits for the agent's answer to close `cid` and records what it closed, and when."""
         result = self.agent.wait(cid, timeout=60) if cid else None
         if result is None:
             self.fault(f"{label}: no answer from the agent")
@@ -158,7 +167,7 @@ class Faults:
         finally:
             result = self.agent.command("{watermark, 0.4}")
             self.alarm_on = False
-            self.alarm_until = time.monotonic() + self.args.stall_seconds
+            self.alarm_until = time.monotonic() + 5     # blocked handlers resume within a moment
             self.fault(f"memory alarm OFF (watermark 0.4): {result}")
 
     def fault_broker_restart(self):

@@ -8,6 +8,9 @@ from .worker import PROGRESS_METRICS, http_get, parse_metrics
 
 
 class Monitor:
+    """`Soak`'s watch, one tick a second on the main thread: queue counts (pika), each worker's
+    /metrics and /readyz, stall and hung-handler judgements, workers that exited by themselves."""
+
     def monitor_tick(self):
         queues = [QUEUE, QUEUE + ".dead", WITNESS] + self.retry_queues
         counts = self.watch.counts(queues) if self.broker.up else None
@@ -22,9 +25,41 @@ class Monitor:
             self.last_ready_zero_at = now      # the broker is away: no stall can be judged
         if not self.broker.up or self.alarm_on:
             self.last_ready_zero_at = now
+        # The broker's connections (name -> unacked), one agent call a tick; None when unknown.
+        self.connections = None
+        if self.broker.up and self.agent.alive():
+            try:
+                answer = self.agent.wait(self.agent.send("unacked"), timeout=5)
+            except OSError:               # the agent's directory is being renewed (a broker restart)
+                answer = None
+            if answer is not None:
+                self.connections = {name: int(n) for name, n in re.findall(r'\{<<"([^"]*)">>,(\d+)\}', answer)}
         for worker in self.live_workers():
             self.check_worker(worker, now)
+            self.check_readiness(worker, now)
         self.reap()
+
+    def check_readiness(self, worker, now):
+        """Readiness that lies: /readyz answering 200 while the worker has no connection on the
+        broker (for 15 s, the broker up all along), or while the broker is down (for 20 s: a
+        stopping node closes its client connections first)."""
+        if self.connections is not None and any(name.endswith(f":{worker.pid}") for name in self.connections):
+            worker.connection_seen_at = now
+        if worker.stalled or worker.draining or not worker.readyz or worker.readyz[0] != 200:
+            return
+        why = None
+        if (self.broker.up and self.connections is not None and now - (self.broker.last_up_at or now) >= 15
+                and now - worker.started_at >= 15 and now - max(worker.connection_seen_at, self.broker.last_up_at) >= 15):
+            why = "it has had no connection on the broker for 15 s"
+        elif not self.broker.up and self.broker.down_since and now - self.broker.down_since >= 20:
+            why = f"the broker has been down for {now - self.broker.down_since:.0f} s"
+        if why:
+            worker.stalled = True
+            detail = (f"{worker.name} (pid {worker.pid}) STALLED, /readyz LIES: it answers {worker.readyz[0]} "
+                      f"{worker.readyz[1]} but {why}; no progress for {now - worker.last_progress_at:.0f}s, in flight "
+                      f"{worker.metrics.get('warren_messages_in_flight') if worker.metrics else '?'}")
+            self.stalls.append(detail)
+            self.fault(detail)
 
     def check_worker(self, worker, now):
         if worker.port is None:
@@ -77,7 +112,10 @@ class Monitor:
     def unacked_of(self, worker):
         if not self.agent.alive():
             return "?"
-        result = self.agent.command("unacked", timeout=10) or ""
+        try:
+            result = self.agent.wait(self.agent.send("unacked"), timeout=10) or ""
+        except OSError:
+            return "?"
         held = [int(n) for name, n in re.findall(r'\{<<"([^"]*)">>,(\d+)\}', result) if name.endswith(f":{worker.pid}")]
         return sum(held) if held else "none (no consumer connection)"
 

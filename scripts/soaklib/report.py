@@ -7,6 +7,8 @@ from .common import MISSING_EXCHANGE, QUEUE, elapsed
 
 
 class Report:
+    """`Soak`'s end: what each dead letter means, and the figures with their must-be-0 verdict."""
+
     def classify_dead(self, mid, headers):
         """None when the dead letter is legitimate, else why it is an infrastructure one.
 
@@ -37,10 +39,16 @@ class Report:
             if attempts is not None and int(attempts) >= self.max_attempts:
                 return None
             return f"missing-exchange message with a retry left (attempt {attempts} of {self.max_attempts})"
+        if ".crash." in error_message:
+            return (f"{kind} message dead-lettered because the crash guard's own broker command failed "
+                    f"({error_type}: {error_message[:100]}, attempt {attempts})")
         if MISSING_EXCHANGE in error_message:
             return (f"{kind} message whose own publish failed because another handler's publish to the missing "
                     f"exchange closed the shared channel ({error_type}, attempt {attempts})")
-        return f"{kind} message dead-lettered ({error_type}: {error_message[:80]}, attempt {attempts})"
+        if "connection closed" in error_message or "CONNECTION_FORCED" in error_message:
+            return (f"{kind} message whose own publish failed because Warren's publishing connection was closed "
+                    f"({error_type}: {error_message[:100]}, attempt {attempts})")
+        return f"{kind} message dead-lettered ({error_type}: {error_message[:100]}, attempt {attempts})"
 
     def report(self, dead, queued):
         args = self.args
@@ -99,6 +107,13 @@ class Report:
             print(f"  {label:<34} {str(value):>8}   {note}")
         for label, n in infra.most_common():
             print(f"    infra dead letters: {n} x {label}\n      e.g. {infra_examples[label]}")
+        leaks = [f"{w.name} ({w.leaked_continuations})" for w in self.all_workers if w.leaked_continuations]
+        if leaks:
+            print(f"    the Swift runtime reported a leaked continuation (a waiter never resumed) in: {', '.join(leaks)}")
+        timeouts = sum(w.broker_timeouts for w in self.all_workers)
+        if timeouts:
+            print(f"    warren logged {timeouts} lines of a broker command or confirm that timed out "
+                  "(no answer from the broker / not confirmed within)")
         copy_errors = collections.Counter(e for w in self.all_workers for e in w.copy_failures)
         for text, n in copy_errors.most_common(5):
             print(f"    warren logged copy_failed {n} x, copy_error: {text}")

@@ -56,8 +56,11 @@ class Worker:
         self.ready_while_idle = False
         self.stalled = False
         self.unacked_asked_at = 0.0
+        self.connection_seen_at = self.started_at
         self.hung = False
         self.copy_failures = []           # copy_error of each message.dead_lettered copy_failed line
+        self.broker_timeouts = 0          # lines saying a broker command or confirm timed out
+        self.leaked_continuations = 0     # the Swift runtime's "CONTINUATION MISUSE ... leaked" lines
         self.reader = threading.Thread(target=self._read, name=f"read-{self.name}", daemon=True)
         self.reader.start()
 
@@ -67,6 +70,10 @@ class Worker:
                 self.log.write(raw.decode("utf-8", "replace"))
             except ValueError:
                 return
+            if b"no answer from the broker" in raw or b"not confirmed within" in raw:
+                self.broker_timeouts += 1
+            if b"CONTINUATION MISUSE" in raw:
+                self.leaked_continuations += 1
             if b'"event"' not in raw:
                 continue
             if b'"copy_failed"' in raw:
