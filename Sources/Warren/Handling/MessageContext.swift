@@ -89,6 +89,11 @@ public struct MessageContext: Sendable {
     /// message that carried a `traceparent` passes the same trace id on (a new span id), unless
     /// `properties.headers` already has a `traceparent`.
     ///
+    /// A publish that failed only because the channel it shares with the other handlers' publishes
+    /// was closed (by another handler's bad publish, a forced close, a broker restart) is tried
+    /// again on a fresh channel within the same timeout (see `FollowUpRetry`); a publish the
+    /// broker refused for what it asked is not.
+    ///
     /// A follow-up confirmed here survives even if this message then fails and is
     /// dead-lettered: publish last, or make the receiving side idempotent.
     public func publish(
@@ -103,8 +108,23 @@ public struct MessageContext: Sendable {
             trace.child().write(into: &headers)
             properties.headers = headers
         }
-        try await publisher.publish(
-            body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout ?? publishTimeout)
+        // One deadline for every try (see `FollowUpRetry`).
+        let deadline = ContinuousClock.now + (timeout ?? publishTimeout)
+        var attempt = 1
+        while true {
+            do {
+                return try await publisher.publish(
+                    body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties,
+                    timeout: max(.zero, ContinuousClock.now.duration(to: deadline)))
+            } catch where attempt < FollowUpRetry.maxAttempts && ContinuousClock.now < deadline
+                && FollowUpRetry.isSharedFailure(error, exchange: exchange) && !Task.isCancelled
+            {
+                attempt += 1
+                logger.info("follow-up publish failed on the shared channel; trying again", metadata: [
+                    "event": "message.publish_retrying", "attempt": "\(attempt)", "error": "\(error)",
+                ])
+            }
+        }
     }
 
     /// Builds a context; the consumer does this for each delivery. Public so that handlers can

@@ -1,0 +1,35 @@
+import WarrenAMQP
+
+/// When a handler's publish (`MessageContext.publish`) is tried again on a fresh channel.
+///
+/// Handlers of a consumer share one connection and channel for their follow-up publishes, and
+/// AMQP closes a channel on any broker exception: one handler's publish to a missing exchange
+/// (`404 NOT_FOUND - no exchange 'x'`) fails every other publish waiting on that channel. Those
+/// others did nothing wrong, so their failure must not become their messages' failure (which
+/// would retry and finally dead-letter them for Warren's own reasons). A publish that failed
+/// because its channel or connection went away is tried again, on the connection
+/// `WarrenConnection` reopens, up to `maxAttempts` times within the publish's timeout. A publish
+/// the broker refused for what it asked (its own exchange named in the refusal), an unroutable
+/// or nacked one, and a timeout are not: those are the handler's to handle.
+///
+/// A retried publish may duplicate one the broker took before the channel closed (the confirm
+/// was lost with it): follow-ups are at least once, like everything else.
+enum FollowUpRetry {
+    static let maxAttempts = 3
+
+    /// Pure: whether `error`, from a publish to `exchange`, came from the shared channel or
+    /// connection rather than from this publish.
+    static func isSharedFailure(_ error: any Error, exchange: String) -> Bool {
+        guard let error = error as? AMQPError else { return false }
+        switch error {
+        case .channelClosed(_, let text, _), .connectionClosed(_, let text, _):
+            // RabbitMQ names what it refused: "NOT_FOUND - no exchange 'x' in vhost '/'",
+            // "ACCESS_REFUSED - access to exchange 'x' in vhost '/' refused for user 'u'".
+            return exchange.isEmpty || !text.contains("exchange '\(exchange)'")
+        case .library, .heartbeatTimeout:
+            return true
+        case .consumerCancelled, .publishNacked, .unroutable, .connectionClosedByClient, .invalidURL:
+            return false
+        }
+    }
+}
