@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libFuzzer targets for Warren's parsers (fuzz/*.swift), built with the toolchain's swiftc
 # directly: each target compiles only the few sources it needs, so nothing pulls in
-# Hummingbird or NIO, and a cold build takes about a minute on two cores.
+# Hummingbird or NIO; a build from nothing takes about a minute of CPU, then only what changed
+# is rebuilt.
 #
 #   scripts/fuzz.sh build [TARGET...]   build into .build-fuzz/O/bin/fuzz-TARGET
 #   scripts/fuzz.sh smoke [TARGET...]   each target runs FUZZ_RUNS inputs (default 20000),
