@@ -8,6 +8,12 @@
 #   make test       build + swift test against a throwaway broker (unless
 #                   WARREN_TEST_AMQP_URL is set), then lint; FILTER=regex narrows the tests
 #   make lint       hadolint, compose/workflow schemas, systemd-analyze, kubernetes-validate, bash -n
+#   make fuzz       libFuzzer targets (fuzz/: AMQP URL, field tables, settings, traceparent), each for
+#                   FUZZ_SECONDS (default 300); FUZZ_TARGETS="amqp-url settings" narrows them. New
+#                   inputs are kept in .build-fuzz/corpus/, a crash's input in .build-fuzz/crash-*
+#   make fuzz-smoke the same targets for FUZZ_RUNS inputs each (default 20000) from the seeds in
+#                   fuzz/corpus/: a bounded check (scripts/fuzz.sh builds them with swiftc alone,
+#                   cached in .build-fuzz/)
 #   make runtime-test  the image's runtime stage without Docker: static release binary in a
 #                   debootstrapped bookworm root with only the runtime packages, run under
 #                   chroot as user 10001 against a throwaway broker (root; Debian mirror)
@@ -35,8 +41,10 @@ SWIFT ?= swift
 ARGS ?=
 FILTER ?=
 export FILTER
+FUZZ_TARGETS ?=
+export FUZZ_SECONDS FUZZ_RUNS FUZZ_OPT
 
-.PHONY: build examples run test lint runtime-test bench soak release clean distclean deps
+.PHONY: build examples run test lint fuzz fuzz-smoke runtime-test bench soak release clean distclean deps
 
 deps:
 	scripts/ensure-deps.sh
@@ -56,6 +64,12 @@ test:
 lint:
 	scripts/lint.sh
 
+fuzz: deps
+	scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+fuzz-smoke: deps
+	scripts/fuzz.sh smoke $(FUZZ_TARGETS)
+
 runtime-test:
 	scripts/runtime-test.sh
 
@@ -73,4 +87,4 @@ clean:
 	$(SWIFT) package clean
 
 distclean:
-	rm -rf .build Examples/*/.build
+	rm -rf .build .build-fuzz Examples/*/.build
