@@ -14,6 +14,9 @@
 # The broker started here is destroyed on every exit path, and the exit status is the
 # tests' (or lint's, when the tests passed).
 #
+# After the tests, `scripts/fuzz.sh smoke` runs every fuzz target for a bounded number of inputs
+# (not with FILTER, nor with WARREN_TEST_SKIP_FUZZ=1).
+#
 # Knobs: FILTER=regex (swift test --filter); for checking this script itself,
 # WARREN_TEST_SKIP_BUILD=1 and WARREN_TEST_CMD='shell command' (run instead of swift test).
 set -euo pipefail
@@ -79,6 +82,14 @@ fi
 # lands after the summary below.
 throwaway_broker_destroy
 
+# The fuzz targets for a bounded number of inputs each (make fuzz runs them long). Skipped
+# for a FILTERed run, which is after particular tests.
+fuzz_status=0
+if [ -z "${FILTER:-}" ] && [ "${WARREN_TEST_SKIP_FUZZ:-0}" != 1 ]; then
+    log "fuzz smoke (scripts/fuzz.sh smoke)"
+    scripts/fuzz.sh smoke || fuzz_status=$?
+fi
+
 lint_status=0
 scripts/lint.sh || lint_status=$?
 
@@ -87,6 +98,9 @@ scripts/lint.sh || lint_status=$?
 summary=$(grep -E 'Test run with [0-9]+ tests?' "$test_log" | tail -n 1 || true)
 if [ "$test_status" -ne 0 ]; then
     log "tests FAILED (status $test_status)"
+elif [ "$fuzz_status" -ne 0 ]; then
+    log "tests passed but the fuzz smoke FAILED"
+    test_status=$fuzz_status
 elif [ "$lint_status" -ne 0 ]; then
     log "tests passed but lint FAILED"
     test_status=$lint_status
