@@ -163,7 +163,7 @@ build_tracing_deps() {
 settings_sources=(
     Sources/Warren/Configuration/*.swift
     Sources/Warren/Retry/RetryPolicy.swift Sources/Warren/Retry/PermanentError.swift
-    Sources/Warren/Handling/JSONMessageDecoding.swift
+    Sources/Warren/Handling/JSONMessageDecoding.swift Sources/Warren/Handling/UTF8Validation.swift
     Sources/Warren/Consumer/Topology.swift Sources/Warren/Logging/LogFormat.swift
     Sources/Warren/Supervision/Backoff.swift
 )

@@ -48,6 +48,9 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// handlers are not stalls.
     public var stallTimeout: Duration = .seconds(30)
 
+    /// The default bound on a handler's `MessageContext.publish` (its connection and confirm).
+    public static let defaultPublishTimeout: Duration = .seconds(10)
+
     /// Crashes in isolation before a message is dead-lettered as `crash-loop`.
     public static let defaultCrashLimit = 3
 
@@ -57,7 +60,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// would silently turn "unlimited" into the slowest setting there is.
     public init(
         queue: String, queueType: QueueType = .quorum, prefetch: UInt16 = 50, concurrency: Int = 8,
-        handlerTimeout: Duration? = nil, publishTimeout: Duration = MessageContext.defaultPublishTimeout,
+        handlerTimeout: Duration? = nil, publishTimeout: Duration = ConsumerConfiguration.defaultPublishTimeout,
         shutdownTimeout: Duration = .seconds(25),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
         maxRefusedAttempts: Int = 5, retryPolicy: RetryPolicy = RetryPolicy(), crashLimit: Int? = ConsumerConfiguration.defaultCrashLimit,

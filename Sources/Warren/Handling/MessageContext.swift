@@ -57,7 +57,7 @@ public struct MessageContext: Sendable {
 
     /// `publishTimeout` unless configured: as long as Warren waits for its own retry and
     /// dead-letter copies.
-    public static let defaultPublishTimeout: Duration = .seconds(10)
+    public static let defaultPublishTimeout: Duration = ConsumerConfiguration.defaultPublishTimeout
 
     /// The message's headers (empty when it has none).
     public var headers: AMQPTable { properties.headers ?? [:] }
