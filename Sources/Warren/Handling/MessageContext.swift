@@ -109,13 +109,17 @@ public struct MessageContext: Sendable {
             properties.headers = headers
         }
         // One deadline for every try (see `FollowUpRetry`).
-        let deadline = ContinuousClock.now + (timeout ?? publishTimeout)
+        let total = timeout ?? publishTimeout
+        let deadline = ContinuousClock.now + total
         var attempt = 1
         while true {
             do {
                 return try await publisher.publish(
                     body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties,
                     timeout: max(.zero, ContinuousClock.now.duration(to: deadline)))
+            } catch let timedOut as PublishTimeout {
+                // Say the caller's timeout, not what was left of it for the last try.
+                throw PublishTimeout(timeout: total, blockedReason: timedOut.blockedReason)
             } catch where attempt < FollowUpRetry.maxAttempts && ContinuousClock.now < deadline
                 && FollowUpRetry.isSharedFailure(error, exchange: exchange) && !Task.isCancelled
             {
