@@ -9,9 +9,12 @@ import Synchronization
 /// heartbeats while every caller is busy.
 ///
 /// One channel is used for consuming, acks and publishes; publishes always wait for the broker's
-/// confirm. Any channel or connection error (e.g. `404 NOT_FOUND`, `406 PRECONDITION_FAILED`, a
-/// lost socket) ends the connection: pending calls fail and consumer streams end with that error.
-/// Open a new connection to go on.
+/// confirm. A channel error from the broker (e.g. `404 NOT_FOUND` on a publish to a missing
+/// exchange, `406 PRECONDITION_FAILED`) fails the call that caused it and everything that lived
+/// on the channel — unconfirmed publishes fail, consumer streams end with the error, delivery
+/// tags die — and the channel is opened again on the same connection. A connection error (a
+/// lost socket, missed heartbeats, `connection.close` from the broker) ends the connection:
+/// pending calls fail and consumer streams end with that error; open a new connection to go on.
 ///
 /// ```swift
 /// let connection = try await AMQPConnection.connect(.init(url: try AMQPURL("amqp://localhost/"), connectionName: "me"))
@@ -108,8 +111,8 @@ public final class AMQPConnection: Sendable {
                 result.complete(.success(try body(loop)))
             } catch {
                 result.complete(.failure(error))
-                // Warren's single channel is unusable after any broker exception.
-                if loop.raw.isBroken { loop.fail(AMQPError(error, context: "command")) }
+                // A broken connection ends; a channel the broker closed is opened again.
+                loop.transportFailed(AMQPError(error, context: "command"))
             }
         }, fail: { result.complete(.failure($0)) }))
         if let refused { throw refused }

@@ -13,8 +13,12 @@ protocol AMQPTransport: AnyObject {
     var negotiatedHeartbeat: Int32 { get }
     var negotiatedFrameMax: Int32 { get }
     var serverProperties: AMQPTable { get }
-    /// Set once a socket, protocol or channel error was seen: nothing more can be sent.
+    /// Set once a socket or protocol error was seen, or the broker closed the connection:
+    /// nothing more can be sent.
     var isBroken: Bool { get }
+    /// False after the broker closed the channel (`channel.close`, e.g. `404` on a publish to a
+    /// missing exchange, `406` for `consumer_timeout`) while the connection stays up.
+    var isChannelOpen: Bool { get }
     /// When the broker last answered an RPC: frames read inside RPCs never show in `poll()`, and
     /// a connection busy with RPCs gets no heartbeat frames (any frame counts as one).
     var lastReceived: ContinuousClock.Instant { get }
@@ -38,6 +42,9 @@ protocol AMQPTransport: AnyObject {
     func setPrefetch(_ count: UInt16) throws
     func consume(queue: String, consumerTag: String, arguments: AMQPTable) throws -> String
     func cancel(consumerTag: String) throws
+
+    /// Opens the channel again, in confirm mode, after the broker closed it.
+    func reopenChannel() throws
 
     /// Closes the channel and connection (handshakes only while not broken, bounded by the RPC
     /// timeout) and frees everything. Idempotent.

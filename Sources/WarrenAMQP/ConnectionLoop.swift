@@ -78,7 +78,7 @@ final class ConnectionLoop {
                     try waitForInput()
                 }
             } catch {
-                fail(AMQPError(error, context: "connection loop"))
+                failOrRecover(AMQPError(error, context: "connection loop"))
             }
         }
         activity.touch()
@@ -100,7 +100,7 @@ final class ConnectionLoop {
                 try raw.nack(tag, requeue: requeue)
                 acks.nacked(tag)
             } catch {
-                fail(AMQPError(error, context: "basic.nack"))
+                failOrRecover(AMQPError(error, context: "basic.nack"))
             }
         case .run(let body, let refuse):
             do {
@@ -225,7 +225,7 @@ final class ConnectionLoop {
         do {
             try cancelConsumer(tag)
         } catch {
-            fail(AMQPError(error, context: "basic.cancel"))
+            failOrRecover(AMQPError(error, context: "basic.cancel"))
         }
     }
 
@@ -247,7 +247,7 @@ final class ConnectionLoop {
         } catch {
             let error = AMQPError(error, context: "basic.publish")
             confirmation.complete(.failure(error))
-            fail(error)
+            failOrRecover(error)
         }
     }
 
@@ -264,6 +264,52 @@ final class ConnectionLoop {
                 return
             }
             write(publish.request, confirmation: publish.confirmation)
+        }
+    }
+
+    /// After a command's call failed: ends the connection if the transport is broken, recovers
+    /// the channel if only the channel was closed by the broker, and otherwise does nothing (the
+    /// call failed on its own, e.g. a Swift error in a command's body).
+    func transportFailed(_ error: AMQPError) {
+        if raw.isBroken {
+            fail(error)
+        } else if !raw.isChannelOpen {
+            recoverChannel(after: error)
+        }
+    }
+
+    /// After an error of the loop itself: recovers the channel when the broker closed only the
+    /// channel, else ends the connection.
+    private func failOrRecover(_ error: AMQPError) {
+        if !raw.isBroken, !raw.isChannelOpen {
+            recoverChannel(after: error)
+        } else {
+            fail(error)
+        }
+    }
+
+    /// The broker closed the channel (a channel-level error: `404` on a publish to a missing
+    /// exchange, `406` for `consumer_timeout`), the connection is fine: what lived on the channel
+    /// learns why — consumer streams end with the error, unconfirmed and held publishes fail,
+    /// delivery tags die (the broker requeues what was unacked) — and the channel is opened
+    /// again, so the connection and the commands queued behind go on. One caller's bad publish
+    /// no longer costs a new TCP connection and login. If the channel cannot be reopened, the
+    /// connection ends.
+    private func recoverChannel(after error: AMQPError) {
+        guard !finished else { return }
+        logger.debug("channel closed by the broker; reopening it", metadata: ["error": "\(error)"])
+        let consumers = self.consumers
+        self.consumers = [:]
+        for (_, consumer) in consumers { consumer.continuation.finish(throwing: error) }
+        confirms.failAll(error)
+        confirms = ConfirmTracker()  // the new channel numbers publishes from 1 again
+        for (_, confirmation) in held { confirmation.complete(.failure(error)) }
+        held = []
+        acks = AckCoalescer()  // its delivery tags died with the channel
+        do {
+            try raw.reopenChannel()
+        } catch {
+            fail(AMQPError(error, context: "channel.open"))
         }
     }
 

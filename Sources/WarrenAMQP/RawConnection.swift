@@ -18,6 +18,8 @@ final class RawConnection: AMQPTransport {
     private var isClosed = false
     /// Set once a socket or protocol error was seen: close handshakes would block or fail.
     private(set) var isBroken = false
+    /// False after the broker closed the channel (a channel-level error), until `reopenChannel`.
+    private(set) var isChannelOpen = true
     /// When an RPC last got the broker's answer: frames read inside an RPC are invisible to the
     /// loop's `poll()`, yet prove the broker is alive as much as a heartbeat does.
     private(set) var lastReceived = ContinuousClock.now
@@ -110,14 +112,26 @@ final class RawConnection: AMQPTransport {
     }
 
     private func markBrokenIfNeeded(_ error: AMQPError) {
-        // Warren runs one channel: a closed channel or connection leaves nothing usable.
-        isBroken = true
-        if case .channelClosed = error {
-            // Acknowledge the close so the broker can release the channel; the connection stays
-            // technically open but Warren discards it anyway.
-            var ok = amqp_channel_close_ok_t(dummy: 0)
-            _ = amqp_send_method(state, Self.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok)
+        guard case .channelClosed = error else {
+            isBroken = true  // the connection itself failed
+            return
         }
+        // The broker closed the channel only: acknowledge it so the channel can be opened
+        // again on the same connection (`reopenChannel`).
+        isChannelOpen = false
+        var ok = amqp_channel_close_ok_t(dummy: 0)
+        if amqp_send_method(state, Self.channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) != AMQP_STATUS_OK.rawValue {
+            isBroken = true
+        }
+    }
+
+    /// Opens the channel again after the broker closed it, in confirm mode: publish sequence
+    /// numbers and delivery tags start over.
+    func reopenChannel() throws {
+        guard amqp_channel_open(state, Self.channel) != nil else { throw rpcError("channel.open") }
+        guard amqp_confirm_select(state, Self.channel) != nil else { throw rpcError("confirm.select") }
+        answered()
+        isChannelOpen = true
     }
 
     @discardableResult
@@ -294,7 +308,7 @@ final class RawConnection: AMQPTransport {
         guard !isClosed else { return }
         isClosed = true
         if !isBroken {
-            _ = amqp_channel_close(state, Self.channel, AMQP_REPLY_SUCCESS)
+            if isChannelOpen { _ = amqp_channel_close(state, Self.channel, AMQP_REPLY_SUCCESS) }
             _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
         }
         amqp_destroy_connection(state)

@@ -175,6 +175,30 @@ import Testing
         await connection.close()
     }
 
+    /// One caller's bad publish (a missing exchange) makes the broker close the channel: what
+    /// lived on it fails with that error, the channel is opened again, and the connection goes on
+    /// with publish sequence numbers starting over.
+    @Test("a channel closed by the broker is reopened; what lived on it fails, the connection goes on")
+    func channelLevelRecovery() async throws {
+        let transport = FakeTransport()
+        let connection = try await AMQPConnection.fake(transport)
+        let consumer = try await connection.consume(queue: "q")
+        let pending = connection.enqueuePublish(routingKey: "a", body: [])
+        _ = try await transport.waitForWritten { $0.contains(.publish(routingKey: "a")) }
+        let closed = AMQPError.channelClosed(replyCode: 404, replyText: "NOT_FOUND - no exchange 'x' in vhost '/'", context: "channel")
+        transport.pushChannelClose(closed)
+        #expect(await Self.outcome(within: .seconds(5)) { try await pending.wait() } == "\(closed)")
+        #expect(await Self.outcome(within: .seconds(5)) { for try await _ in consumer.deliveries {} } == "\(closed)")
+        #expect(connection.isOpen)
+        // The next publish goes out on the reopened channel and its confirm is number 1 again.
+        let next = connection.enqueuePublish(routingKey: "b", body: [])
+        _ = try await transport.waitForWritten { $0.contains(.publish(routingKey: "b")) }
+        transport.push(.publishConfirmed(deliveryTag: 1, multiple: false))
+        #expect(await Self.outcome(within: .seconds(5)) { try await next.wait() } == "ok")
+        #expect(transport.written == [.consume(queue: "q"), .publish(routingKey: "a"), .channelOpen, .publish(routingKey: "b")])
+        await connection.close()
+    }
+
     @Test("acks and nacks for tags that are not outstanding never reach the wire")
     func unknownTagsAreDropped() async throws {
         let transport = FakeTransport()

@@ -25,10 +25,12 @@ import WarrenAMQP
 /// let group = ServiceGroup(services: [connection, ordersConsumer, emailConsumer], …)
 /// ```
 ///
-/// Consumers sharing a connection share its fate: AMQP closes the connection's channel on a
-/// broker exception, so one consumer's `406 PRECONDITION_FAILED` (a queue declared with other
-/// arguments) reconnects the others too. Share a connection between consumers whose topology
-/// you control; give a consumer whose queue may be misconfigured its own.
+/// Consumers sharing a connection share its channel: AMQP closes the channel on a broker
+/// exception, so one consumer's `406 PRECONDITION_FAILED` (a queue declared with other
+/// arguments) ends the other consumers' streams too; the channel is opened again on the same
+/// connection and they consume again (see `AMQPConnection`). Share a connection between
+/// consumers whose topology you control; give a consumer whose queue may be misconfigured its
+/// own.
 ///
 /// - Important: Thread-safe; every method may be called from any task. The AMQP work itself
 ///   runs on the connection's owner thread (see `AMQPConnection`), never on the caller's.

@@ -19,6 +19,7 @@ final class FakeTransport: AMQPTransport, Sendable {
         case consume(queue: String)
         case cancel(String)
         case declare(String)
+        case channelOpen
     }
 
     private struct State {
@@ -27,6 +28,7 @@ final class FakeTransport: AMQPTransport, Sendable {
         /// Every write (ack, nack, publish) throws this once set, like a dead socket.
         var writeError: AMQPError?
         var broken = false
+        var channelOpen = true
         var closed = false
         var consumers = 0
         var gateOpen = true
@@ -57,6 +59,13 @@ final class FakeTransport: AMQPTransport, Sendable {
 
     /// The next read fails with `error`, as a socket that died.
     func pushFailure(_ error: AMQPError) {
+        state.withLock { $0.incoming.append(.failure(error)) }
+        wakeLoop()
+    }
+
+    /// The broker closes the channel (`channel.close`): the next read throws `error` and the
+    /// connection stays up until the loop reopens the channel.
+    func pushChannelClose(_ error: AMQPError) {
         state.withLock { $0.incoming.append(.failure(error)) }
         wakeLoop()
     }
@@ -93,6 +102,7 @@ final class FakeTransport: AMQPTransport, Sendable {
 
     var socketFD: Int32 { inputFD }
     var isBroken: Bool { state.withLock { $0.broken } }
+    var isChannelOpen: Bool { state.withLock { $0.channelOpen } }
     var lastReceived: ContinuousClock.Instant { state.withLock { $0.lastReceived } }
     var hasBufferedInput: Bool { state.withLock { !$0.incoming.isEmpty } }
 
@@ -109,7 +119,9 @@ final class FakeTransport: AMQPTransport, Sendable {
         switch next {
         case .success(let event): return event
         case .failure(let error):
-            state.withLock { $0.broken = true }
+            state.withLock { state in
+                if case .channelClosed = error { state.channelOpen = false } else { state.broken = true }
+            }
             throw error
         }
     }
@@ -156,6 +168,11 @@ final class FakeTransport: AMQPTransport, Sendable {
     }
 
     func cancel(consumerTag: String) throws { try record(.cancel(consumerTag)) }
+
+    func reopenChannel() throws {
+        try record(.channelOpen)
+        state.withLock { $0.channelOpen = true }
+    }
 
     func close() {
         state.withLock { $0.closed = true }
