@@ -14,9 +14,6 @@ struct ConfirmTracker {
     /// A `basic.return` waiting for the confirm that follows it.
     private var pendingReturn: AMQPError?
 
-    /// Publishes sent and not yet confirmed.
-    var count: Int { pending.count }
-
     mutating func add(_ confirmation: PublishConfirmation) {
         pending[nextSequence] = confirmation
         nextSequence += 1

@@ -57,9 +57,6 @@ final class ConnectionLoop {
 
     var finished: Bool { closeError != nil }
 
-    /// Publishes written and not yet confirmed, plus those held while blocked.
-    var unconfirmedPublishes: Int { confirms.count + held.count }
-
     func run() {
         while !finished {
             activity.touch()

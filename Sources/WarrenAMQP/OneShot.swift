@@ -54,7 +54,4 @@ final class OneShot<Value: Sendable>: Sendable {
         waiter?.resume(with: result)
         return accepted
     }
-
-    /// Whether a result was set.
-    var isCompleted: Bool { state.withLock { $0.result != nil } }
 }

@@ -26,7 +26,4 @@ public final class PublishConfirmation: Sendable {
     func complete(_ result: Result<Void, AMQPError>) {
         if self.result.complete(result.mapError { $0 }) { onComplete?() }
     }
-
-    /// Whether the outcome is known (for tests and bookkeeping).
-    var isCompleted: Bool { result.isCompleted }
 }

@@ -25,9 +25,6 @@ final class PublishWindow: Sendable {
         state = Mutex(State(available: capacity))
     }
 
-    /// Publishes in flight.
-    var inUse: Int { state.withLock { capacity - $0.available } }
-
     /// Waits for a slot. Throws `CancellationError` (taking no slot) if the task is cancelled.
     func acquire() async throws {
         let id = state.withLock { state -> UInt64? in
