@@ -225,6 +225,10 @@ public final class AMQPConnection: Sendable {
     }
 
     private func enqueue(_ request: PublishRequest, confirmation: PublishConfirmation) {
+        if let violation = ShortString.violation(in: request) {
+            confirmation.complete(.failure(AMQPError.invalidPublish(violation)))
+            return
+        }
         let error = mailbox.send(.run({ loop in loop.publish(request, confirmation: confirmation) },
                                       fail: { confirmation.complete(.failure($0)) }))
         if let error { confirmation.complete(.failure(error)) }

@@ -23,6 +23,9 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectionClosedByClient
     /// An AMQP URL that cannot be used.
     case invalidURL(String)
+    /// A publish that AMQP cannot carry (e.g. a property or header key over 255 bytes),
+    /// refused before anything was sent: the connection stays up.
+    case invalidPublish(String)
 
     public var description: String {
         switch self {
@@ -44,6 +47,8 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the connection is closed"
         case .invalidURL(let reason):
             return "invalid AMQP URL: \(reason)"
+        case .invalidPublish(let reason):
+            return "invalid publish: \(reason)"
         }
     }
 
@@ -97,7 +102,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionClosed(let code, _, _), .channelClosed(let code, _, _):
             // 403 ACCESS_REFUSED, 404 NOT_FOUND, 406 PRECONDITION_FAILED, 530 NOT_ALLOWED (vhost).
             return code == 403 || code == 404 || code == 406 || code == 530
-        case .invalidURL:
+        case .invalidURL, .invalidPublish:
             return true
         default:
             return false

@@ -47,19 +47,19 @@ public struct AMQPProperties: Sendable, Equatable {
     /// Decodes properties owned by librabbitmq; only the fields flagged as present are read.
     init(_ c: amqp_basic_properties_t) {
         func has(_ flag: Int32) -> Bool { c._flags & amqp_flags_t(flag) != 0 }
-        contentType = has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.swiftString : nil
-        contentEncoding = has(AMQP_BASIC_CONTENT_ENCODING_FLAG) ? c.content_encoding.swiftString : nil
+        contentType = has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.swiftShortString : nil
+        contentEncoding = has(AMQP_BASIC_CONTENT_ENCODING_FLAG) ? c.content_encoding.swiftShortString : nil
         headers = has(AMQP_BASIC_HEADERS_FLAG) ? AMQPTable(cTable: c.headers) : nil
         deliveryMode = has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? c.delivery_mode : nil
         priority = has(AMQP_BASIC_PRIORITY_FLAG) ? c.priority : nil
-        correlationID = has(AMQP_BASIC_CORRELATION_ID_FLAG) ? c.correlation_id.swiftString : nil
-        replyTo = has(AMQP_BASIC_REPLY_TO_FLAG) ? c.reply_to.swiftString : nil
-        expiration = has(AMQP_BASIC_EXPIRATION_FLAG) ? c.expiration.swiftString : nil
-        messageID = has(AMQP_BASIC_MESSAGE_ID_FLAG) ? c.message_id.swiftString : nil
+        correlationID = has(AMQP_BASIC_CORRELATION_ID_FLAG) ? c.correlation_id.swiftShortString : nil
+        replyTo = has(AMQP_BASIC_REPLY_TO_FLAG) ? c.reply_to.swiftShortString : nil
+        expiration = has(AMQP_BASIC_EXPIRATION_FLAG) ? c.expiration.swiftShortString : nil
+        messageID = has(AMQP_BASIC_MESSAGE_ID_FLAG) ? c.message_id.swiftShortString : nil
         timestamp = has(AMQP_BASIC_TIMESTAMP_FLAG) ? c.timestamp : nil
-        type = has(AMQP_BASIC_TYPE_FLAG) ? c.type.swiftString : nil
-        userID = has(AMQP_BASIC_USER_ID_FLAG) ? c.user_id.swiftString : nil
-        appID = has(AMQP_BASIC_APP_ID_FLAG) ? c.app_id.swiftString : nil
+        type = has(AMQP_BASIC_TYPE_FLAG) ? c.type.swiftShortString : nil
+        userID = has(AMQP_BASIC_USER_ID_FLAG) ? c.user_id.swiftShortString : nil
+        appID = has(AMQP_BASIC_APP_ID_FLAG) ? c.app_id.swiftShortString : nil
     }
 
     /// Encodes into C properties whose buffers live in `arena`.

@@ -119,11 +119,13 @@ extension AMQPFieldValue {
 
 extension Dictionary where Key == String, Value == AMQPFieldValue {
     /// Decodes a C table (owned by librabbitmq) into a Swift dictionary; a later duplicate key wins.
+    /// Keys are cut to 255 bytes after UTF-8 repair (`ShortString.fitting`), so the table can be
+    /// encoded again.
     init(cTable: amqp_table_t) {
         self.init()
         guard let entries = cTable.entries else { return }
         for index in 0..<Int(cTable.num_entries) {
-            self[entries[index].key.swiftString] = AMQPFieldValue(entries[index].value)
+            self[entries[index].key.swiftShortString] = AMQPFieldValue(entries[index].value)
         }
     }
 }

@@ -232,9 +232,9 @@ final class RawConnection: AMQPTransport {
             return .delivery(AMQPDelivery(
                 deliveryTag: envelope.delivery_tag,
                 redelivered: envelope.redelivered != 0,
-                exchange: envelope.exchange.swiftString,
-                routingKey: envelope.routing_key.swiftString,
-                consumerTag: envelope.consumer_tag.swiftString,
+                exchange: envelope.exchange.swiftShortString,
+                routingKey: envelope.routing_key.swiftShortString,
+                consumerTag: envelope.consumer_tag.swiftShortString,
                 properties: AMQPProperties(envelope.message.properties),
                 body: envelope.message.body.swiftBytes))
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:

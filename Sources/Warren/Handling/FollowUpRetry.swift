@@ -28,7 +28,7 @@ enum FollowUpRetry {
             return exchange.isEmpty || !text.contains("exchange '\(exchange)'")
         case .library, .heartbeatTimeout:
             return true
-        case .consumerCancelled, .publishNacked, .unroutable, .connectionClosedByClient, .invalidURL:
+        case .consumerCancelled, .publishNacked, .unroutable, .connectionClosedByClient, .invalidURL, .invalidPublish:
             return false
         }
     }

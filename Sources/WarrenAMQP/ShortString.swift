@@ -1,0 +1,82 @@
+import CRabbitMQ
+
+/// The AMQP 0-9-1 short-string limit and the checks that keep Warren within it.
+///
+/// Names, routing keys, most basic properties (`message_id`, `content_type`, `type`…) and
+/// field-table keys are short strings: a length byte, then at most 255 bytes. librabbitmq
+/// writes a table key's length as a truncated byte without checking it, so a longer key
+/// corrupts the frame; and a too-long property fails `amqp_basic_publish` after the method
+/// frame went out, which breaks the connection. Both would turn one bad message into an
+/// infrastructure fault, so Warren keeps every short string it decodes within the limit
+/// and refuses, before it reaches the owner thread, a publish that exceeds it.
+enum ShortString {
+    static let maxBytes = 255
+
+    /// `string` cut to the longest prefix of whole Unicode scalars whose UTF-8 fits in a
+    /// short string. Only a decoded value can need it: repairing invalid UTF-8 turns each
+    /// bad byte into U+FFFD (3 bytes), so 255 wire bytes may become 765.
+    static func fitting(_ string: String) -> String {
+        guard string.utf8.count > maxBytes else { return string }
+        var result = String.UnicodeScalarView()
+        var length = 0
+        for scalar in string.unicodeScalars {
+            length += UTF8.width(scalar)
+            if length > maxBytes { break }
+            result.append(scalar)
+        }
+        return String(result)
+    }
+
+    /// What makes `request` unpublishable as AMQP short strings, or `nil` when it fits.
+    static func violation(in request: PublishRequest) -> String? {
+        if let problem = check(request.exchange, "exchange name") ?? check(request.routingKey, "routing key") {
+            return problem
+        }
+        let properties = request.properties
+        let fields: [(String?, String)] = [
+            (properties.contentType, "content_type"), (properties.contentEncoding, "content_encoding"),
+            (properties.correlationID, "correlation_id"), (properties.replyTo, "reply_to"),
+            (properties.expiration, "expiration"), (properties.messageID, "message_id"),
+            (properties.type, "type"), (properties.userID, "user_id"), (properties.appID, "app_id"),
+        ]
+        for case let (value?, name) in fields {
+            if let problem = check(value, name) { return problem }
+        }
+        return properties.headers.flatMap { tableViolation($0, path: "headers") }
+    }
+
+    private static func check(_ value: String, _ name: String) -> String? {
+        let length = value.utf8.count
+        return length > maxBytes ? "\(name) is \(length) bytes; AMQP allows at most \(maxBytes)" : nil
+    }
+
+    private static func tableViolation(_ table: AMQPTable, path: String) -> String? {
+        for (key, value) in table {
+            if key.utf8.count > maxBytes {
+                return "\(path) has a key of \(key.utf8.count) bytes; AMQP allows at most \(maxBytes)"
+            }
+            if let problem = valueViolation(value, path: "\(path).\(key)") { return problem }
+        }
+        return nil
+    }
+
+    private static func valueViolation(_ value: AMQPFieldValue, path: String) -> String? {
+        switch value {
+        case .table(let nested): return tableViolation(nested, path: path)
+        case .array(let items):
+            for item in items {
+                if let problem = valueViolation(item, path: path) { return problem }
+            }
+            return nil
+        default: return nil
+        }
+    }
+}
+
+extension amqp_bytes_t {
+    /// The bytes as UTF-8 text (invalid sequences repaired), cut to fit a short string so
+    /// that a copy of what was received can always be sent again.
+    var swiftShortString: String {
+        ShortString.fitting(swiftString)
+    }
+}
