@@ -42,7 +42,7 @@ ARGS ?=
 FILTER ?=
 export FILTER
 FUZZ_TARGETS ?=
-export FUZZ_SECONDS FUZZ_RUNS FUZZ_OPT
+export FUZZ_SECONDS FUZZ_RUNS FUZZ_OPT FUZZ_SEED
 
 .PHONY: build examples run test lint fuzz fuzz-smoke runtime-test bench soak release clean distclean deps
 
