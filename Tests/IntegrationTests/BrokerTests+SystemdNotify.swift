@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension BrokerTests {
     @Suite("The sd_notify protocol, with a real datagram socket standing in for systemd")
     struct SystemdNotify {
@@ -42,22 +46,64 @@ extension BrokerTests {
             }
         }
 
-        /// Without `NOTIFY_SOCKET` nothing is sent: the same worker runs as before (no socket to
-        /// find, nothing logged about it).
-        @Test("without NOTIFY_SOCKET the worker sends nothing")
+        /// Without `NOTIFY_SOCKET` nothing is sent, not even to a socket the worker could find on
+        /// its own: the witness socket sits at systemd's usual path, `/run/systemd/notify`, in a
+        /// mount namespace of the worker's own (`unshare --mount`, a directory of the test bound
+        /// over `/run`), so a worker falling back to that path would be heard. The same worker
+        /// started there once with `NOTIFY_SOCKET=/run/systemd/notify` is heard: the witness can
+        /// hear, so its silence in the second run means the worker said nothing.
+        @Test("without NOTIFY_SOCKET the worker sends nothing, even with a socket at systemd's usual path",
+              .enabled(if: getuid() == 0, "unshare --mount and mount --bind need root"))
         func silentWithoutNotifySocket() async throws {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
-            let socket = try NotifySocket()
+            let run = FileManager.default.temporaryDirectory.appendingPathComponent("warren-run-\(uniqueSuffix())")
+            try FileManager.default.createDirectory(at: run.appendingPathComponent("systemd"), withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: run) }
+            let socket = try NotifySocket(path: run.appendingPathComponent("systemd/notify").path)
             defer { socket.close() }
             try await broker.withQueue("sdnotify-off") { queue in
-                let worker = try WarrenProcess.worker(env, queue: queue, ["--queue-type", "classic"], environment: ["WATCHDOG_USEC": "200000"])
-                defer { worker.forceStop() }
-                try await worker.waitForEvent("worker.consuming")
-                let (end, _) = try await worker.stop()
-                #expect(end == .exited(0), "\(worker.transcript)")
-                #expect(socket.datagrams.isEmpty)
+                // Control: told the path, the worker reaches the witness through the bind mount.
+                let heard = try Self.workerWithOwnRun(
+                    env, queue: queue, run: run.path, notifySocket: "/run/systemd/notify")
+                defer { heard.forceStop() }
+                try await heard.waitForEvent("worker.consuming")
+                try await poll(timeout: .seconds(10), "READY=1 through /run/systemd/notify", lastSeen: { "\(socket.datagrams)" }) {
+                    socket.assignments.contains("READY=1") && socket.assignments.contains("WATCHDOG=1")
+                }
+                let (heardEnd, _) = try await heard.stop()
+                #expect(heardEnd == .exited(0), "\(heard.transcript)")
+                try await poll(timeout: .seconds(5), "STOPPING=1 from the first worker", lastSeen: { "\(socket.datagrams)" }) {
+                    socket.assignments.contains("STOPPING=1")
+                }
+                let fromFirst = socket.datagrams.count
+
+                // The same worker, same socket, without NOTIFY_SOCKET. Its status service would
+                // have sent STATUS=connecting at start, STATUS=consuming and READY=1 by the time it
+                // logs worker.consuming, watchdog pings every 100 ms and STOPPING=1 on SIGTERM:
+                // once it has exited, every one of them would have arrived.
+                let silent = try Self.workerWithOwnRun(env, queue: queue, run: run.path, notifySocket: nil)
+                defer { silent.forceStop() }
+                try await silent.waitForEvent("worker.consuming")
+                let (end, _) = try await silent.stop()
+                #expect(end == .exited(0), "\(silent.transcript)")
+                #expect(socket.datagrams.count == fromFirst, "sent without NOTIFY_SOCKET: \(socket.datagrams.dropFirst(fromFirst))")
             }
+        }
+
+        /// `warren worker` in a mount namespace of its own where `run` is mounted over `/run`,
+        /// with `WATCHDOG_USEC` set and `NOTIFY_SOCKET` set to `notifySocket` or removed (also
+        /// when the test itself runs under systemd). `unshare` and `sh` exec in place: the pid
+        /// is the worker's.
+        private static func workerWithOwnRun(
+            _ env: TestEnvironment, queue: String, run: String, notifySocket: String?
+        ) throws -> WarrenProcess {
+            let notifyVariable = notifySocket.map { ["NOTIFY_SOCKET=\($0)"] } ?? ["-u", "NOTIFY_SOCKET"]
+            let namespace = ["--mount", "--propagation", "private", "sh", "-c", #"mount --bind "$0" /run && exec "$@""#, run]
+            let worker = [env.warrenBinary, "worker", "--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic", "--http-port", "0"]
+            return try WarrenProcess.launch(
+                env, namespace + ["env"] + notifyVariable + ["WATCHDOG_USEC=200000"] + worker,
+                executable: "/usr/bin/unshare")
         }
     }
 }
