@@ -31,6 +31,9 @@ extension BrokerTests {
 
                 try await proxy.blackhole()
                 let lost = try await worker.waitForEvent("worker.connection_lost", timeout: .seconds(30))
+                // Warren's own check (`AMQPError.heartbeatTimeout`), not librabbitmq's later backstop
+                // ("heartbeat timeout"): both wait two intervals, and the connection loop makes
+                // Warren's check right after each poll, before librabbitmq's on the next read.
                 #expect(lost["error"]?.contains("missed heartbeats") == true, "\(lost)")
 
                 try await poll(timeout: .seconds(30), "consuming again on a new connection", lastSeen: { worker.transcript }) {
