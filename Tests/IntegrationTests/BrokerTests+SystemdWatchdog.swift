@@ -28,6 +28,7 @@ extension BrokerTests {
                 let arrivals = pings
                 let gaps = zip(arrivals.dropFirst(), arrivals).map { $0 - $1 }.sorted()
                 let median = gaps[gaps.count / 2]
+                print("watchdog at 2 s: median gap \(median), gaps \(gaps)")
                 // Warren never schedules a ping sooner than 1 s after the last one; 200 ms below that
                 // only for the receiving thread's own wake-up jitter. A ping at every status tick
                 // (250 ms) would fail here.
