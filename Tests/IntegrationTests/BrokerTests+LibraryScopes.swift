@@ -214,11 +214,13 @@ extension BrokerTests {
                     try await log.waitFor("worker.consuming")
                     for message in messages {
                         try await broker.pikaPublish(queue: queue, [message])
-                        try await poll(timeout: .seconds(20), "the tearDown of \(message.id)", lastSeen: { log.transcript }) {
+                        // A `rabbitmqctl` call runs inside each tearDown: on a loaded 2-core machine
+                        // one alone took over 20 s (load 10), so allow what its own 60 s limit does.
+                        try await poll(timeout: .seconds(90), "the tearDown of \(message.id)", lastSeen: { log.transcript }) {
                             witnesses.all.contains { $0.messageID == message.id }
                         }
                         // Settled before the next one is published.
-                        try await broker.waitForCounts(of: queue, "\(message.id) settled") { $0.messages == 0 }
+                        try await broker.waitForCounts(of: queue, timeout: .seconds(60), "\(message.id) settled") { $0.messages == 0 }
                     }
                     try await worker.stop()
                 }

@@ -19,8 +19,9 @@ extension BrokerTests {
             var firstDeathQueue: String?
         }
 
-        /// `handlerTimeout` 300 ms and one 200 ms retry delay. A handler that overruns its
-        /// timeout fails with `HandlerTimeout`, a passing error: its message goes through
+        /// `handlerTimeout` 1 s (a margin for the quick attempt on a loaded machine) and one 200 ms
+        /// retry delay. A handler that overruns its timeout fails with `HandlerTimeout`, a passing
+        /// error: its message goes through
         /// `Q.retry.200ms` (the broker's `x-first-death-queue` on the next attempt names it, and
         /// Warren's `x-warren-error-type` says `HandlerTimeout`); the one that is quick on its
         /// second attempt is acked, the one that overruns again is dead-lettered as
@@ -34,7 +35,7 @@ extension BrokerTests {
                 let attempts = InProcessRecorder<Attempt>()
                 let consumer = WarrenConsumer(
                     configuration: ConsumerConfiguration(
-                        queue: queue, queueType: .classic, handlerTimeout: .milliseconds(300),
+                        queue: queue, queueType: .classic, handlerTimeout: .seconds(1),
                         retryPolicy: RetryPolicy(delays: [.milliseconds(200)])),
                     connection: .dedicated(try env.connection("it-lib-timeout-retry-\(uniqueSuffix())")),
                     handler: ClosureHandler { (job: Job, context) in
