@@ -4,15 +4,17 @@ import Testing
 extension BrokerTests {
     @Suite("Interop with other clients and dead-lettering")
     struct DeadLetter {
-        /// Messages from an independent client (pika) reach the worker with their message ids;
-        /// failing and unparsable ones are copied, with their original bodies and ids and Warren's
-        /// error headers, through `<queue>.dlx` to `<queue>.dead` (the transient one after its one
+        /// Messages from an independent client (pika, through a named exchange) reach the worker
+        /// with their message ids; failing and unparsable ones are copied, with their original
+        /// bodies and ids, Warren's error headers and the exchange and routing key they were first
+        /// published with, through `<queue>.dlx` to `<queue>.dead` (the transient one after its one
         /// delayed retry); the worker keeps running and handles a message from librabbitmq's
         /// `amqp-publish` afterwards.
         @Test("bad messages land in <queue>.dead with their original bodies; the worker keeps going")
         func badMessagesAreDeadLettered() async throws {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
+            let exchange = NamedExchange("deadletter")
             try await broker.withQueue("deadletter") { queue in
                 let worker = try WarrenProcess.launch(
                     env, ["worker", "--amqp-url", env.amqpURL, "--queue", queue, "--log-level", "debug", "--retry-delays", "100ms"])
@@ -27,7 +29,10 @@ extension BrokerTests {
                     (id: "notjson-\(tag)", body: "not json"),
                     (id: "array-\(tag)", body: "[1,2]"),
                 ]
-                try await broker.pikaPublish(queue: queue, messages: [good] + bad)
+                // Through a named exchange with a routing key of its own: a retry hop arrives from
+                // the default exchange with routing key = queue, so only Warren's headers can
+                // still name these.
+                try await broker.pikaPublish(through: exchange, to: queue, messages: [good] + bad)
 
                 // One outcome line per message id.
                 let ids = Set(([good] + bad).map(\.id))
@@ -83,8 +88,8 @@ extension BrokerTests {
                     // broker's record of its wait in the retry queue.
                     let expectedDeath = message.id == bad[1].id ? "expired" : nil
                     #expect(fetched.death_reason == expectedDeath, "\(fetched)")
-                    #expect(fetched.headerValues?["x-warren-original-routing-key"] == queue, "\(fetched)")
-                    #expect(fetched.headerValues?["x-warren-original-exchange"] == "", "\(fetched)")
+                    #expect(fetched.headerValues?["x-warren-original-routing-key"] == exchange.routingKey, "\(fetched)")
+                    #expect(fetched.headerValues?["x-warren-original-exchange"] == exchange.name, "\(fetched)")
                     #expect(fetched.headerValues?["x-warren-failed-at"]?.hasSuffix("Z") == true, "\(fetched)")
                     #expect(fetched.headerValues?["x-warren-error-message"].map { !$0.isEmpty } == true, "\(fetched)")
                     #expect(fetched.delivery_mode == 2)

@@ -37,7 +37,8 @@ extension BrokerTests {
         /// and its `context.logger` carries message_id, correlation_id, queue, delivery_tag,
         /// redelivered and attempt. `context.publish(json:routingKey:)` from inside the handler
         /// lands, confirmed, in another queue with the returned message id and a correlation id
-        /// of the incoming message's correlation id, else its message id.
+        /// of the incoming message's correlation id, else its message id, over the consumer's own
+        /// `<name>/follow-ups` connection, never the consuming one; all close with the consumer.
         @Test("a handler sees attempt, redelivered, headers, logger metadata; context.publish carries the correlation")
         func messageContext() async throws {
             let env = try TestEnvironment.current()
@@ -81,8 +82,11 @@ extension BrokerTests {
                         },
                         logger: log.logger())
 
+                    var openConnections: [String] = []
                     try await withInProcessWorker([consumer], log: log) { worker in
                         try await log.waitFor("message.acked", count: 2)
+                        // The consumer's connections, as the broker sees them while they are open.
+                        openConnections = try await broker.connectionNames()
                         try await worker.stop()
                     }
 
@@ -134,8 +138,14 @@ extension BrokerTests {
                             == [Receipt(orderID: "F-1", source: first), Receipt(orderID: "S-2", source: second)])
 
                     #expect(try await broker.pikaFetch(queue: queue, max: 10).isEmpty)
-                    // The consumer's publishing connection closed with it.
-                    try await poll(timeout: .seconds(10), interval: .seconds(1), "\(connectionName) and its /publish connection to close") {
+                    // The follow-ups went over the consumer's own `<name>/follow-ups` connection:
+                    // it is opened by the first follow-up publish and by nothing else (Warren's
+                    // copies and crash markers use `<name>/publish`), so it is there only if
+                    // handlers' publishes took it rather than the consuming or the copies' one.
+                    let ours = openConnections.filter { $0.hasPrefix(connectionName) }
+                    #expect(ours.contains(connectionName) && ours.contains(connectionName + "/follow-ups"), "\(openConnections)")
+                    // The consumer's connections closed with it.
+                    try await poll(timeout: .seconds(10), interval: .seconds(1), "\(connectionName) and its publishing connections to close") {
                         try await broker.connectionNames().allSatisfy { !$0.hasPrefix(connectionName) }
                     }
                 } cleanup: {

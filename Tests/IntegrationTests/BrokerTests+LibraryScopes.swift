@@ -19,16 +19,13 @@ extension BrokerTests {
             var made = 0
             var handleStarted = 0
             var tearDowns: [String] = []
-            /// For each tearDown: whether the message had already been acked or dead-lettered.
-            var settledBeforeTearDown: [Bool] = []
         }
 
         /// Counts makeHandler / tearDown per message id; thread-safe.
         final class ScopeTracker: Sendable {
             private let scopes = Mutex<[String: Scope]>([:])
-            let log: InProcessLog
 
-            init(log: InProcessLog) { self.log = log }
+            init() {}
 
             func update(_ id: String, _ change: (inout Scope) -> Void) {
                 scopes.withLock { change(&$0[id, default: Scope()]) }
@@ -74,20 +71,15 @@ extension BrokerTests {
             }
 
             func tearDown(_ handler: ScopedHandler, outcome: HandlerOutcome, context: MessageContext) async {
-                let settled = tracker.log.records(messageID: handler.id).contains {
-                    $0.event == "message.acked" || $0.event == "message.dead_lettered" || $0.event == "message.abandoned"
-                }
-                tracker.update(handler.id) {
-                    $0.tearDowns.append(ScopeTracker.describe(outcome))
-                    $0.settledBeforeTearDown.append(settled)
-                }
+                tracker.update(handler.id) { $0.tearDowns.append(ScopeTracker.describe(outcome)) }
             }
         }
 
         /// Succeeding, throwing, undecodable messages, one whose `makeHandler` throws, and one
         /// whose handler blocks until cancelled when the graceful shutdown overruns a 1 s
-        /// `shutdownTimeout`: `tearDown` is called exactly once per handler made, before the
-        /// message is settled, with `.succeeded` / `.failed` / `.cancelled`; the cancelled
+        /// `shutdownTimeout`: `tearDown` is called exactly once per handler made, with
+        /// `.succeeded` / `.failed` / `.cancelled` (that it runs before the message is settled is
+        /// `tearDownBeforeSettlement`, witnessed by the broker); the cancelled
         /// message is back in the queue (redelivered, neither acked nor dead-lettered); the
         /// failures are in `<queue>.dead`.
         @Test("tearDown exactly once per handler made, with the outcome; a cancelled message goes back to the queue")
@@ -96,7 +88,7 @@ extension BrokerTests {
             let broker = Broker(env)
             try await broker.withQueue("lib.scopes") { queue in
                 let log = InProcessLog()
-                let tracker = ScopeTracker(log: log)
+                let tracker = ScopeTracker()
                 let consumer = WarrenConsumer(
                     configuration: ConsumerConfiguration(
                         queue: queue, queueType: .classic, concurrency: 8, shutdownTimeout: .seconds(1), retryPolicy: .none),
@@ -135,7 +127,6 @@ extension BrokerTests {
                     let scope = try #require(scopes[id], "\(id) has a scope: \(scopes)")
                     #expect(scope.made == 1, "\(id): \(scope)")
                     #expect(scope.tearDowns.count == 1, "exactly one tearDown per handler made, \(id): \(scope)")
-                    #expect(scope.settledBeforeTearDown == [false], "tearDown before ack/nack, \(id): \(scope)")
                 }
                 for id in ok { #expect(scopes[id]?.tearDowns == ["succeeded"], "\(id): \(String(describing: scopes[id]))") }
                 for id in failing { #expect(scopes[id]?.tearDowns == ["failed(JobFailed)"], "\(id)") }
@@ -163,6 +154,93 @@ extension BrokerTests {
                 let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 20)
                 #expect(Set(dead.compactMap(\.message_id)) == Set(failing + undecodable + [makeFail]), "\(dead)")
                 #expect(dead.count == failing.count + undecodable.count + 1, "\(dead)")
+            }
+        }
+
+        /// What the broker said about the queue while one message's scope was torn down.
+        struct TearDownWitness: Sendable {
+            var messageID: String
+            var outcome: String
+            var counts: QueueCounts?
+            var deadCounts: QueueCounts?
+        }
+
+        /// Asks the broker, from inside `tearDown`, how many of the queue's messages are
+        /// delivered and not yet acked.
+        struct BrokerWitnessFactory: MessageHandlerFactory {
+            let tracker: ScopeTracker
+            let broker: Broker
+            let queue: String
+            let witnesses: InProcessRecorder<TearDownWitness>
+
+            func makeHandler(context: MessageContext) async throws -> ScopedHandler {
+                ScopedHandler(id: context.properties.messageID ?? "?", tracker: tracker)
+            }
+
+            func tearDown(_ handler: ScopedHandler, outcome: HandlerOutcome, context: MessageContext) async {
+                let queues = try? await broker.listQueues()
+                witnesses.append(TearDownWitness(
+                    messageID: handler.id, outcome: ScopeTracker.describe(outcome), counts: queues?[queue],
+                    deadCounts: queues?[queue + ".dead"]))
+            }
+        }
+
+        /// One message at a time in the queue (published only once the previous one is gone),
+        /// so while a message is torn down the broker's `messages_unacknowledged` for the queue
+        /// counts it alone: 1 means it is still unacked, and an empty `Q.dead` that a failure's
+        /// copy is not published yet. A succeeding, a throwing and an undecodable message: each is
+        /// torn down while the broker still holds it unacked, then settled (acked, or
+        /// dead-lettered and acked).
+        @Test("tearDown runs while the broker still holds the message unacked")
+        func tearDownBeforeSettlement() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("lib.scopes.order") { queue in
+                let log = InProcessLog()
+                let witnesses = InProcessRecorder<TearDownWitness>()
+                let consumer = WarrenConsumer(
+                    configuration: ConsumerConfiguration(
+                        queue: queue, queueType: .classic, prefetch: 1, concurrency: 1, retryPolicy: .none),
+                    connection: .dedicated(try env.connection("it-lib-scopes-order-\(uniqueSuffix())")),
+                    handlerFactory: BrokerWitnessFactory(tracker: ScopeTracker(), broker: broker, queue: queue, witnesses: witnesses),
+                    logger: log.logger())
+                let tag = uniqueSuffix()
+                let messages = [
+                    OutgoingMessage(id: "ok-\(tag)", body: #"{"action":"ok"}"#),
+                    OutgoingMessage(id: "fail-\(tag)", body: #"{"action":"fail"}"#),
+                    OutgoingMessage(id: "bad-\(tag)", body: "not json"),
+                ]
+                try await withInProcessWorker([consumer], log: log) { worker in
+                    try await log.waitFor("worker.consuming")
+                    for message in messages {
+                        try await broker.pikaPublish(queue: queue, [message])
+                        // A `rabbitmqctl` call runs inside each tearDown: on a loaded 2-core machine
+                        // one alone took over 20 s (load 10), so allow what its own 60 s limit does.
+                        try await poll(timeout: .seconds(90), "the tearDown of \(message.id)", lastSeen: { log.transcript }) {
+                            witnesses.all.contains { $0.messageID == message.id }
+                        }
+                        // Settled before the next one is published.
+                        try await broker.waitForCounts(of: queue, timeout: .seconds(60), "\(message.id) settled") { $0.messages == 0 }
+                    }
+                    try await worker.stop()
+                }
+
+                let byID = Dictionary(witnesses.all.map { ($0.messageID, $0) }) { first, _ in first }
+                #expect(witnesses.count == messages.count, "one tearDown each: \(witnesses.all)")
+                #expect(byID["ok-\(tag)"]?.outcome == "succeeded" && byID["fail-\(tag)"]?.outcome == "failed(JobFailed)"
+                            && byID["bad-\(tag)"]?.outcome == "failed(UndecodableMessage)", "\(witnesses.all)")
+                for message in messages {
+                    let counts = try #require(byID[message.id]?.counts, "the broker answered during \(message.id)'s tearDown")
+                    #expect(counts.unacknowledged == 1 && counts.ready == 0, "\(message.id) still unacked at tearDown: \(counts)")
+                }
+                // The earlier failure's copy is in Q.dead by the time the undecodable one is torn
+                // down; none is there yet while the first failure is.
+                #expect(byID["fail-\(tag)"]?.deadCounts?.messages == 0, "\(witnesses.all)")
+                #expect(byID["bad-\(tag)"]?.deadCounts?.messages == 1, "\(witnesses.all)")
+                // Then settled: acked, or dead-lettered (copied to Q.dead, then acked).
+                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                #expect(Set(dead.compactMap(\.message_id)) == ["fail-\(tag)", "bad-\(tag)"], "\(dead)")
+                #expect(log.events("message.acked").map { $0["message_id"] } == ["ok-\(tag)"], "\(log.transcript)")
             }
         }
     }

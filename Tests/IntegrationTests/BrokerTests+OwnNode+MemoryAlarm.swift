@@ -83,6 +83,9 @@ extension BrokerTests.OwnNode {
                     }
                     let blocked = try await worker.waitForEvent("connection.blocked", timeout: .seconds(5))
                     #expect(blocked["connection"] == "publish", "\(blocked)")
+                    // The broker's own word: the connection it blocked is the worker's `<name>/publish`.
+                    let consumingName = try #require(before.connectionName, "\(before)")
+                    _ = try await broker.waitUntilBlocked(connectionNamed: consumingName + "/publish", timeout: .seconds(10))
                     let (_, metrics) = try await probe.waitForMetrics("the blocked state in /metrics") {
                         $0[#"warren_connection_state{queue="\#(queue)",state="blocked"}"#] == 1
                     }
