@@ -2,7 +2,7 @@ import Synchronization
 import Testing
 @testable import Warren
 
-@Suite struct ConcurrencyLimitTests {
+@Suite(.timeLimit(.minutes(1))) struct ConcurrencyLimitTests {
     @Test func acquiresUpToTheLimitThenWaitsForARelease() async {
         let limit = ConcurrencyLimit(2)
         await limit.acquire()

@@ -3,7 +3,7 @@ import Testing
 @testable import Warren
 
 /// `withHandlerTimeout`: the per-message timeout around a handler.
-@Suite struct HandlerTimeoutTests {
+@Suite(.timeLimit(.minutes(1))) struct HandlerTimeoutTests {
     struct HandlerError: Error, Equatable {}
 
     /// A flag the bodies set from their tasks (a `Mutex` itself cannot be captured by an escaping closure).
