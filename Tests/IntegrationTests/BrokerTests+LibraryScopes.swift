@@ -157,10 +157,10 @@ extension BrokerTests {
                 #expect(makeFailRecord?["error_type"] == "CannotMakeHandler", "\(log.transcript)")
 
                 // The broker's view: the blocked message is back (redelivered next time), the failures are dead.
-                let left = try await broker.pikaFetch(queue: queue, max: 10)
+                let left = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(left.map(\.message_id) == [blocked], "\(left)")
                 #expect(left.first?.redelivered == true, "\(left)")
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 20)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
                 #expect(Set(dead.compactMap(\.message_id)) == Set(failing + undecodable + [makeFail]), "\(dead)")
                 #expect(dead.count == failing.count + undecodable.count + 1, "\(dead)")
             }
