@@ -66,6 +66,11 @@ let package = Package(
             dependencies: ["WarrenAMQP", "CRabbitMQ", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+        // Unit tests of the executable's own logic (exit codes, parsing): `@testable import WarrenCLI`.
+        .testTarget(
+            name: "WarrenCLITests",
+            dependencies: ["WarrenCLI", "Warren", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Real-broker tests: they need the broker started by `make test` (see scripts/broker.sh)
         // and run the built `warren` binary as a child process.
         .testTarget(

@@ -114,7 +114,7 @@ struct DlqReplayCommand: AsyncParsableCommand {
         if let signal = DlqInterrupt.receivedSignal {
             printError("\(session.commandName): interrupted by \(signal == SIGINT ? "SIGINT" : "SIGTERM") after "
                 + "\(replayed) confirmed; the rest stays in '\(session.deadLetterQueue)'")
-            throw ExitCode(128 + signal)
+            throw WarrenExit.interrupted(by: signal)
         }
     }
 

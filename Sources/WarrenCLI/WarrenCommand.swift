@@ -20,4 +20,9 @@ enum WarrenExit {
     static let configuration = ExitCode(78)
     /// A run-time failure (e.g. a publish failed).
     static let failure = ExitCode(1)
+
+    /// Stopped by `signal` (SIGINT 130, SIGTERM 143), as a shell reports a process it killed.
+    static func interrupted(by signal: Int32) -> ExitCode {
+        ExitCode(128 + signal)
+    }
 }

@@ -4,18 +4,6 @@ import Testing
 extension BrokerTests {
     @Suite("Worker configuration from flags and environment")
     struct Configuration {
-        /// An invalid setting, given by environment variable or by flag.
-        struct InvalidSetting: Sendable, CustomTestStringConvertible {
-            let environment: [String: String]
-            let arguments: [String]
-            /// The name the error message must contain.
-            let key: String
-
-            var testDescription: String {
-                (environment.map { "\($0.key)=\($0.value)" } + arguments).joined(separator: " ")
-            }
-        }
-
         static let invalidSettings: [InvalidSetting] = [
             InvalidSetting(environment: ["WARREN_PREFETCH": "abc"], arguments: [], key: "WARREN_PREFETCH"),
             InvalidSetting(environment: [:], arguments: ["--prefetch", "0"], key: "--prefetch"),

@@ -52,12 +52,12 @@ extension BrokerTests {
                 #expect(supervisor.exits.allSatisfy { $0 != .exited(0) }, "\(supervisor.exits)")
 
                 // Only the poison message is in Q.dead, dead-lettered by Warren as a crash loop.
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 10)
                 #expect(dead.map(\.message_id) == [poison.id], "\(dead)")
                 let copy = try #require(dead.first)
                 #expect(copy.headers["x-warren-error-type"] == "crash-loop", "\(copy)")
                 #expect(copy.headers["x-warren-error-message"]?.contains("crashed the worker 3 times") == true, "\(copy)")
-                #expect(copy.bodyText == poison.body)
+                #expect(copy.body == poison.body)
                 let deadLettered = supervisor.events("message.dead_lettered")
                 #expect(deadLettered.compactMap { $0["message_id"] } == [poison.id], "\(supervisor.transcript)")
                 #expect(deadLettered.first?["dead_letter_reason"] == "crash_loop")

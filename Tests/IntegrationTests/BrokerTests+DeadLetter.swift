@@ -71,7 +71,7 @@ extension BrokerTests {
                 #expect(outcomeLines.count == 5, "exactly one outcome per message")
 
                 // Warren's copies, bodies and ids intact, with why and where from.
-                var dead: [FetchedMessage] = []
+                var dead: [PikaMessage] = []
                 try await poll(
                     timeout: .seconds(20), interval: .milliseconds(300), "4 messages in \(queue).dead",
                     lastSeen: { dead.map(\.body).description }
@@ -88,15 +88,15 @@ extension BrokerTests {
                     // broker's record of its wait in the retry queue.
                     let expectedDeath = message.id == bad[1].id ? "expired" : nil
                     #expect(fetched.death_reason == expectedDeath, "\(fetched)")
-                    #expect(fetched.headerValues?["x-warren-original-routing-key"] == exchange.routingKey, "\(fetched)")
-                    #expect(fetched.headerValues?["x-warren-original-exchange"] == exchange.name, "\(fetched)")
-                    #expect(fetched.headerValues?["x-warren-failed-at"]?.hasSuffix("Z") == true, "\(fetched)")
-                    #expect(fetched.headerValues?["x-warren-error-message"].map { !$0.isEmpty } == true, "\(fetched)")
+                    #expect(fetched.headers["x-warren-original-routing-key"] == exchange.routingKey, "\(fetched)")
+                    #expect(fetched.headers["x-warren-original-exchange"] == exchange.name, "\(fetched)")
+                    #expect(fetched.headers["x-warren-failed-at"]?.hasSuffix("Z") == true, "\(fetched)")
+                    #expect(fetched.headers["x-warren-error-message"].map { !$0.isEmpty } == true, "\(fetched)")
                     #expect(fetched.delivery_mode == 2)
                 }
-                let types = bad.map { deadByID[$0.id]?.headerValues?["x-warren-error-type"] }
+                let types = bad.map { deadByID[$0.id]?.headers["x-warren-error-type"] }
                 #expect(types == ["DemoFailure", "DemoFailure", "UndecodableMessage", "UndecodableMessage"], "\(dead)")
-                let attempts = bad.map { deadByID[$0.id]?.headerValues?["x-warren-attempts"] }
+                let attempts = bad.map { deadByID[$0.id]?.headers["x-warren-attempts"] }
                 #expect(attempts == ["1", "2", "1", "1"], "\(dead)")
 
                 // Still consuming: a message from librabbitmq's amqp-publish is acked too.

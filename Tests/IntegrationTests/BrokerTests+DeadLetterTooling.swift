@@ -85,7 +85,7 @@ extension BrokerTests {
                 ], "\(json)")
                 try await expectUntouched(broker, queue + ".dead", 12)
                 // Stats run twice, the messages read are the same: still all twelve, with their ids.
-                let ids = Set(try await broker.pikaBrowse(queue: queue + ".dead").compactMap(\.message_id))
+                let ids = Set(try await broker.pikaGet(queue: queue + ".dead", browse: true).compactMap(\.message_id))
                 #expect(ids.count == 12)
             }
         }
@@ -170,10 +170,10 @@ extension BrokerTests {
                 let reset = ["x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
                              "x-warren-attempt", "x-warren-attempts", "x-warren-error-type", "x-warren-error-message",
                              "x-warren-failed-at"]
-                func expectReplayed(_ moved: [InProcessFetched]) {
+                func expectReplayed(_ moved: [PikaMessage]) {
                     for message in moved {
-                        #expect(message.header_names.contains("x-warren-replayed-at"), "\(message)")
-                        #expect(!message.header_names.contains { reset.contains($0) || $0.hasPrefix("x-last-death-") }, "\(message)")
+                        #expect(message.headerNames.contains("x-warren-replayed-at"), "\(message)")
+                        #expect(!message.headerNames.contains { reset.contains($0) || $0.hasPrefix("x-last-death-") }, "\(message)")
                         #expect(message.delivery_mode == 2, "\(message)")
                         let stamp = message.headers["x-warren-replayed-at"] ?? ""
                         #expect(stamp.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/) != nil, "RFC 3339 UTC: \(stamp)")
@@ -184,11 +184,11 @@ extension BrokerTests {
                 let first = try await warrenDlq(env, "replay", queue: queue, ["--count", "2", "--batch", "1"])
                 #expect(first.succeeded, "\(first)")
                 #expect(first.stdout.contains("replayed 2, kept 0"), "\(first)")
-                let moved = try await broker.pikaFetch(queue: queue, max: 10)
+                let moved = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(moved.map(\.message_id) == ["p1-\(tag)", "a1-\(tag)"], "\(moved)")
                 expectReplayed(moved)
-                #expect(moved.first.map { String(decoding: $0.body, as: UTF8.self) } == #"{"fail":"permanent"}"#)
-                #expect(moved.last.map { String(decoding: $0.body, as: UTF8.self) } == #"{"n":1}"#)
+                #expect(moved.first.map { String(decoding: $0.bodyBytes, as: UTF8.self) } == #"{"fail":"permanent"}"#)
+                #expect(moved.last.map { String(decoding: $0.bodyBytes, as: UTF8.self) } == #"{"n":1}"#)
                 #expect(moved.last?.headers["tenant"] == "acme" && moved.last?.correlation_id == "corr-a1-\(tag)", "\(moved)")
                 #expect(moved.last?.content_type == "application/json")
                 try await expectUntouched(broker, dead, 3)
@@ -197,7 +197,7 @@ extension BrokerTests {
                 let timeout = try await warrenDlq(env, "replay", queue: queue, ["--all", "--where-error-type", "Timeout"])
                 #expect(timeout.succeeded, "\(timeout)")
                 #expect(timeout.stdout.contains("replayed 1, kept 2"), "\(timeout)")
-                let timeouts = try await broker.pikaFetch(queue: queue, max: 10)
+                let timeouts = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(timeouts.map(\.message_id) == ["b1-\(tag)"], "\(timeouts)")
                 expectReplayed(timeouts)
                 try await expectUntouched(broker, dead, 2)
@@ -206,7 +206,7 @@ extension BrokerTests {
                 let rest = try await warrenDlq(env, "replay", queue: queue, ["--all"])
                 #expect(rest.succeeded, "\(rest)")
                 #expect(rest.stdout.contains("replayed 2, kept 0"), "\(rest)")
-                let last = try await broker.pikaFetch(queue: queue, max: 10)
+                let last = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(last.map(\.message_id) == ["a2-\(tag)", "a3-\(tag)"], "\(last)")
                 expectReplayed(last)
                 try await expectUntouched(broker, dead, 0)
@@ -244,8 +244,8 @@ extension BrokerTests {
 
                 // The broker requeues what the killed connection held; then look without taking.
                 try await broker.waitForCounts(of: dead, "nothing unacked") { $0.unacknowledged == 0 }
-                let inQueue = try await broker.pikaBrowse(queue: queue).compactMap(\.message_id)
-                let stillDead = try await broker.pikaBrowse(queue: dead).compactMap(\.message_id)
+                let inQueue = try await broker.pikaGet(queue: queue, browse: true).compactMap(\.message_id)
+                let stillDead = try await broker.pikaGet(queue: dead, browse: true).compactMap(\.message_id)
                 #expect(Set(inQueue).union(stillDead) == Set(ids), "every id in \(queue) or \(dead)")
                 #expect(inQueue.count + stillDead.count >= total)
                 #expect(!inQueue.isEmpty && !stillDead.isEmpty,
@@ -255,7 +255,7 @@ extension BrokerTests {
                 #expect(second.succeeded, "\(second)")
                 #expect(second.stdout.contains("replayed \(stillDead.count), kept 0"), "\(second)")
                 try await expectUntouched(broker, dead, 0)
-                let final = try await broker.pikaFetch(queue: queue, max: 2 * total).compactMap(\.message_id)
+                let final = try await broker.pikaGet(queue: queue, max: 2 * total).compactMap(\.message_id)
                 #expect(Set(final) == Set(ids))
             }
         }

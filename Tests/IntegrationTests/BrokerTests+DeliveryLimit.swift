@@ -31,7 +31,7 @@ extension BrokerTests {
                 }
                 #expect(returns == 3, "delivered 3 times: the third return is past the limit of 2")
                 let dead = try await pollValue(timeout: .seconds(10), interval: .milliseconds(300), "the message in \(queue).dead") {
-                    let messages = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+                    let messages = try await broker.pikaGet(queue: queue + ".dead", max: 5)
                     return messages.isEmpty ? nil : messages
                 }
                 #expect(dead.map(\.message_id) == [id])

@@ -24,17 +24,17 @@ extension BrokerTests {
                 try await poll(timeout: .seconds(20), "both successes acked", lastSeen: { worker.transcript }) {
                     worker.ackedIDs.count >= 2
             }
-            var witnesses: [InProcessFetched] = []
+            var witnesses: [PikaMessage] = []
             try await poll(timeout: .seconds(10), interval: .milliseconds(300), "2 witnesses") {
-                witnesses += try await broker.pikaFetch(queue: witnessQueue, max: 10)
+                witnesses += try await broker.pikaGet(queue: witnessQueue, max: 10)
                 return witnesses.count >= 2
             }
             // Anything published late would show now.
             try await Task.sleep(for: .milliseconds(500))
-            witnesses += try await broker.pikaFetch(queue: witnessQueue, max: 10)
+            witnesses += try await broker.pikaGet(queue: witnessQueue, max: 10)
 
-            #expect(witnesses.map(\.bodyText).sorted() == [once, twice], "\(witnesses)")
-            let byBody = Dictionary(witnesses.map { ($0.bodyText, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(witnesses.map(\.body).sorted() == [once, twice], "\(witnesses)")
+            let byBody = Dictionary(witnesses.map { ($0.body, $0) }, uniquingKeysWith: { first, _ in first })
             #expect(byBody[once]?.headers["demo-attempt"] == "1", "\(witnesses)")
             #expect(byBody[twice]?.headers["demo-attempt"] == "2", "witnessed at its successful attempt only: \(witnesses)")
             #expect(witnesses.allSatisfy { $0.headers["demo-redelivered"] == "False" }, "\(witnesses)")
@@ -42,7 +42,7 @@ extension BrokerTests {
             #expect(witnessIDs.count == 2 && Set(witnessIDs).count == 2, "each witness has its own id: \(witnesses)")
             #expect(Set(witnessIDs).isDisjoint(with: [once, twice]), "\(witnesses)")
             #expect(witnesses.allSatisfy { $0.delivery_mode == 2 }, "persistent: \(witnesses)")
-            let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+            let dead = try await broker.pikaGet(queue: queue + ".dead", max: 5)
             #expect(dead.map(\.message_id) == [never], "\(dead)")
             }
         }
@@ -66,11 +66,11 @@ extension BrokerTests {
                 let good = "good-\(uniqueSuffix())"
                 try await broker.pikaPublish(queue: queue, messages: [(id: good, body: #"{"record_to": "\#(witnessQueue)"}"#)])
                 let witness = try await pollValue(timeout: .seconds(20), interval: .milliseconds(300), "the next witness") {
-                    try await broker.pikaFetch(queue: witnessQueue, max: 5).first
+                    try await broker.pikaGet(queue: witnessQueue, max: 5).first
             }
-            #expect(witness.bodyText == good, "\(witness)")
+            #expect(witness.body == good, "\(witness)")
 
-            let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+            let dead = try await broker.pikaGet(queue: queue + ".dead", max: 5)
             #expect(dead.map(\.message_id) == [bad], "\(dead)")
             let copy = try #require(dead.first)
             #expect(copy.headers["x-warren-attempts"] == "2", "\(copy)")

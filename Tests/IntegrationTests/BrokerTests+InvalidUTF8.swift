@@ -34,13 +34,13 @@ extension BrokerTests {
                 #expect(badLine["dead_letter_reason"] == "undecodable", "\(badLine)")
                 #expect(outcome(good.id)?.event == "message.acked", "\(worker.transcript)")
 
-                var dead: [FetchedMessage] = []
+                var dead: [PikaMessage] = []
                 try await poll(timeout: .seconds(20), interval: .milliseconds(300), "the copy in \(queue).dead") {
                     dead += try await broker.pikaGet(queue: queue + ".dead", max: 10)
                     return !dead.isEmpty
                 }
                 #expect(dead.map(\.message_id) == [bad.id], "\(dead)")
-                let headers = dead.first?.headerValues ?? [:]
+                let headers = dead.first?.headers ?? [:]
                 #expect(headers["x-warren-error-type"] == "UndecodableMessage", "\(dead)")
                 #expect(headers["x-warren-error-message"]?.contains("body is not UTF-8") == true, "\(dead)")
                 #expect(worker.isRunning, "\(worker.transcript)")

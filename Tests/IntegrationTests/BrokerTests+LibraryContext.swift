@@ -124,20 +124,20 @@ extension BrokerTests {
                     #expect(handling.first { $0["message_id"] == first }?["correlation_id"] == correlation)
 
                     // The follow-ups, read back independently.
-                    let followUps = try await broker.pikaFetch(queue: receipts, max: 10)
+                    let followUps = try await broker.pikaGet(queue: receipts, max: 10)
                     #expect(followUps.count == 2, "\(followUps)")
                     for fetched in followUps {
-                        let receipt = try JSONDecoder().decode(Receipt.self, from: Data(fetched.body))
+                        let receipt = try JSONDecoder().decode(Receipt.self, from: Data(fetched.bodyBytes))
                         let item = try #require(byID[receipt.source], "\(fetched)")
                         #expect(fetched.message_id == item.followUpID, "the id publish returned: \(fetched)")
                         #expect(fetched.content_type == "application/json", "\(fetched)")
                         let expectedCorrelation = receipt.source == first ? correlation : second
                         #expect(fetched.correlation_id == expectedCorrelation, "\(fetched)")
                     }
-                    #expect(Set(followUps.compactMap { try? JSONDecoder().decode(Receipt.self, from: Data($0.body)) })
+                    #expect(Set(followUps.compactMap { try? JSONDecoder().decode(Receipt.self, from: Data($0.bodyBytes)) })
                             == [Receipt(orderID: "F-1", source: first), Receipt(orderID: "S-2", source: second)])
 
-                    #expect(try await broker.pikaFetch(queue: queue, max: 10).isEmpty)
+                    #expect(try await broker.pikaGet(queue: queue, max: 10).isEmpty)
                     // The follow-ups went over the consumer's own `<name>/follow-ups` connection:
                     // it is opened by the first follow-up publish and by nothing else (Warren's
                     // copies and crash markers use `<name>/publish`), so it is there only if

@@ -57,7 +57,7 @@ extension BrokerTests {
                         try await worker.stop()
                     }
                     #expect(handled.all.filter { $0 == id }.count >= 2, "handled again after the requeue: \(handled.all)")
-                    let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+                    let dead = try await broker.pikaGet(queue: queue + ".dead", max: 5)
                     #expect(dead.map(\.message_id) == [id], "\(dead)")
                     let counts = try await broker.waitForCounts(of: queue, "empty") { $0.messages == 0 }
                     #expect(counts.unacknowledged == 0)

@@ -59,9 +59,9 @@ extension BrokerTests {
                 #expect(byID == expected, "\(log.transcript)")
                 #expect(handled.count == expected.count, "each message handled once")
                 #expect(log.events("message.dead_lettered").isEmpty, "\(log.transcript)")
-                let left = try await broker.pikaFetch(queue: queue, max: 10)
+                let left = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(left.isEmpty, "every message acked: \(left)")
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 10)
                 #expect(dead.isEmpty, "nothing dead-lettered: \(dead)")
             }
         }
@@ -129,24 +129,24 @@ extension BrokerTests {
                         #expect(record["queue"] == queue, "\(record)")
                     }
 
-                    let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                    let dead = try await broker.pikaGet(queue: queue + ".dead", max: 10)
                     #expect(dead.count == bad.count, "\(dead)")
                     for (message, _) in bad {
                         let fetched = try #require(dead.first { $0.message_id == message.id }, "\(message.id) in .dead: \(dead)")
-                        #expect(fetched.body == message.body, "body intact: \(fetched)")
+                        #expect(fetched.bodyBytes == message.body, "body intact: \(fetched)")
                         #expect(fetched.content_type == message.contentType, "\(fetched)")
                         #expect(fetched.content_encoding == message.contentEncoding, "\(fetched)")
                         #expect(fetched.headers["x-warren-error-type"] == "UndecodableMessage", "\(fetched)")
                         #expect(fetched.headers["x-warren-attempts"] == "1", "dead-lettered at once, not retried: \(fetched)")
                     }
-                    let left = try await broker.pikaFetch(queue: queue, max: 10)
+                    let left = try await broker.pikaGet(queue: queue, max: 10)
                     #expect(left.isEmpty, "\(left)")
 
                     let received = rawBodies.all
                     #expect(received.count == 1)
                     #expect(received.first?.id == "raw-\(tag)")
                     #expect(received.first?.body == rawBody, "raw bytes unchanged: \(received)")
-                    #expect(try await broker.pikaFetch(queue: rawQueue, max: 10).isEmpty, "raw message acked")
+                    #expect(try await broker.pikaGet(queue: rawQueue, max: 10).isEmpty, "raw message acked")
                 }
             }
         }

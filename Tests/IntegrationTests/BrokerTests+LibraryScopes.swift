@@ -148,10 +148,10 @@ extension BrokerTests {
                 #expect(makeFailRecord?["error_type"] == "CannotMakeHandler", "\(log.transcript)")
 
                 // The broker's view: the blocked message is back (redelivered next time), the failures are dead.
-                let left = try await broker.pikaFetch(queue: queue, max: 10)
+                let left = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(left.map(\.message_id) == [blocked], "\(left)")
                 #expect(left.first?.redelivered == true, "\(left)")
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 20)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
                 #expect(Set(dead.compactMap(\.message_id)) == Set(failing + undecodable + [makeFail]), "\(dead)")
                 #expect(dead.count == failing.count + undecodable.count + 1, "\(dead)")
             }
@@ -238,7 +238,7 @@ extension BrokerTests {
                 #expect(byID["fail-\(tag)"]?.deadCounts?.messages == 0, "\(witnesses.all)")
                 #expect(byID["bad-\(tag)"]?.deadCounts?.messages == 1, "\(witnesses.all)")
                 // Then settled: acked, or dead-lettered (copied to Q.dead, then acked).
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 10)
                 #expect(Set(dead.compactMap(\.message_id)) == ["fail-\(tag)", "bad-\(tag)"], "\(dead)")
                 #expect(log.events("message.acked").map { $0["message_id"] } == ["ok-\(tag)"], "\(log.transcript)")
             }

@@ -54,9 +54,9 @@ extension BrokerTests {
                         stopDuration = try await worker.stop()
                     }
 
-                    let reports = try await broker.pikaFetch(queue: witness, max: 5)
+                    let reports = try await broker.pikaGet(queue: witness, max: 5)
                     #expect(reports.count == 1, "one report from the handler: \(reports) \(log.transcript)")
-                    let report = try JSONDecoder().decode(Observed.self, from: Data(try #require(reports.first).body))
+                    let report = try JSONDecoder().decode(Observed.self, from: Data(try #require(reports.first).bodyBytes))
                     #expect(report.sawShutdownAtStart == false && report.sawShutdownAtEnd == true, "\(report)")
                     // It wrapped up by itself rather than being cancelled at the 10 s deadline.
                     #expect(stopDuration < .seconds(9), "drained in \(stopDuration)")

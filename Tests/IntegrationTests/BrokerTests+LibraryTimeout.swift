@@ -57,9 +57,9 @@ extension BrokerTests {
                 #expect(deadlines.count == 2)
                 #expect(deadlines.all.allSatisfy { $0.map { $0 > .zero && $0 <= .milliseconds(300) } == true },
                         "context.deadline is start + handlerTimeout: \(deadlines.all)")
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 10)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 10)
                 #expect(dead.map(\.message_id) == [slow], "\(dead)")
-                let left = try await broker.pikaFetch(queue: queue, max: 10)
+                let left = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(left.isEmpty, "\(left)")
             }
         }

@@ -75,7 +75,7 @@ extension BrokerTests {
                 #expect(deadLine?["dead_letter_reason"] == "retries_exhausted" && deadLine?["error_type"] == "HandlerTimeout",
                         "\(log.transcript)")
 
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 5)
                 #expect(dead.map(\.message_id) == [alwaysSlow], "\(dead)")
                 #expect(dead.first?.headers["x-warren-error-type"] == "HandlerTimeout" && dead.first?.headers["x-warren-attempts"] == "2",
                         "\(dead)")

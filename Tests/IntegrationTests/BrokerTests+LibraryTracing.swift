@@ -91,7 +91,7 @@ extension BrokerTests {
                     #expect(inner.parentSpanID == published.spanID, "the handler's span nests under process")
                     let send = try #require(spans.first { $0.operationName == "send \(followUps)" && $0.traceID == publishedTrace })
                     #expect(send.kind == .producer && send.parentSpanID == published.spanID)
-                    let followUp = try #require(try await broker.pikaFetch(queue: followUps, max: 5).first)
+                    let followUp = try #require(try await broker.pikaGet(queue: followUps, max: 5).first)
                     #expect(followUp.headers["traceparent"] == "00-\(publishedTrace)-\(send.spanID)-01", "\(followUp)")
 
                     // From pika: parent is exactly the header's span; the failure is recorded.

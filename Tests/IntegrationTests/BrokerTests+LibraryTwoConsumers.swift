@@ -75,7 +75,7 @@ extension BrokerTests {
                         try await log.waitFor("worker.consuming", count: 2)
 
                         // The broker's view while both consume.
-                        let (consumers, connectionNames) = try await broker.inProcessConsumers()
+                        let (consumers, connectionNames) = try await broker.listConsumers()
                         let ours = consumers.filter { $0.queue == queueA || $0.queue == queueB }
                         let consumerA = ours.filter { $0.queue == queueA }, consumerB = ours.filter { $0.queue == queueB }
                         #expect(consumerA.count == 1 && consumerB.count == 1, "\(ours)")
@@ -116,8 +116,8 @@ extension BrokerTests {
                     try await poll(timeout: .seconds(10), interval: .seconds(1), "the connections \(names) to close") {
                         try await broker.connectionNames().allSatisfy { !$0.contains(suffix) }
                     }
-                    #expect(try await broker.pikaFetch(queue: queueA, max: 20).isEmpty)
-                    #expect(try await broker.pikaFetch(queue: queueB, max: 20).isEmpty)
+                    #expect(try await broker.pikaGet(queue: queueA, max: 20).isEmpty)
+                    #expect(try await broker.pikaGet(queue: queueB, max: 20).isEmpty)
                 }
             }
         }

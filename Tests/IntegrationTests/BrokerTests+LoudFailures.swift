@@ -67,7 +67,7 @@ extension BrokerTests {
             }
         }
 
-        static let invalidSettings: [Configuration.InvalidSetting] = [
+        static let invalidSettings: [InvalidSetting] = [
             .init(environment: ["WARREN_SHUTDOWN_TIMEOUT": "soon"], arguments: [], key: "WARREN_SHUTDOWN_TIMEOUT"),
             .init(environment: [:], arguments: ["--http-port", "70000"], key: "--http-port"),
             .init(environment: ["WARREN_HTTP_PORT": "web"], arguments: [], key: "WARREN_HTTP_PORT"),
@@ -80,8 +80,9 @@ extension BrokerTests {
             .init(environment: [:], arguments: ["--shutdown-timeout=-3s"], key: "--shutdown-timeout"),
         ]
 
-        @Test("an invalid new setting exits 78 quickly, naming the key", arguments: invalidSettings)
-        func invalidSettingExits78(_ setting: Configuration.InvalidSetting) async throws {
+        /// The timing, port and limit settings; `Configuration` covers the broker and queue ones.
+        @Test("an invalid duration, port or limit exits 78 quickly, naming the key", arguments: invalidSettings)
+        func invalidTimingOrPortSettingExits78(_ setting: InvalidSetting) async throws {
             let env = try TestEnvironment.current()
             // A valid broker and queue, so only the invalid setting can stop it; port 0 unless the
             // case sets the port itself.

@@ -113,7 +113,7 @@ extension BrokerTests {
                 }
 
                 // The broker holds both bad messages in <queue>.dead, bodies as published.
-                var dead: [FetchedMessage] = []
+                var dead: [PikaMessage] = []
                 try await poll(
                     timeout: .seconds(20), interval: .milliseconds(300), "2 messages in \(queue).dead",
                     lastSeen: { dead.map(\.body).description }
@@ -125,7 +125,7 @@ extension BrokerTests {
                 for message in [invalid, junk] {
                     let fetched = dead.first { $0.message_id == message.id }
                     #expect(fetched?.body == message.body, "\(message.id) in \(queue).dead: \(dead)")
-                    #expect(fetched?.headerValues?["x-warren-attempts"] == "1", "permanent: dead-lettered at once: \(dead)")
+                    #expect(fetched?.headers["x-warren-attempts"] == "1", "permanent: dead-lettered at once: \(dead)")
                 }
 
                 worker.send(SIGTERM)

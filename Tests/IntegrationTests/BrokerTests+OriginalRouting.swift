@@ -73,7 +73,7 @@ extension BrokerTests {
                 // The broker's copy in Q.dead: it came through the retry queue (the broker's
                 // `expired` record) and still names the first publish.
                 let dead = try await pollValue(timeout: .seconds(10), interval: .milliseconds(300), "the copy in \(queue).dead") {
-                    let messages = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+                    let messages = try await broker.pikaGet(queue: queue + ".dead", max: 5)
                     return messages.isEmpty ? nil : messages
                 }
                 #expect(dead.map(\.message_id) == [exhausted], "\(dead)")

@@ -72,7 +72,7 @@ extension BrokerTests.OwnNode {
                 await broker.clearMemoryAlarm()
             }
             #expect(log.events("message.dead_lettered").isEmpty, "\(log.transcript)")
-            #expect(try await broker.pikaFetch(queue: queue + ".dead", max: 10).isEmpty, "nothing in Q.dead")
+            #expect(try await broker.pikaGet(queue: queue + ".dead", max: 10).isEmpty, "nothing in Q.dead")
         }
     }
 
@@ -103,10 +103,10 @@ extension BrokerTests.OwnNode {
                 let abandoned = log.events("message.abandoned")
                 #expect(!abandoned.isEmpty && abandoned.allSatisfy { $0["reason"]?.hasPrefix("cancelled") == true }, "\(log.transcript)")
                 #expect(log.events("message.dead_lettered").isEmpty, "\(log.transcript)")
-                #expect(try await broker.pikaFetch(queue: queue + ".dead", max: 10).isEmpty, "nothing in Q.dead")
+                #expect(try await broker.pikaGet(queue: queue + ".dead", max: 10).isEmpty, "nothing in Q.dead")
             }
             // Unacked when the consumer's connection closed: the broker put them back in Q.
-            let back = try await broker.pikaFetch(queue: queue, max: 20)
+            let back = try await broker.pikaGet(queue: queue, max: 20)
             #expect(Set(back.compactMap(\.message_id)).isSuperset(of: ids), "\(back)")
         }
     }

@@ -21,7 +21,7 @@ extension BrokerTests {
                 let messages = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(messages.map(\.body) == lines)
                 for message in messages {
-                    #expect(message.headers.contains("x-test") && message.headers.contains("x-origin"), "\(message.headers)")
+                    #expect(message.headerNames.contains("x-test") && message.headerNames.contains("x-origin"), "\(message.headerNames)")
                 }
             }
         }

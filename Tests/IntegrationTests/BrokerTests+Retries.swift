@@ -91,13 +91,13 @@ extension BrokerTests {
                 #expect(worker.events("message.retry_scheduled").isEmpty && worker.events("message.retrying").isEmpty)
 
                 let dead = try await pollValue(timeout: .seconds(10), interval: .milliseconds(300), "the copy in \(queue).dead") {
-                    let messages = try await broker.pikaFetch(queue: queue + ".dead", max: 5)
+                    let messages = try await broker.pikaGet(queue: queue + ".dead", max: 5)
                     return messages.isEmpty ? nil : messages
                 }
                 #expect(dead.count == 1)
                 let copy = try #require(dead.first)
                 #expect(copy.message_id == id && copy.correlation_id == "corr-\(id)" && copy.content_type == "application/json")
-                #expect(copy.bodyText == #"{"fail":"permanent"}"# && copy.delivery_mode == 2)
+                #expect(copy.body == #"{"fail":"permanent"}"# && copy.delivery_mode == 2)
                 #expect(copy.headers["x-warren-error-type"] == "DemoFailure", "\(copy)")
                 #expect(copy.headers["x-warren-error-message"] == "demo failure requested: permanent", "\(copy)")
                 #expect(copy.headers["x-warren-attempts"] == "1", "\(copy)")

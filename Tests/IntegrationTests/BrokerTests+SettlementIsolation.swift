@@ -85,13 +85,13 @@ extension BrokerTests {
 
                 // The broker's view: Q.dead holds exactly the permanent failures, each a copy
                 // with Warren's headers (not a nack, which would carry x-death only).
-                let dead = try await broker.pikaFetch(queue: queue + ".dead", max: 200)
+                let dead = try await broker.pikaGet(queue: queue + ".dead", max: 200)
                 #expect(Set(dead.compactMap(\.message_id)) == Set(ids.filter { $0.hasPrefix("permanent-") }), "\(dead)")
                 for message in dead {
-                    #expect(message.header_names.contains("x-warren-error-type"), "\(message)")
-                    #expect(!message.header_names.contains("x-death"), "\(message)")
+                    #expect(message.headerNames.contains("x-warren-error-type"), "\(message)")
+                    #expect(!message.headerNames.contains("x-death"), "\(message)")
                 }
-                #expect(try await broker.pikaFetch(queue: queue, max: 10).isEmpty)
+                #expect(try await broker.pikaGet(queue: queue, max: 10).isEmpty)
             }
         }
     }

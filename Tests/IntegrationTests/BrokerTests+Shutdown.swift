@@ -101,7 +101,7 @@ extension BrokerTests {
 
                 // The broker requeued it when the connection closed: the next consumer sees it as redelivered.
                 let received = try await pollValue(timeout: .seconds(10), interval: .milliseconds(500), "the message back in the queue") {
-                    let messages = try await broker.pikaReceive(queue: queue, max: 5)
+                    let messages = try await broker.pikaGet(queue: queue, max: 5)
                     return messages.isEmpty ? nil : messages
                 }
                 #expect(received.map(\.message_id) == [id])
@@ -130,7 +130,7 @@ extension BrokerTests {
                 #expect(worker.ackedIDs.isEmpty, "\(worker.transcript)")
 
                 let received = try await pollValue(timeout: .seconds(10), interval: .milliseconds(500), "the message back in the queue") {
-                    let messages = try await broker.pikaReceive(queue: queue, max: 5)
+                    let messages = try await broker.pikaGet(queue: queue, max: 5)
                     return messages.isEmpty ? nil : messages
                 }
                 #expect(received.map(\.message_id) == [id])

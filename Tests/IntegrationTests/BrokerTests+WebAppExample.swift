@@ -106,8 +106,8 @@ extension BrokerTests {
                     return messages.isEmpty ? nil : messages
                 }
                 #expect(dead.map(\.message_id) == [bad], "\(dead.map(\.body))")
-                #expect(dead.first?.headerValues?["x-warren-error-type"] == "OrderRejected", "\(dead)")
-                #expect(dead.first?.headerValues?["x-warren-attempts"] == "1", "\(dead)")
+                #expect(dead.first?.headers["x-warren-error-type"] == "OrderRejected", "\(dead)")
+                #expect(dead.first?.headers["x-warren-attempts"] == "1", "\(dead)")
                 let deadLettered = app.process.events("message.dead_lettered")
                 #expect(deadLettered.map { $0["message_id"] } == [bad], "\(app.process.transcript)")
                 #expect(deadLettered.first?["reason"]?.contains("quantity must be at least 1") == true, "\(deadLettered)")

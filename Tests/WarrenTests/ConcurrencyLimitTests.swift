@@ -2,25 +2,28 @@ import Synchronization
 import Testing
 @testable import Warren
 
-@Suite struct ConcurrencyLimitTests {
+@Suite(.timeLimit(.minutes(1))) struct ConcurrencyLimitTests {
     @Test func acquiresUpToTheLimitThenWaitsForARelease() async {
         let limit = ConcurrencyLimit(2)
         await limit.acquire()
         await limit.acquire()
         #expect(limit.inUse == 2)
-        let third = Flag()
+        let third = Latch()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await limit.acquire()
-                third.set()
+                third.open()
             }
-            // The third acquire cannot complete until a slot is released.
-            for _ in 0..<100 { await Task.yield() }
-            #expect(third.isSet == false)
+            // The third acquire suspends as a waiter (an acquire that does not block never
+            // becomes one, and this fails) and stays suspended until a slot is released.
+            await awaitCondition("the third acquire waits") { limit.waitingCount == 1 }
+            #expect(!third.isOpen, "acquired a third slot of two")
+            #expect(limit.inUse == 2)
             limit.release()
+            await third.wait()
             await group.waitForAll()
         }
-        #expect(third.isSet)
+        #expect(limit.waitingCount == 0)
         #expect(limit.inUse == 2, "the released slot went straight to the waiter")
     }
 
@@ -29,27 +32,22 @@ import Testing
         await limit.waitUntilIdle()  // idle from the start: returns at once
         await limit.acquire()
         await limit.acquire()
-        let idle = Flag()
+        let idle = Latch()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await limit.waitUntilIdle()
-                idle.set()
+                idle.open()
             }
-            for _ in 0..<100 { await Task.yield() }
+            await awaitCondition("waitUntilIdle waits") { limit.idleWaitingCount == 1 }
             limit.release()
-            for _ in 0..<100 { await Task.yield() }
-            #expect(idle.isSet == false, "one slot still taken")
+            // One slot is still taken: the waiter must still be registered, not resumed.
+            #expect(limit.idleWaitingCount == 1, "resumed with one slot still taken")
+            #expect(!idle.isOpen)
             limit.release()
+            await idle.wait()
             await group.waitForAll()
         }
-        #expect(idle.isSet)
+        #expect(limit.idleWaitingCount == 0)
         #expect(limit.inUse == 0)
     }
-}
-
-/// A flag child tasks can set (a `Mutex` itself cannot be captured: it is non-copyable).
-private final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import Warren
 
 /// `withHandlerTimeout`: the per-message timeout around a handler.
-@Suite struct HandlerTimeoutTests {
+@Suite(.timeLimit(.minutes(1))) struct HandlerTimeoutTests {
     struct HandlerError: Error, Equatable {}
 
     /// A flag the bodies set from their tasks (a `Mutex` itself cannot be captured by an escaping closure).
@@ -28,7 +28,7 @@ import Testing
     @Test func aBodyThrowingItsOwnErrorAfterTheTimeoutBecomesHandlerTimeout() async {
         await #expect(throws: HandlerTimeout.self) {
             try await withHandlerTimeout(.milliseconds(30)) {
-                await Self.uncancellableSleep(.milliseconds(200))
+                await Self.untilCancelled()
                 throw HandlerError()
             }
         }
@@ -39,7 +39,7 @@ import Testing
     @Test func aBodyCompletingAfterCancellationStands() async throws {
         let sawCancellation = Flag()
         try await withHandlerTimeout(.milliseconds(30)) {
-            await Self.uncancellableSleep(.milliseconds(200))
+            await Self.untilCancelled()
             sawCancellation.set(Task.isCancelled)
         }
         #expect(sawCancellation.current == true, "the timeout cancelled the body")
@@ -68,14 +68,14 @@ import Testing
 
     /// Cancellation from outside (shutdown overran its deadline) is not a timeout.
     @Test func outerCancellationIsCancellationErrorNotHandlerTimeout() async {
-        let started = Flag()
+        let started = Latch()
         let task = Task {
             try await withHandlerTimeout(.seconds(30)) {
-                started.set(true)
+                started.open()
                 try await Task.sleep(for: .seconds(30))
             }
         }
-        while started.current != true { await Task.yield() }
+        await started.wait()
         task.cancel()
         let result = await task.result
         #expect(throws: CancellationError.self) { try result.get() }
@@ -83,24 +83,31 @@ import Testing
 
     /// Cancelled from outside after the timeout already fired: still cancellation, not a timeout.
     @Test func outerCancellationAfterTheTimeoutIsStillCancellation() async {
-        let timedOut = Flag()
+        let timeoutFired = Latch()
+        let outerCancelled = Latch()
         let task = Task {
             try await withHandlerTimeout(.milliseconds(20)) {
-                // Ignores the timeout's cancellation for a while, long enough for the outer one.
-                await Self.uncancellableSleep(.milliseconds(800))
-                timedOut.set(Task.isCancelled)
+                // The first cancellation the body sees is the timeout's: the outer one comes only
+                // after the test saw this one. The body ignores both until the outer one happened.
+                await Self.untilCancelled(timeoutFired)
+                await outerCancelled.wait()
                 throw CancellationError()
             }
         }
-        try? await Task.sleep(for: .milliseconds(100))
+        await timeoutFired.wait()
         task.cancel()
+        outerCancelled.open()
         let result = await task.result
         #expect(throws: CancellationError.self) { try result.get() }
-        #expect(timedOut.current == true, "the timeout had fired")
     }
 
-    /// Waits without reacting to cancellation (an unstructured task does not inherit it).
-    static func uncancellableSleep(_ duration: Duration) async {
-        await Task { try? await Task.sleep(for: duration) }.value
+    /// Suspends until the current task is cancelled, without throwing (the body of a handler
+    /// that notices cancellation only to finish its work). Opens `witness` when it happens.
+    static func untilCancelled(_ witness: Latch = Latch()) async {
+        await withTaskCancellationHandler {
+            await witness.wait()
+        } onCancel: {
+            witness.open()
+        }
     }
 }

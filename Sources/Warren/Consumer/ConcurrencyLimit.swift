@@ -22,6 +22,13 @@ final class ConcurrencyLimit: Sendable {
     /// How many slots are taken.
     var inUse: Int { state.withLock { limit - $0.available } }
 
+    /// How many `acquire` calls are suspended waiting for a slot (lets tests await a waiter
+    /// instead of guessing with sleeps).
+    var waitingCount: Int { state.withLock { $0.waiters.count } }
+
+    /// How many `waitUntilIdle` calls are suspended (for tests, as `waitingCount`).
+    var idleWaitingCount: Int { state.withLock { $0.idleWaiters.count } }
+
     func acquire() async {
         let acquired = state.withLock { state -> Bool in
             guard state.available > 0 else { return false }

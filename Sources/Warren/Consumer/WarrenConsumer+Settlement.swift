@@ -40,19 +40,10 @@ extension WarrenConsumer {
         failure error: any Error, of delivery: AMQPDelivery, context: MessageContext, on connection: AMQPConnection,
         immediateRetries: Int, counts: DrainCounts, span: (any Span)?, elapsedMilliseconds: @autoclosure () -> Int64
     ) async {
-        let policy = configuration.retryPolicy
-        var decision = policy.decision(after: error, attempt: context.attempt, immediateRetriesSoFar: immediateRetries)
-        if case .retryNow = decision {
-            // Immediate retries were cut short (connection gone, shutdown): go on to the next step.
-            decision = policy.decision(after: error, attempt: context.attempt, immediateRetriesSoFar: policy.immediateRetries)
-        }
+        let settlement = FailureSettlement(
+            policy: configuration.retryPolicy, error: error, attempt: context.attempt, immediateRetries: immediateRetries)
+        let category = settlement.reason
         let errorType = DeadLetterHeaders.errorTypeName(error)
-        let category: DeadLetterReason
-        if case .deadLetter(permanent: false) = decision, policy.immediateRetries > 0 || !policy.delays.isEmpty {
-            category = .retriesExhausted
-        } else {
-            category = DeadLetterReason(error)
-        }
         if let span {
             span.recordError(error)
             span.attributes["error.type"] = errorType
@@ -66,7 +57,7 @@ extension WarrenConsumer {
             to: delivery.properties.headers ?? [:], error: error, attempts: context.attempt, exchange: delivery.exchange,
             routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
 
-        switch decision {
+        switch settlement.decision {
         case .retryLater(let delay, let nextAttempt):
             var retryHeaders = headers
             retryHeaders[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))

@@ -24,11 +24,15 @@ struct BrokerConnection: Sendable, CustomStringConvertible {
     }
 }
 
-/// A message read back with pika, with the flags the resilience tests need.
-struct ReceivedMessage: Sendable, Decodable {
-    let body: String
-    let message_id: String?
-    let redelivered: Bool
+/// One consumer as `rabbitmqctl list_consumers` shows it, with the connection its channel is on.
+struct BrokerConsumer: Sendable, CustomStringConvertible {
+    let queue: String
+    let channelPID: String
+    let prefetch: Int?
+    /// The `connection_name` of the connection the consumer's channel belongs to.
+    let connectionName: String?
+
+    var description: String { "\(queue) on \(connectionName ?? "?") (\(channelPID)) prefetch \(prefetch.map(String.init) ?? "?")" }
 }
 
 extension Broker {
@@ -76,37 +80,43 @@ extension Broker {
             "python3", ["-c", Self.declareScript, env.amqpURL, queue], timeout: .seconds(30))
     }
 
-    /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack), with their
-    /// `redelivered` flags.
-    func pikaReceive(queue: String, max: Int) async throws -> [ReceivedMessage] {
-        let result = try await runToolChecked(
-            "python3", ["-c", Self.receiveScript, env.amqpURL, queue, String(max)], timeout: .seconds(30))
-        return try result.stdout.split(separator: "\n").map {
-            try JSONDecoder().decode(ReceivedMessage.self, from: Data($0.utf8))
+    /// Every consumer on the broker, each with the `connection_name` of its connection
+    /// (`list_consumers` joined with `list_channels` and `list_connections`), and the
+    /// `connection_name` of every connection.
+    func listConsumers() async throws -> (consumers: [BrokerConsumer], connectionNames: [String]) {
+        let consumers = try await rabbitmqctl([
+            "list_consumers", "--quiet", "--no-table-headers", "queue_name", "channel_pid", "prefetch_count",
+        ])
+        let channels = try await rabbitmqctl(["list_channels", "--quiet", "--no-table-headers", "pid", "connection"])
+        var connectionOfChannel: [String: String] = [:]
+        for line in channels.stdout.split(separator: "\n") {
+            let columns = line.split(separator: "\t").map(String.init)
+            if columns.count >= 2 { connectionOfChannel[columns[0]] = columns[1] }
         }
+        let connections = try await listConnections()
+        var nameOfConnection: [String: String] = [:]
+        for connection in connections {
+            nameOfConnection[connection.pid] = connection.connectionName
+        }
+        let list = consumers.stdout.split(separator: "\n").compactMap { line -> BrokerConsumer? in
+            let columns = line.split(separator: "\t").map(String.init)
+            guard columns.count >= 3 else { return nil }
+            return BrokerConsumer(
+                queue: columns[0], channelPID: columns[1], prefetch: Int(columns[2]),
+                connectionName: connectionOfChannel[columns[1]].flatMap { nameOfConnection[$0] })
+        }
+        return (list, connections.compactMap(\.connectionName))
+    }
+
+    /// The `connection_name`s of every client connection on the broker.
+    func connectionNames() async throws -> [String] {
+        try await listConnections().compactMap(\.connectionName)
     }
 
     private static let declareScript = """
         import sys, pika
         connection = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
         connection.channel().queue_declare(sys.argv[2], durable=True)
-        connection.close()
-        """
-
-    private static let receiveScript = """
-        import json, sys, pika
-        url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        channel = connection.channel()
-        for _ in range(limit):
-            method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
-                break
-            print(json.dumps({
-                'body': body.decode('utf-8', 'replace'),
-                'message_id': properties.message_id,
-                'redelivered': bool(method.redelivered),
-            }))
         connection.close()
         """
 }

@@ -16,27 +16,6 @@ struct QueueCounts: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A message read back from a queue with pika's `basic_get`.
-struct FetchedMessage: Sendable, Decodable {
-    let body: String
-    let message_id: String?
-    let headers: [String]
-    /// `reason` of the first `x-death` entry, set when the broker dead-lettered the message.
-    let death_reason: String?
-    let death_queue: String?
-    let content_type: String?
-    let delivery_mode: Int?
-    /// Every header but `x-death`, as text (numbers as decimal).
-    let headerValues: [String: String]?
-
-    enum CodingKeys: String, CodingKey {
-        case body, message_id, death_reason, death_queue, content_type, delivery_mode
-        /// Every header's name, `x-death` included.
-        case headers = "header_names"
-        case headerValues = "headers"
-    }
-}
-
 /// Access to the test broker from outside `warren`: `rabbitmqctl` for counts and users,
 /// pika and amqp-tools as independent AMQP clients.
 ///
@@ -124,20 +103,6 @@ struct Broker: Sendable {
         await delete(queues: [queue, queue + ".dead"] + retryQueues, exchanges: [queue + ".dlx"])
     }
 
-    /// Publishes with pika to the default exchange (routing key `queue`): persistent,
-    /// `application/json`, with the given `message_id`s, mandatory, waiting for confirms.
-    func pikaPublish(queue: String, messages: [(id: String, body: String)]) async throws {
-        try await pikaPublish(queue: queue, messages.map { OutgoingMessage(id: $0.id, body: $0.body) })
-    }
-
-    /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack).
-    func pikaGet(queue: String, max: Int) async throws -> [FetchedMessage] {
-        let result = try await runPika(Self.getScript, [queue, String(max)])
-        return try result.stdout.split(separator: "\n").map {
-            try JSONDecoder().decode(FetchedMessage.self, from: Data($0.utf8))
-        }
-    }
-
     /// Publishes one message with librabbitmq's `amqp-publish` (no message id: the tool has no option for it).
     func amqpPublish(queue: String, body: String) async throws {
         try await runToolChecked(
@@ -151,41 +116,6 @@ struct Broker: Sendable {
     private func runPika(_ script: String, _ arguments: [String]) async throws -> ToolResult {
         try await runToolChecked("python3", ["-c", script, env.amqpURL] + arguments, timeout: .seconds(30))
     }
-
-    /// `basic_get` of up to `limit` messages, one JSON object per line with every field any test
-    /// reads (`FetchedMessage` and `InProcessFetched` each decode their part). Auto-ack, unless a
-    /// fourth argument `browse` is given: then nothing is acked and closing the connection puts
-    /// every message back.
-    static let getScript = """
-        import base64, json, sys, pika
-        url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
-        browse = sys.argv[4:] == ['browse']
-        connection = pika.BlockingConnection(pika.URLParameters(url))
-        channel = connection.channel()
-        def text(value):
-            return value.decode('utf-8', 'replace') if isinstance(value, bytes) else str(value)
-        for _ in range(limit):
-            method, properties, body = channel.basic_get(queue, auto_ack=not browse)
-            if method is None:
-                break
-            headers = properties.headers or {}
-            deaths = headers.get('x-death') or [{}]
-            print(json.dumps({
-                'body': body.decode('utf-8', 'replace'),
-                'body_b64': base64.b64encode(body).decode(),
-                'message_id': properties.message_id,
-                'correlation_id': properties.correlation_id,
-                'content_type': properties.content_type,
-                'content_encoding': properties.content_encoding,
-                'delivery_mode': properties.delivery_mode,
-                'redelivered': bool(method.redelivered),
-                'header_names': sorted(headers.keys()),
-                'headers': {k: text(v) for k, v in headers.items() if k != 'x-death'},
-                'death_reason': text(deaths[0]['reason']) if 'reason' in deaths[0] else None,
-                'death_queue': text(deaths[0]['queue']) if 'queue' in deaths[0] else None,
-            }))
-        connection.close()
-        """
 
     private static let deleteScript = """
         import sys, pika

@@ -47,9 +47,12 @@ enum OutgoingHeaderValue: Sendable {
     }
 }
 
-/// A message read back with pika (`basic_get`, auto-ack), with every field the library tests check.
-struct InProcessFetched: Sendable, Decodable, CustomStringConvertible {
-    let body_b64: String
+/// A message read back with pika's `basic_get` (`Broker.pikaGet`): every field any test checks.
+/// Property names follow pika's JSON (snake case) so failure messages read like the broker's view.
+struct PikaMessage: Sendable, Decodable, CustomStringConvertible {
+    /// The body as text (invalid UTF-8 replaced); `bodyBytes` has it exactly.
+    let body: String
+    private let body_b64: String
     let message_id: String?
     let correlation_id: String?
     let content_type: String?
@@ -57,32 +60,34 @@ struct InProcessFetched: Sendable, Decodable, CustomStringConvertible {
     let delivery_mode: Int?
     let redelivered: Bool
     /// Every header's name, `x-death` included.
-    let header_names: [String]
-    /// Header values rendered as text, `x-death` left out (see `death_reason`).
+    let headerNames: [String]
+    /// Every header but `x-death`, its value rendered as text (numbers as decimal).
     let headers: [String: String]
+    /// `reason` and `queue` of the first `x-death` entry, set when the broker dead-lettered it.
     let death_reason: String?
+    let death_queue: String?
 
-    var body: [UInt8] { Array(Data(base64Encoded: body_b64) ?? Data()) }
-    var bodyText: String { String(decoding: body, as: UTF8.self) }
+    var bodyBytes: [UInt8] { Array(Data(base64Encoded: body_b64) ?? Data()) }
 
     var description: String {
         "\(message_id ?? "-") corr \(correlation_id ?? "-") type \(content_type ?? "-") redelivered \(redelivered) "
-            + "headers \(headers) death \(death_reason ?? "-") body \(bodyText.prefix(200))"
+            + "headers \(headers) death \(death_reason ?? "-") body \(body.prefix(200))"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case body, body_b64, message_id, correlation_id, content_type, content_encoding, delivery_mode, redelivered, headers
+        case death_reason, death_queue
+        case headerNames = "header_names"
     }
 }
 
-/// One consumer as `rabbitmqctl list_consumers` shows it, with the connection its channel is on.
-struct InProcessBrokerConsumer: Sendable, CustomStringConvertible {
-    let queue: String
-    let channelPID: String
-    let prefetch: Int?
-    /// The `connection_name` of the connection the consumer's channel belongs to.
-    let connectionName: String?
-
-    var description: String { "\(queue) on \(connectionName ?? "?") (\(channelPID)) prefetch \(prefetch.map(String.init) ?? "?")" }
-}
-
 extension Broker {
+    /// Publishes with pika to the default exchange (routing key `queue`): persistent,
+    /// `application/json`, with the given `message_id`s, mandatory, waiting for confirms.
+    func pikaPublish(queue: String, messages: [(id: String, body: String)]) async throws {
+        try await pikaPublish(queue: queue, messages.map { OutgoingMessage(id: $0.id, body: $0.body) })
+    }
+
     /// Publishes with pika to the default exchange (routing key `queue`), persistent, mandatory,
     /// waiting for confirms, with each message's own properties.
     func pikaPublish(queue: String, _ messages: [OutgoingMessage]) async throws {
@@ -99,22 +104,15 @@ extension Broker {
         try await runToolChecked("python3", ["-c", Self.publishScript, env.amqpURL, queue, json], timeout: .seconds(30))
     }
 
-    /// Takes up to `max` messages from `queue` with pika's `basic_get` (auto-ack).
-    func pikaFetch(queue: String, max: Int) async throws -> [InProcessFetched] {
-        try await pikaGet(queue: queue, [String(max)])
-    }
-
-    /// Reads every ready message of `queue` without acking, then closes, so the broker puts them
-    /// all back: a look that changes nothing but their redelivered flag.
-    func pikaBrowse(queue: String) async throws -> [InProcessFetched] {
-        try await pikaGet(queue: queue, [String(Int32.max), "browse"])
-    }
-
-    private func pikaGet(queue: String, _ arguments: [String]) async throws -> [InProcessFetched] {
+    /// Takes up to `max` messages from `queue` with pika's `basic_get`: auto-ack, or with
+    /// `browse` nothing is acked and closing the connection puts every message back (a look that
+    /// changes nothing but their redelivered flag). The one way tests read a queue with pika.
+    func pikaGet(queue: String, max: Int = Int(Int32.max), browse: Bool = false) async throws -> [PikaMessage] {
         let result = try await runToolChecked(
-            "python3", ["-c", Self.getScript, env.amqpURL, queue] + arguments, timeout: .seconds(60))
+            "python3", ["-c", Self.getScript, env.amqpURL, queue, String(max)] + (browse ? ["browse"] : []),
+            timeout: .seconds(60))
         return try result.stdout.split(separator: "\n").map {
-            try JSONDecoder().decode(InProcessFetched.self, from: Data($0.utf8))
+            try JSONDecoder().decode(PikaMessage.self, from: Data($0.utf8))
         }
     }
 
@@ -128,38 +126,39 @@ extension Broker {
         return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
-    /// Every consumer on the broker, each with the `connection_name` of its connection
-    /// (`list_consumers` joined with `list_channels` and `list_connections`), and the
-    /// `connection_name` of every connection.
-    func inProcessConsumers() async throws -> (consumers: [InProcessBrokerConsumer], connectionNames: [String]) {
-        let consumers = try await rabbitmqctl([
-            "list_consumers", "--quiet", "--no-table-headers", "queue_name", "channel_pid", "prefetch_count",
-        ])
-        let channels = try await rabbitmqctl(["list_channels", "--quiet", "--no-table-headers", "pid", "connection"])
-        var connectionOfChannel: [String: String] = [:]
-        for line in channels.stdout.split(separator: "\n") {
-            let columns = line.split(separator: "\t").map(String.init)
-            if columns.count >= 2 { connectionOfChannel[columns[0]] = columns[1] }
-        }
-        let connections = try await listConnections()
-        var nameOfConnection: [String: String] = [:]
-        for connection in connections {
-            nameOfConnection[connection.pid] = connection.connectionName
-        }
-        let list = consumers.stdout.split(separator: "\n").compactMap { line -> InProcessBrokerConsumer? in
-            let columns = line.split(separator: "\t").map(String.init)
-            guard columns.count >= 3 else { return nil }
-            return InProcessBrokerConsumer(
-                queue: columns[0], channelPID: columns[1], prefetch: Int(columns[2]),
-                connectionName: connectionOfChannel[columns[1]].flatMap { nameOfConnection[$0] })
-        }
-        return (list, connections.compactMap(\.connectionName))
-    }
-
-    /// The `connection_name`s of every client connection on the broker.
-    func connectionNames() async throws -> [String] {
-        try await listConnections().compactMap(\.connectionName)
-    }
+    /// `basic_get` of up to `limit` messages, one JSON object per line (a `PikaMessage`).
+    /// Auto-ack, unless a fourth argument `browse` is given: then nothing is acked and closing
+    /// the connection puts every message back.
+    private static let getScript = """
+        import base64, json, sys, pika
+        url, queue, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+        browse = sys.argv[4:] == ['browse']
+        connection = pika.BlockingConnection(pika.URLParameters(url))
+        channel = connection.channel()
+        def text(value):
+            return value.decode('utf-8', 'replace') if isinstance(value, bytes) else str(value)
+        for _ in range(limit):
+            method, properties, body = channel.basic_get(queue, auto_ack=not browse)
+            if method is None:
+                break
+            headers = properties.headers or {}
+            deaths = headers.get('x-death') or [{}]
+            print(json.dumps({
+                'body': body.decode('utf-8', 'replace'),
+                'body_b64': base64.b64encode(body).decode(),
+                'message_id': properties.message_id,
+                'correlation_id': properties.correlation_id,
+                'content_type': properties.content_type,
+                'content_encoding': properties.content_encoding,
+                'delivery_mode': properties.delivery_mode,
+                'redelivered': bool(method.redelivered),
+                'header_names': sorted(headers.keys()),
+                'headers': {k: text(v) for k, v in headers.items() if k != 'x-death'},
+                'death_reason': text(deaths[0]['reason']) if 'reason' in deaths[0] else None,
+                'death_queue': text(deaths[0]['queue']) if 'queue' in deaths[0] else None,
+            }))
+        connection.close()
+        """
 
     private static let publishScript = """
         import base64, json, sys, pika

@@ -1,0 +1,25 @@
+import Testing
+@testable import Warren
+
+/// `WorkerHost.exitCode(for:)`: the exit codes the README's table promises for a worker that
+/// stops with an error (0 is a clean `run()`, which throws nothing).
+@Suite struct WorkerHostTests {
+    struct Unexpected: Error {}
+
+    @Test func aHealthPortThatCannotBeBoundExits78() {
+        #expect(WorkerHost.exitCode(for: HealthServerBindError(host: "0.0.0.0", port: 8080, underlying: "in use")) == 78)
+    }
+
+    @Test func aBrokerThatRefusedForGoodExits69() {
+        #expect(WorkerHost.exitCode(for: WorkerFailure(.refused, reason: "403 ACCESS_REFUSED")) == 69)
+    }
+
+    @Test func aCrashedConsumerLoopExits70() {
+        #expect(WorkerHost.exitCode(for: WorkerFailure(.crashed, reason: "bug")) == 70)
+    }
+
+    @Test func anythingElseExits1() {
+        #expect(WorkerHost.exitCode(for: Unexpected()) == 1)
+        #expect(WorkerHost.exitCode(for: CancellationError()) == 1)
+    }
+}
