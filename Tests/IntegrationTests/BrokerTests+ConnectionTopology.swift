@@ -19,7 +19,14 @@ extension BrokerTests {
                 let settings = ConnectionConfiguration(url: try AMQPURL(env.amqpURL), connectionName: name)
 
                 let bare = WarrenConnection(settings.named(name + ".bare"))
-                await #expect(throws: AMQPError.self) { try await bare.publish(json: ["n": 0], routingKey: queue) }
+                // The one refusal meant: the broker returns the mandatory message, 312 NO_ROUTE
+                // (any other AMQPError, e.g. a connect failure, would prove nothing about topology).
+                let refusal = await #expect(throws: AMQPError.self) { try await bare.publish(json: ["n": 0], routingKey: queue) }
+                if case .unroutable(let code, let text)? = refusal {
+                    #expect(code == 312 && text == "NO_ROUTE", "\(String(describing: refusal))")
+                } else {
+                    Issue.record("expected the publish to be returned unroutable (312 NO_ROUTE), got \(String(describing: refusal))")
+                }
                 await bare.close()
 
                 let topology = Topology(queue: queue, queueType: .classic)

@@ -75,7 +75,7 @@ extension BrokerTests {
 
         /// `--shutdown-timeout 2s` and a 30 s handler: at the deadline the handler is cancelled, its
         /// message is left unacked (`message.abandoned`, `worker.shutdown_timeout` with abandoned 1),
-        /// the process exits 0 2–5 s after the signal, and the broker redelivers the message.
+        /// the process exits 0 at the deadline (2–10 s after the signal, never the handler's 30 s), and the broker redelivers the message.
         @Test("at the shutdown deadline the handler is abandoned, exit 0, the message is redelivered")
         func shutdownDeadline() async throws {
             let env = try TestEnvironment.current()
@@ -89,7 +89,10 @@ extension BrokerTests {
 
                 let (end, elapsed) = try await worker.stop(with: SIGTERM, timeout: .seconds(15))
                 #expect(end == .exited(0), "\(worker.transcript)")
-                #expect(elapsed >= .milliseconds(1800) && elapsed <= .seconds(5),
+                // At least the 2 s deadline: the drain waited for the handler. At most 10 s: an exit
+                // that waited for the 30 s handler instead would take 30 s, while the deadline, up
+                // to 2 s of log flush at exit and a loaded 2-core machine's scheduling fit in 10 s.
+                #expect(elapsed >= .milliseconds(1800) && elapsed <= .seconds(10),
                         "exited \(elapsed.milliseconds) ms after SIGTERM (deadline 2 s)\n\(worker.transcript)")
 
                 let timeoutLine = worker.events("worker.shutdown_timeout")
@@ -109,8 +112,8 @@ extension BrokerTests {
             }
         }
 
-        /// A second signal during the drain skips it: exit 0 within ~2 s although the handler needs
-        /// 30 s and the deadline is 25 s; the unacked message goes back to the queue.
+        /// A second signal during the drain skips it: exit 0 long before the handler's 30 s or the
+        /// 25 s deadline; the unacked message goes back to the queue.
         @Test("a second signal during the drain exits 0 at once; the message goes back to the queue")
         func secondSignalSkipsDrain() async throws {
             let env = try TestEnvironment.current()
@@ -124,9 +127,13 @@ extension BrokerTests {
                 worker.send(SIGTERM)
                 try await worker.waitForEvent("worker.draining", timeout: .seconds(5))
                 #expect(worker.isRunning, "still draining the 30 s handler")
-                let (end, elapsed) = try await worker.stop(with: SIGINT, timeout: .seconds(10))
+                let (end, elapsed) = try await worker.stop(with: SIGINT, timeout: .seconds(20))
                 #expect(end == .exited(0), "\(worker.transcript)")
-                #expect(elapsed <= .seconds(2), "exited \(elapsed.milliseconds) ms after the second signal")
+                // Skipping the drain means not waiting for the 30 s handler nor the 25 s deadline.
+                // 10 s, not ~1 s: the log writer may take up to 2 s to flush at exit, and a loaded
+                // 2-core machine adds its own delays; the bound still tells a skipped drain from one
+                // that ran to its deadline.
+                #expect(elapsed <= .seconds(10), "exited \(elapsed.milliseconds) ms after the second signal")
                 #expect(worker.ackedIDs.isEmpty, "\(worker.transcript)")
 
                 let received = try await pollValue(timeout: .seconds(10), interval: .milliseconds(500), "the message back in the queue") {

@@ -27,7 +27,7 @@ extension BrokerTests {
             {
                 var lastError = "no answer yet"
                 let answer = try await pollValue(
-                    timeout: .seconds(5), interval: .milliseconds(1), "\(what) to answer",
+                    timeout: .seconds(20), interval: .milliseconds(1), "\(what) to answer",
                     lastSeen: { "\(lastError)\n\(worker.transcript)" }
                 ) { () async throws -> T? in
                     if !worker.isRunning { throw TimeoutError(description: "warren exited:\n\(worker.transcript)") }
@@ -44,65 +44,60 @@ extension BrokerTests {
                 healthzAfter: healthzAfter, readyzAfter: readyzAfter))
         }
 
-        /// Starts `warren` with `arguments(httpPort)` and measures its first health answers. Up to
-        /// three spawns, keeping the first that meets the 100 ms contract (else the third): what
-        /// the bound guards against, a startup that waits on the broker, misses it every time,
-        /// while one spawn on a loaded two-core machine running other suites in parallel can
-        /// lose a scheduling slice (a debug build needs ~50 ms here; the release build ~25 ms).
-        /// Every spawn's timing is printed.
+        /// Starts `warren` with `arguments(httpPort)` and waits for its first health answers.
+        /// How fast they come is a performance figure, measured by `bench/startup.sh`; here the
+        /// timing is only printed.
         static func launchMeasured(_ env: TestEnvironment, _ arguments: (Int) -> [String]) async throws
             -> (worker: WarrenProcess, probe: HealthProbe, answers: FirstAnswers)
         {
-            var attempt = 1
-            while true {
-                let httpPort = try unusedLoopbackPort()
-                let spawned = ContinuousClock.now
-                let worker = try WarrenProcess.launch(env, arguments(httpPort))
-                let measured: (probe: HealthProbe, answers: FirstAnswers)
-                do {
-                    measured = try await firstAnswers(of: worker, port: httpPort, spawnedAt: spawned)
-                } catch {
-                    worker.forceStop()
-                    throw error
-                }
+            let httpPort = try unusedLoopbackPort()
+            let spawned = ContinuousClock.now
+            let worker = try WarrenProcess.launch(env, arguments(httpPort))
+            do {
+                let measured = try await firstAnswers(of: worker, port: httpPort, spawnedAt: spawned)
                 let answers = measured.answers
-                print("health timing, spawn \(attempt): /healthz after \(answers.healthzAfter.milliseconds) ms, /readyz after \(answers.readyzAfter.milliseconds) ms")
-                if attempt == 3 || max(answers.healthzAfter, answers.readyzAfter) <= promptness {
-                    return (worker, measured.probe, answers)
-                }
+                print("health timing: /healthz after \(answers.healthzAfter.milliseconds) ms, /readyz after \(answers.readyzAfter.milliseconds) ms")
+                return (worker, measured.probe, answers)
+            } catch {
                 worker.forceStop()
-                attempt += 1
+                throw error
             }
         }
 
-        /// How soon after process start `/healthz` and `/readyz` must answer.
-        static let promptness = Duration.milliseconds(100)
+        /// How soon after process start `/healthz` and `/readyz` must have answered. Not the
+        /// README's promptness (~50 ms in a debug build; `bench/startup.sh` measures it): a
+        /// bound that tells "answers without the broker" from "answers once the first broker
+        /// attempt is over", which takes the 10 s connect timeout against a broker that accepts
+        /// and never speaks, and that a loaded 2-core machine (load 8+) still meets.
+        static let withoutWaitingForTheBroker = Duration.seconds(5)
 
-        /// The contract: `/healthz` 200 and `/readyz` 503 within 100 ms of process start, whatever the broker does.
+        /// `/healthz` 200 and `/readyz` 503 while no broker connection has succeeded, soon after
+        /// process start.
         static func expectPromptHealth(_ answers: FirstAnswers, _ worker: WarrenProcess) {
             #expect(answers.healthz.status == 200, "\(answers.healthz)")
             #expect(answers.healthz.body.contains("\"alive\""), "\(answers.healthz)")
             #expect(answers.readyz.status == 503, "\(answers.readyz)")
             #expect(answers.readiness?.ready == false, "\(answers.readyz)")
             #expect(
-                answers.healthzAfter <= promptness,
-                "/healthz first answered \(answers.healthzAfter.milliseconds) ms after the spawn (contract: 100 ms)")
+                answers.healthzAfter <= withoutWaitingForTheBroker,
+                "/healthz first answered \(answers.healthzAfter.milliseconds) ms after the spawn")
             #expect(
-                answers.readyzAfter <= promptness,
-                "/readyz first answered \(answers.readyzAfter.milliseconds) ms after the spawn (contract: 100 ms)")
+                answers.readyzAfter <= withoutWaitingForTheBroker,
+                "/readyz first answered \(answers.readyzAfter.milliseconds) ms after the spawn")
+            #expect(worker.events("worker.connected").isEmpty, "no broker connection succeeded: \(worker.transcript)")
         }
 
         /// A broker address that refuses connections: the health server answers at once, readiness
-        /// says why it is not ready, `warren healthcheck` reports both, and SIGTERM during the
-        /// reconnect back-off stops the process within about a second.
-        @Test("broker refusing connections: health answers within 100 ms, readyz says why, SIGTERM exits at once")
+        /// says why it is not ready, `warren healthcheck` reports both, and SIGTERM during a long
+        /// reconnect back-off stops the process without waiting for the back-off to end.
+        @Test("broker refusing connections: health answers at once, readyz says why, SIGTERM cuts the back-off short")
         func refusedBroker() async throws {
             let env = try TestEnvironment.current()
             let port = try unusedLoopbackPort()
             let queue = "it.refused.\(uniqueSuffix())"
             let (worker, probe, answers) = try await Self.launchMeasured(env) { httpPort in
                 ["worker", "--amqp-url", "amqp://guest:guest@127.0.0.1:\(port)/", "--queue", queue,
-                 "--http-port", "\(httpPort)", "--reconnect-initial-delay", "2s", "--reconnect-max-delay", "5s"]
+                 "--http-port", "\(httpPort)", "--reconnect-initial-delay", "30s", "--reconnect-max-delay", "60s"]
             }
             defer { worker.forceStop() }
 
@@ -137,17 +132,27 @@ extension BrokerTests {
             let liveURL = try await warrenHealthcheck(env, ["--url", "http://127.0.0.1:\(probe.port)/healthz"])
             #expect(liveURL.termination == .exited(0), "--url of /healthz: \(liveURL)")
 
-            // SIGTERM while it waits to reconnect: no drain to do, so it exits at once.
-            let (end, elapsed) = try await worker.stop(with: SIGTERM, timeout: .seconds(10))
+            // SIGTERM just after a back-off of at least 10 s began (full jitter below 30 s, then
+            // below 60 s: one comes within a few attempts): no drain to do, so it exits at once.
+            let longBackoff = try await pollValue(
+                timeout: .seconds(120), interval: .milliseconds(10), "a back-off of 10 s or more",
+                lastSeen: { worker.transcript }
+            ) { () -> Int? in
+                let delay = worker.events("worker.reconnecting").last?["delay_ms"].flatMap { Double($0) }.map { Int($0) }
+                return delay.flatMap { $0 >= 10_000 ? $0 : nil }
+            }
+            let (end, elapsed) = try await worker.stop(with: SIGTERM, timeout: .seconds(70))
             #expect(end == .exited(0), "\(worker.transcript)")
-            #expect(elapsed <= .milliseconds(1500), "SIGTERM took \(elapsed.milliseconds) ms (contract: ~1 s)")
+            // An exit that waited for the back-off would take the ≥ 9.9 s left of it; 5 s is the
+            // ~1 s exit plus room for a loaded 2-core machine.
+            #expect(elapsed <= .seconds(5), "SIGTERM took \(elapsed.milliseconds) ms during a \(longBackoff) ms back-off")
             #expect(!worker.events("worker.stopped").isEmpty, "\(worker.transcript)")
             print("refused broker: SIGTERM to exit \(elapsed.milliseconds) ms")
         }
 
         /// A broker address that accepts the TCP connection and never speaks: the connection
         /// thread is stuck in the AMQP handshake, yet the health server answers and SIGTERM still
-        /// stops the process promptly.
+        /// stops the process without waiting for the handshake's timeout.
         @Test("broker that accepts and never answers: health answers, SIGTERM exits promptly")
         func blackholeBroker() async throws {
             let env = try TestEnvironment.current()
@@ -179,9 +184,16 @@ extension BrokerTests {
             }
             #expect(worker.events("worker.connected").isEmpty, "\(worker.transcript)")
 
-            let (end, elapsed) = try await worker.stop(with: SIGTERM, timeout: .seconds(10))
+            // SIGTERM just as a handshake begins (a fresh accepted connection, after the first
+            // attempt's 10 s connect timeout): exit without waiting for it.
+            let accepted = blackhole.acceptedConnections
+            try await poll(timeout: .seconds(30), interval: .milliseconds(10), "a fresh handshake to begin",
+                           lastSeen: { worker.transcript }) { blackhole.acceptedConnections > accepted }
+            let (end, elapsed) = try await worker.stop(with: SIGTERM, timeout: .seconds(20))
             #expect(end == .exited(0), "\(worker.transcript)")
-            #expect(elapsed <= .milliseconds(1500), "SIGTERM took \(elapsed.milliseconds) ms (contract: ~1 s)")
+            // An exit that waited for the hung handshake would take its ~10 s connect timeout;
+            // 5 s is the ~1 s exit plus room for a loaded 2-core machine.
+            #expect(elapsed <= .seconds(5), "SIGTERM took \(elapsed.milliseconds) ms while a handshake hung")
             print("blackhole broker: SIGTERM to exit \(elapsed.milliseconds) ms")
         }
     }

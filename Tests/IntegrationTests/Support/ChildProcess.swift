@@ -79,6 +79,25 @@ final class PipeCollector: Sendable {
 
     /// True once the writer side is closed by every process that held it.
     var isFinished: Bool { state.withLock { $0.finished } }
+
+    /// Waits until the writer side is closed by every process that held it and every line has
+    /// been delivered, so `text` (and what `onLine` collected) is the whole output.
+    /// - Throws: `UnclosedPipeError` if it is still open after `timeout` (a process the child
+    ///   started still holds it): what was read so far may be truncated, and a test must not
+    ///   treat it as all the output.
+    func waitUntilFinished(timeout: Duration, _ what: String) async throws {
+        do {
+            try await poll(timeout: timeout, interval: .milliseconds(5), "\(what) to close") { self.isFinished }
+        } catch is TimeoutError {
+            throw UnclosedPipeError(description: "\(what) still open \(timeout) after the process exited: a process it "
+                + "started still holds it, so the output read so far may be truncated")
+        }
+    }
+}
+
+/// A child's output pipe stayed open after the child exited (see `PipeCollector.waitUntilFinished`).
+struct UnclosedPipeError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// A running child process with captured stdout and stderr.
@@ -165,9 +184,15 @@ final class ChildProcess: Sendable {
         self.stdout = PipeCollector(fd: outPipe.read, onLine: onStdoutLine)
         self.stderr = PipeCollector(fd: errPipe.read)
         if let stdin, let inPipe {
+            // A failed write means the child did not get its input: say so rather than let the
+            // test run on with a child that saw part of it.
             let writer = FileHandle(fileDescriptor: inPipe.write, closeOnDealloc: true)
-            try? writer.write(contentsOf: stdin)
-            try? writer.close()
+            do {
+                try writer.write(contentsOf: stdin)
+                try writer.close()
+            } catch {
+                throw SetupError("cannot write stdin of \(commandLine): \(error)")
+            }
         }
     }
 
@@ -199,8 +224,10 @@ final class ChildProcess: Sendable {
         send(SIGKILL)
     }
 
-    /// Waits for the process to end and for its output pipes to close.
-    /// - Throws: `TimeoutError` (after killing the process) if it runs longer than `timeout`.
+    /// Waits for the process to end and for its output pipes to close, so `stdout` and
+    /// `stderr` hold all of its output.
+    /// - Throws: `TimeoutError` (after killing the process) if it runs longer than `timeout`;
+    ///   `UnclosedPipeError` if a pipe is still open 5 s after the exit (the output may be truncated).
     @discardableResult
     func waitForExit(timeout: Duration) async throws -> Termination {
         do {
@@ -211,10 +238,11 @@ final class ChildProcess: Sendable {
             forceStop()
             throw error
         }
-        // A grandchild that inherited the pipes could hold them open; don't wait for it long.
-        _ = try? await poll(timeout: .seconds(2), interval: .milliseconds(10), "output pipes to close") {
-            self.stdout.isFinished && self.stderr.isFinished
-        }
+        // A grandchild that inherited the pipes could hold them open: don't wait for it long,
+        // but never return as if the output were complete. 5 s: the reader threads need only
+        // to be scheduled once on a loaded machine.
+        try await stdout.waitUntilFinished(timeout: .seconds(5), "stdout of `\(commandLine)`")
+        try await stderr.waitUntilFinished(timeout: .seconds(5), "stderr of `\(commandLine)`")
         return termination!
     }
 
