@@ -69,8 +69,8 @@ extension BrokerTests {
                 try await broker.waitForCounts(of: dead, "\(total - replayed) ready, nothing unacked") {
                     $0.ready == total - replayed && $0.unacknowledged == 0
                 }
-                let inQueue = try await broker.pikaBrowse(queue: queue).compactMap(\.message_id)
-                let stillDead = try await broker.pikaBrowse(queue: dead).compactMap(\.message_id)
+                let inQueue = try await broker.pikaGet(queue: queue, browse: true).compactMap(\.message_id)
+                let stillDead = try await broker.pikaGet(queue: dead, browse: true).compactMap(\.message_id)
                 #expect(inQueue.count == replayed, "exactly the replayed copies in \(queue)")
                 #expect(Set(inQueue).union(stillDead) == Set(ids) && Set(inQueue).isDisjoint(with: stillDead))
             }

@@ -25,7 +25,7 @@ extension BrokerTests {
                 #expect(result.succeeded, "\(result)")
                 #expect(result.stdout.contains("trace_id \(traceID)"), "\(result)")
 
-                let messages = try await broker.pikaFetch(queue: queue, max: 10)
+                let messages = try await broker.pikaGet(queue: queue, max: 10)
                 #expect(messages.count == 3, "\(messages)")
                 var spans: Set<String> = []
                 for message in messages {
