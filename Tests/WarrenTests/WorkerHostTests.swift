@@ -2,7 +2,9 @@ import Testing
 @testable import Warren
 
 /// `WorkerHost.exitCode(for:)`: the exit codes the README's table promises for a worker that
-/// stops with an error (0 is a clean `run()`, which throws nothing).
+/// stops with an error (0 is a clean `run()`, which throws nothing). Exit 70 cannot be provoked
+/// from outside a correct build (it means the consumer loop itself failed), so this mapping is
+/// its test; `warren worker` exits with it.
 @Suite struct WorkerHostTests {
     struct Unexpected: Error {}
 
