@@ -58,9 +58,9 @@ public final class AMQPConnection: Sendable {
     ) async throws -> AMQPConnection {
         try await open(logger: logger, onEvent: onEvent) {
             try RawConnection(
-                url: configuration.url, heartbeatSeconds: configuration.heartbeatSeconds,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                clientProperties: configuration.clientProperties)
+                url: configuration.url, heartbeatSeconds: configuration.effectiveHeartbeatSeconds,
+                connectTimeoutSeconds: configuration.effectiveConnectTimeoutSeconds,
+                channelMax: configuration.effectiveChannelMax, clientProperties: configuration.clientProperties)
         }
     }
 

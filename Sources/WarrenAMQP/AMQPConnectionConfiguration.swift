@@ -15,6 +15,21 @@ public struct AMQPConnectionConfiguration: Sendable {
         self.connectTimeoutSeconds = connectTimeoutSeconds
     }
 
+    /// The heartbeat requested at login: the URL's `heartbeat` parameter wins over
+    /// `heartbeatSeconds`, because it is the more specific setting (one node's).
+    var effectiveHeartbeatSeconds: Int { url.query.heartbeat ?? heartbeatSeconds }
+
+    /// The connect, handshake and RPC bound in whole seconds: the URL's `connection_timeout`
+    /// (milliseconds, rounded up: librabbitmq's timeouts here are whole seconds) wins over
+    /// `connectTimeoutSeconds`.
+    var effectiveConnectTimeoutSeconds: Int {
+        guard let timeout = url.query.connectionTimeout else { return connectTimeoutSeconds }
+        return max(1, Int((timeout.milliseconds + 999) / 1000))
+    }
+
+    /// The channel_max requested at login: the URL's `channel_max`, else 0 (the broker's limit).
+    var effectiveChannelMax: Int { url.query.channelMax ?? 0 }
+
     /// Client properties sent at login. librabbitmq does not advertise `consumer_cancel_notify`
     /// or `connection.blocked` by default, and without them the broker never tells a client that
     /// its consumer was cancelled or its connection blocked.

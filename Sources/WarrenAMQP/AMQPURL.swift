@@ -3,12 +3,19 @@
 /// Differs from librabbitmq's strict `amqp_parse_url` on one point: an empty vhost path
 /// (`amqp://host:5672/` or no path at all) means the default vhost `/`, as in pika and most
 /// clients, because that is how people write it. `%2f` also means `/`.
+///
+/// Query parameters (`?heartbeat=10`) are parsed into `query` (see `AMQPURLQuery`); an unknown
+/// one is an error. `amqps://` is parsed and its TLS parameters validated, then refused: TLS is
+/// not supported yet. A vhost holding `://` is refused: it is a list of URLs joined wrongly (see
+/// `AMQPURLList`), and it would carry the next URL's password into log lines.
 public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var user: String
     public var password: String
     public var host: String
     public var port: Int
     public var vhost: String
+    /// The URL's query parameters; empty when it has none.
+    public var query: AMQPURLQuery
 
     /// Parses and validates a URL; throws `AMQPError.invalidURL` with the reason, which never
     /// quotes the URL (a mistyped one can put the password where the port should be).
@@ -18,10 +25,12 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
             throw AMQPError.invalidURL("missing scheme; expected amqp://user:password@host:port/vhost")
         }
         let scheme = parts[0].lowercased()
-        guard scheme == "amqp" else {
-            if scheme == "amqps" { throw AMQPError.invalidURL("amqps (TLS) is not supported yet; use amqp://") }
-            throw AMQPError.invalidURL("unsupported scheme '\(scheme)'; expected amqp")
+        guard scheme == "amqp" || scheme == "amqps" else {
+            // The scheme is quoted only when it is plainly one: `u:p@h` without `://` is not.
+            let shown = scheme.count <= 10 && scheme.allSatisfy(\.isLetter) ? "'\(scheme)'" : "(not shown)"
+            throw AMQPError.invalidURL("unsupported scheme \(shown); expected amqp")
         }
+        let tls = scheme == "amqps"
         var rest = parts[1]
         var path: Substring = ""
         if let slash = rest.firstIndex(of: "/") {
@@ -39,6 +48,16 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         if let at = rest.lastIndex(of: "@") {
             userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
+        }
+        // Without a path, the query follows the host (`amqp://h?heartbeat=5`). It is looked for
+        // only after the last '@', so a '?' in the password stays in the password.
+        var queryText: Substring = ""
+        if let question = path.firstIndex(of: "?") {
+            queryText = path[path.index(after: question)...]
+            path = path[..<question]
+        } else if let question = rest.firstIndex(of: "?") {
+            queryText = rest[rest.index(after: question)...]
+            rest = rest[..<question]
         }
         user = "guest"
         password = "guest"
@@ -76,9 +95,23 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         } else {
             port = 5672
         }
-        if path.contains("?") { path = path[..<path.firstIndex(of: "?")!] }
         let decodedVhost = try Self.percentDecoded(path, part: "vhost")
+        guard !decodedVhost.contains("://") else {
+            throw AMQPError.invalidURL("the vhost holds '://', as if several URLs were joined: separate amqp:// URLs with commas")
+        }
         vhost = decodedVhost.isEmpty ? "/" : decodedVhost
+        query = try AMQPURLQuery(parsing: queryText, tls: tls)
+        if tls { throw AMQPError.invalidURL("amqps (TLS) is not supported yet; use amqp://") }
+    }
+
+    /// The URL with these parts and no query parameters.
+    public init(user: String = "guest", password: String = "guest", host: String, port: Int = 5672, vhost: String = "/") {
+        self.user = user
+        self.password = password
+        self.host = host
+        self.port = port
+        self.vhost = vhost
+        query = AMQPURLQuery()
     }
 
     /// The URL with the password replaced by `***`: the only form that may reach logs.
@@ -90,11 +123,26 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { redacted }
 
-    /// Replaces the password in any text that may contain this URL's password, for error messages
-    /// that echo user input.
+    /// One URL's text as it may be shown in an error message that echoes user input: a URL that
+    /// parses appears as `redacted`; one that does not is replaced whole (keeping only a plain
+    /// scheme) unless it is plainly a host or path: letters, digits and `.-_/` only. Anything
+    /// else (an '@', a ':', a '%' encoding, a query) may hold a password. For a comma-separated
+    /// list, use `AMQPURLList.redact`.
     public static func redact(_ text: String) -> String {
-        guard let url = try? AMQPURL(text) else { return text.contains("@") ? "<unparseable AMQP URL, redacted>" : text }
-        return url.redacted
+        if let url = try? AMQPURL(text) { return url.redacted }
+        let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+        let afterScheme = parts.count == 2 ? parts[1] : parts[0]
+        let plain = afterScheme.allSatisfy {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" || $0 == "/")
+        }
+        guard !plain else { return text }
+        let scheme = parts.count == 2 && ["amqp", "amqps"].contains(parts[0].lowercased()) ? "\(parts[0])://" : ""
+        return "\(scheme)<unparseable URL, redacted>"
+    }
+
+    /// `text` percent-decoded, or `nil` if its encoding or UTF-8 is bad.
+    static func lenientlyDecoded(_ text: Substring) -> String? {
+        try? percentDecoded(text, part: "text")
     }
 
     private static func percentDecoded(_ text: Substring, part: String) throws -> String {

@@ -32,7 +32,7 @@ final class RawConnection: AMQPTransport {
     /// Opens the TCP socket, logs in with `clientProperties`, opens the channel and puts it in
     /// confirm mode. Blocks for at most about `connectTimeoutSeconds` per step.
     init(
-        url: AMQPURL, heartbeatSeconds: Int, connectTimeoutSeconds: Int, clientProperties: AMQPTable
+        url: AMQPURL, heartbeatSeconds: Int, connectTimeoutSeconds: Int, channelMax: Int, clientProperties: AMQPTable
     ) throws {
         guard let state = amqp_new_connection() else {
             throw AMQPError.library(status: 0, message: "out of memory", context: "amqp_new_connection")
@@ -65,7 +65,7 @@ final class RawConnection: AMQPTransport {
         let arena = CArena()
         var properties = arena.table(clientProperties)
         let login = warren_login_plain(
-            state, url.vhost, 0, 131_072, Int32(heartbeatSeconds), &properties, url.user, url.password)
+            state, url.vhost, Int32(channelMax), 131_072, Int32(heartbeatSeconds), &properties, url.user, url.password)
         if let error = AMQPError.from(login, context: "login to vhost '\(url.vhost)' as '\(url.user)'") {
             throw Self.describeLoginFailure(error)
         }

@@ -81,6 +81,9 @@ import Testing
         ("amqp://h:99999/", "port"),
         ("amqp://h:abc/", "port"),
         ("amqp://u:p%zz@h/", "percent-encoding"),
+        // A list joined wrongly (issue 15): its vhost would carry the next URL's password.
+        ("amqp://h1/amqp%3A%2F%2Fu%3Ap%40h2%2F", "the vhost holds '://'"),
+        ("amqp://h1/x,amqp://h2/", "the vhost holds '://'"),
     ])
     func rejectsBadURLsWithAReason(text: String, reason: String) {
         #expect {
