@@ -5,26 +5,40 @@ import WarrenAMQP
 public struct BrokerConfiguration: Sendable, Equatable {
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/"
 
-    public var url: AMQPURL
+    /// The broker's nodes, one URL each (`WARREN_AMQP_URL` may be a comma-separated list).
+    public var urls: AMQPURLList
+    /// Whether a process tries `urls` in its own shuffled order (`WARREN_AMQP_SHUFFLE`, default
+    /// true) so replicas spread over the nodes; see `AMQPURLList.ordered(shuffled:seed:)`.
+    /// Connections do not fail over yet: they use `url`, the first URL as given.
+    public var shuffle: Bool
     public var queue: String
     public var queueType: QueueType
 
+    /// The URL connections use today: the list's first, as given.
+    public var url: AMQPURL {
+        get { urls.first }
+        set { urls.first = newValue }
+    }
+
     public init(url: AMQPURL, queue: String, queueType: QueueType) {
-        self.url = url
+        urls = AMQPURLList([url])
+        shuffle = true
         self.queue = queue
         self.queueType = queueType
     }
 
-    /// Reads `amqp-url`, `amqp-password`, `queue` and `queue-type`; throws
+    /// Reads `amqp-url`, `amqp-shuffle`, `amqp-password`, `queue` and `queue-type`; throws
     /// `ConfigurationError` naming the key.
     ///
     /// `WARREN_AMQP_PASSWORD` (or `WARREN_AMQP_PASSWORD_FILE`), when set, replaces the URL's
-    /// password, so the URL can live in plain configuration and the password in a secret.
+    /// password (every URL's, for a list), so the URL can live in plain configuration and the
+    /// password in a secret.
     /// `WARREN_AMQP_URL_FILE` reads the whole URL from a secret file instead.
     public init(resolving settings: SettingsResolver) throws {
-        url = try settings.amqpURL("amqp-url", default: Self.defaultURL)
+        urls = try settings.amqpURLs("amqp-url", default: Self.defaultURL)
+        shuffle = try settings.boolean("amqp-shuffle", default: true)
         if let (password, _) = try settings.secret("amqp-password") {
-            url.password = password
+            urls.setPassword(password)
         }
         queue = try settings.string("queue", default: "warren.jobs")
         // AMQP short strings: the queue name and its derived names (".dead") must fit 255 bytes.

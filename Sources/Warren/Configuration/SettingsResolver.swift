@@ -85,15 +85,26 @@ public struct SettingsResolver: Sendable {
         }
     }
 
-    public func amqpURL(_ flag: String, default defaultValue: String) throws -> AMQPURL {
+    /// A secret holding one AMQP URL or a comma-separated list of them (`AMQPURLList`).
+    public func amqpURLs(_ flag: String, default defaultValue: String) throws -> AMQPURLList {
         let (value, key) = try secret(flag) ?? (defaultValue, "default")
         do {
-            return try AMQPURL(value)
+            return try AMQPURLList(value)
         } catch let error as AMQPError {
-            // The value may hold a password: show it redacted, or not at all. A secret file's
+            // The value may hold passwords: show it redacted, or not at all. A secret file's
             // contents are never shown: what does not parse may be the bare password.
-            let shown = key.hasSuffix("_FILE") ? "(the file's contents, not shown)" : AMQPURL.redact(value)
+            let shown = key.hasSuffix("_FILE") ? "(the file's contents, not shown)" : AMQPURLList.redact(value)
             throw ConfigurationError(key: key, value: shown, problem: "\(error)")
+        }
+    }
+
+    /// `true` or `false` (any case).
+    public func boolean(_ flag: String, default defaultValue: Bool) throws -> Bool {
+        guard let (value, key) = raw(flag) else { return defaultValue }
+        switch value.trimmingSpaces().lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw ConfigurationError(key: key, value: value, problem: "must be true or false")
         }
     }
 

@@ -112,7 +112,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// masked (this is the only form of the configuration that may be logged).
     public var loggedSettings: Logger.Metadata {
         [
-            "amqp-url": "\(broker.url.redacted)", "queue": "\(broker.queue)", "queue-type": "\(broker.queueType.rawValue)",
+            "amqp-url": "\(broker.urls.redacted)", "amqp-shuffle": "\(broker.shuffle)", "queue": "\(broker.queue)", "queue-type": "\(broker.queueType.rawValue)",
             "prefetch": "\(prefetch)", "concurrency": "\(concurrency)", "log-level": "\(logLevel)", "log-format": "\(logFormat.rawValue)",
             "http-port": "\(httpPort)", "heartbeat": "\(heartbeat)",
             "reconnect-initial-delay": "\(reconnectBackoff.initial)", "reconnect-max-delay": "\(reconnectBackoff.maximum)",
