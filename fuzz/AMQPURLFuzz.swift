@@ -1,7 +1,8 @@
 import WarrenAMQP
 
-// Fuzz target for `AMQPURL`: every input is parsed twice, as raw text and as the parts of a URL
-// an operator pastes together without percent-encoding anything.
+// Fuzz target for `AMQPURL`, `AMQPURLQuery` and `AMQPURLList`: every input is parsed twice, as
+// raw text and as the parts of URLs an operator pastes together (one URL, or a comma-separated
+// list of them) without percent-encoding anything.
 //
 // Properties:
 // - parsing is deterministic;
@@ -9,7 +10,9 @@ import WarrenAMQP
 //   user, host, port and vhost with the password `***`;
 // - `AMQPURL.redact` shows a parseable URL only in its redacted form;
 // - a password pasted into a URL never reaches `redacted`, `redact` or a parse error's text,
-//   whatever characters it holds.
+//   whatever characters it holds;
+// - the same holds for lists: `AMQPURLList.redact` shows a parseable list only as its `redacted`
+//   form, and no password of any entry reaches `redacted`, `redact` or a parse error.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAMQPURL(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -27,7 +30,21 @@ private func parse(_ text: String) -> Result<AMQPURL, AMQPError> {
     }
 }
 
+private func parseList(_ text: String) -> Result<AMQPURLList, AMQPError> {
+    Result { () throws(AMQPError) in
+        do { return try AMQPURLList(text) } catch let error as AMQPError { throw error } catch {
+            fatalError("AMQPURLList threw a non-AMQPError: \(error)")
+        }
+    }
+}
+
 private func checkRawText(_ text: String) {
+    let list = parseList(text)
+    check(list == parseList(text), "list parsing is not deterministic for \(text.debugDescription)")
+    if case .success(let urls) = list {
+        check(AMQPURLList.redact(text) == urls.redacted, "AMQPURLList.redact(\(text.debugDescription)) is not its redacted list")
+        check(urls.ordered(shuffled: true, seed: 7).count == urls.urls.count, "shuffling lost a URL")
+    }
     let first = parse(text)
     check(first == parse(text), "parsing is not deterministic for \(text.debugDescription)")
     guard case .success(let url) = first else { return }
@@ -51,7 +68,7 @@ private func checkRawText(_ text: String) {
 
 /// Characters of the generated parts: lowercase letters, digits and every character that means
 /// something in a URL. No uppercase letter, so the marker below appears only where the password is.
-private let alphabet = Array("abcxyz019:/@?#%[].-_~+ ")
+private let alphabet = Array("abcxyz019:/@?#%[].-_~+ ,=&")
 /// Starts every segment of the password, so that any fragment of it is recognisable.
 private let marker = "SECRET"
 
@@ -60,6 +77,26 @@ private func part(_ input: inout FuzzInput, upTo limit: Int) -> String {
 }
 
 private func checkPastedPassword(_ input: inout FuzzInput) {
+    // One URL, or a list of up to three, each with a password starting with the marker.
+    let texts = (0..<(1 + input.choice(3))).map { _ in pastedURL(&input) }
+    let text = texts.joined(separator: [",", ", ", ",,"][input.choice(3)])
+    var shown = [AMQPURLList.redact(text)]
+    switch parseList(text) {
+    case .success(let list): shown += [list.redacted, list.description]
+    case .failure(let error): shown.append("\(error)")
+    }
+    for one in texts {
+        switch parse(one) {
+        case .success(let url): shown += [url.redacted, url.description, AMQPURL.redact(one)]
+        case .failure(let error): shown += ["\(error)", AMQPURL.redact(one)]
+        }
+    }
+    for output in shown {
+        check(!output.contains(marker), "a password of \(text.debugDescription) leaks into \(output.debugDescription)")
+    }
+}
+
+private func pastedURL(_ input: inout FuzzInput) -> String {
     let scheme = ["amqp://", "AMQP://", "amqps://", "amqp:/", ""][input.choice(5)]
     let user = part(&input, upTo: 12)
     // Segments split by the URL's special characters, each starting with the marker.
@@ -70,14 +107,6 @@ private func checkPastedPassword(_ input: inout FuzzInput) {
     let host = part(&input, upTo: 12)
     let port = input.choice(2) == 0 ? "" : ":" + part(&input, upTo: 6)
     let path = input.choice(2) == 0 ? "" : "/" + part(&input, upTo: 12)
-    let text = "\(scheme)\(user):\(password)@\(host)\(port)\(path)"
-
-    let shown: [String]
-    switch parse(text) {
-    case .success(let url): shown = [url.redacted, url.description, AMQPURL.redact(text)]
-    case .failure(let error): shown = ["\(error)", AMQPURL.redact(text)]
-    }
-    for output in shown {
-        check(!output.contains(marker), "the password of \(text.debugDescription) leaks into \(output.debugDescription)")
-    }
+    let query = input.choice(2) == 0 ? "" : "?" + part(&input, upTo: 12)
+    return "\(scheme)\(user):\(password)@\(host)\(port)\(path)\(query)"
 }
