@@ -2,10 +2,11 @@
 /// credentials and query parameters: `amqp://u:p@h1/,amqp://u:p@h2/`.
 ///
 /// The list is split at each comma that is followed (after optional spaces) by `amqp://` or
-/// `amqps://` (any case), by another comma or by the end, so a comma inside a password or vhost
-/// needs no encoding (unless followed by `amqp://`: write it `%2C`); a trailing comma or an empty entry is an
-/// error. Only the two AMQP schemes split: a password holding `,x://` must not become an entry
-/// whose "scheme" an error message would quote. Error texts and `redacted` never show a password.
+/// `amqps://` (any case), and nowhere else: a comma inside a password or vhost needs no encoding
+/// unless it is followed by `amqp://` (write it `%2C`). Splitting anywhere else (at `,,`, say)
+/// could cut a password in two and show its first half as the next entry's vhost. An empty
+/// entry (a leading comma) or a trailing comma is an error. Error texts and `redacted` never show
+/// a password.
 public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
     /// At least one URL, in the order given.
     public private(set) var urls: [AMQPURL]
@@ -13,6 +14,10 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
     /// Parses every URL; throws `AMQPError.invalidURL` naming which entry is wrong and why,
     /// never quoting it.
     public init(_ text: String) throws {
+        // Checked on the whole text, not by splitting there: see the type's comment.
+        guard !text.trimmingTrailingSpaces().hasSuffix(",") else {
+            throw AMQPError.invalidURL("a trailing comma; separate URLs with single commas")
+        }
         let items = Self.split(text)
         var urls: [AMQPURL] = []
         for (index, item) in items.enumerated() {
@@ -72,10 +77,7 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
         var index = text.startIndex
         while let comma = text[index...].firstIndex(of: ",") {
             let next = text.index(after: comma)
-            // Also at an empty entry (`,,` or a trailing comma), so that it is an error, not
-            // part of a vhost.
-            let after = text[next...].drop { $0 == " " }
-            if startsWithAMQPScheme(after) || after.isEmpty || after.first == "," {
+            if startsWithAMQPScheme(text[next...].drop { $0 == " " }) {
                 items.append(text[start..<comma])
                 start = next
             }
@@ -107,6 +109,14 @@ private struct SplitMix64 {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingTrailingSpaces() -> SubSequence {
+        var text = self[...]
+        while text.last == " " { text = text.dropLast() }
+        return text
     }
 }
 

@@ -21,9 +21,9 @@ import Testing
     }
 
     @Test(arguments: [
-        ("amqp://h1/,", "URL 2 of 2: empty"),
+        ("amqp://h1/, ", "a trailing comma"),
         (",amqp://h1/", "URL 1 of 2: empty"),
-        ("amqp://h1/, ,amqp://h2/", "empty"),
+        (" , amqp://h1/", "URL 1 of 2: empty"),
         ("amqp://h1/,amqp://u:SECRETpw@h2:notaport/", "URL 2 of 2: the port"),
         // Only amqp:// and amqps:// start an entry: this is one URL with an '@' in its vhost.
         ("amqp://h1/,http://u:SECRETpw@h2/", "'@' after the host"),
@@ -35,6 +35,15 @@ import Testing
         } throws: { error in
             "\(error)".contains(reason) && !"\(error)".contains("SECRET")
         }
+    }
+
+    /// Found by fuzz/AMQPURLFuzz.swift: splitting at ",," cut a password containing ",,"
+    /// in two, and its first half became the first entry's vhost, shown by `redacted`.
+    @Test func onlyACommaBeforeAnAMQPSchemeSplits() throws {
+        let text = "amqp://#//x,:SECRET,,,aaSECRET@h/,amqp://:SECRET@h2/"
+        #expect(AMQPURLList.split(text).count == 2)
+        #expect(!AMQPURLList.redact(text).contains("SECRET"), "\(AMQPURLList.redact(text))")
+        #expect(try AMQPURLList("amqp://h1/,,amqp://h2/").urls.map(\.vhost) == [",", "/"], "a doubled comma stays in the vhost")
     }
 
     @Test func aSingleURLIsAListOfOne() throws {
