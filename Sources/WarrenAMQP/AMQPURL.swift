@@ -132,7 +132,9 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         if let url = try? AMQPURL(text) { return url.redacted }
         let parts = text.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         let afterScheme = parts.count == 2 ? parts[1] : parts[0]
-        let plain = afterScheme.allSatisfy {
+        // Both sides of "://": what precedes it may be credentials too (`u:p@h://`).
+        let plainScheme = parts.count == 1 || parts[0].allSatisfy { $0.isASCII && $0.isLetter }
+        let plain = plainScheme && afterScheme.allSatisfy {
             $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" || $0 == "/")
         }
         guard !plain else { return text }

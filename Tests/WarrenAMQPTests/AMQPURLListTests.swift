@@ -81,6 +81,8 @@ import Testing
         "amqp://u:SECRET1",
         "amqp://u:SECRET1/@h/",
         "u:SECRET1@h1",
+        // Found by fuzz/AMQPURLFuzz.swift: only the text after "://" was checked for credentials.
+        "u:SECRET1@h1 a://",
         "amqp://h1/?heartbeat=SECRET1,amqp://u:SECRET2@h2/?bogus",
         "amqp://u:SECRET1,SECRETx://y@h/",
         // A password holding ",amqp://" must be percent-encoded, or it would start an entry.
