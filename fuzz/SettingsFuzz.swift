@@ -10,8 +10,8 @@
 // - a resolved configuration keeps every documented range;
 // - durations and retry delays parse back from the form Warren logs (`delayName`, which also
 //   names the retry queues, so distinct delays must keep distinct names);
-// - the AMQP password (from the URL, WARREN_AMQP_PASSWORD or a `_FILE`) reaches neither an
-//   error message nor the logged settings.
+// - the AMQP password (from the URL or any URL of a list, WARREN_AMQP_PASSWORD or a `_FILE`)
+//   reaches neither an error message nor the logged settings.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -42,7 +42,7 @@ public func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 private let names = [
-    "amqp-url", "amqp-password", "queue", "queue-type", "prefetch", "concurrency", "log-level", "log-format",
+    "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "log-level", "log-format",
     "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay", "shutdown-timeout",
     "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays", "crash-limit", "delivery-limit",
 ]
@@ -55,7 +55,8 @@ private let marker = "SECRET"
 private func value(_ input: inout FuzzInput) -> String {
     // Whole words now and then, so that valid values are common.
     let words = ["", "0", "1", "50", "65535", "65536", "1s", "1.5s", "250ms", "1m", "24h", "1s,10s,1m", "quorum", "classic",
-                 "json", "text", "debug", "amqp://h/%2f", "orders", "amq.x"]
+                 "json", "text", "debug", "amqp://h/%2f", "orders", "amq.x", "true", "false", "?heartbeat=5", "?bogus=1",
+                 "?cacertfile=/x"]
     var text = ""
     for _ in 0..<(1 + input.choice(3)) {
         if input.choice(2) == 0 {
@@ -75,7 +76,12 @@ private func makeSettings(_ input: inout FuzzInput) -> (flags: [String: String],
         var text = value(&input)
         // Only the secrets hold a password: other settings' errors quote their values.
         if name == "amqp-password" { text = marker + text }
-        if name == "amqp-url" { text = "amqp://\(value(&input)):\(marker)\(text)@\(value(&input))" }
+        if name == "amqp-url" {
+            // One URL or a list of two, each with its own password.
+            text = (0..<(1 + input.choice(2))).map { _ in
+                "amqp://\(value(&input)):\(marker)\(value(&input))@\(value(&input))"
+            }.joined(separator: ",")
+        }
         switch input.choice(4) {
         case 0: flags[name] = text
         case 1, 2: environment[SettingsResolver.environmentName(name)] = text
