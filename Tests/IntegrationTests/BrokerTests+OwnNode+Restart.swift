@@ -26,7 +26,10 @@ extension BrokerTests.OwnNode {
             try await probe.waitUntilReady(timeout: .seconds(20))
             let publish = try await warrenPublish(
                 env, ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic", "--count", "\(total)",
-                      "--body", #"{"work_ms": 20}"#])
+                      // 50 ms × 4000 / 10 handlers = 20 s of work: a graceful node stop can take
+                      // several seconds on a loaded machine, and the worker keeps draining its
+                      // prefetch meanwhile; the run must outlast both failures by a wide margin.
+                      "--body", #"{"work_ms": 50}"#])
             try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
             func distinct() -> Int { Set(worker.ackedIDs).count }
 
