@@ -84,6 +84,40 @@ extension BrokerTests {
             }
         }
 
+        /// Bindings are made at every connect: the exchange is deleted under a running worker
+        /// (its binding goes with it), the broker closes the worker's connection, and after the
+        /// reconnect the exchange is declared again and bound, so a message published to it
+        /// reaches the worker.
+        @Test("after a reconnect a deleted exchange is declared and bound again")
+        func bindingsAreRestoredAtReconnect() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            let topic = "it.bind.again.\(uniqueSuffix())"
+            try await withCleanup {
+                try await broker.withQueue("bindagain") { queue in
+                    let worker = try WarrenProcess.worker(env, queue: queue, [
+                        "--queue-type", "classic", "--log-level", "debug", "--bind", "\(topic)=job.#",
+                        "--reconnect-initial-delay", "100ms", "--reconnect-max-delay", "200ms",
+                    ])
+                    defer { worker.forceStop() }
+                    try await worker.waitForEvent("worker.consuming")
+                    await broker.delete(queues: [], exchanges: [topic])
+                    let connection = try #require(try await broker.connection(ofProcess: worker.child.pid), "\(worker.transcript)")
+                    try await broker.closeConnection(connection, reason: "test: bindings at reconnect")
+                    try await poll(timeout: .seconds(20), "a second worker.consuming", lastSeen: { worker.transcript }) {
+                        worker.events("worker.consuming").count >= 2
+                    }
+                    let id = "again-\(uniqueSuffix())"
+                    let unroutable = try await broker.pikaPublishRouted(exchange: topic, [RoutedMessage(id: id, routingKey: "job.a.b")])
+                    #expect(unroutable.isEmpty, "bound again")
+                    let acked = try await worker.waitForEvent("message.acked")
+                    #expect(acked["message_id"] == id, "\(acked)")
+                }
+            } cleanup: {
+                await broker.delete(queues: [], exchanges: [topic])
+            }
+        }
+
         /// `--exchange-type` applies to exchanges Warren declares: a missing one becomes a fanout
         /// exchange, and a message with any routing key reaches the worker.
         @Test("--exchange-type declares a missing exchange with that type")
