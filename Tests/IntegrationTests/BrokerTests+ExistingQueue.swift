@@ -74,6 +74,24 @@ extension BrokerTests {
             }
         }
 
+        /// `warren publish` to the default exchange declares the worker's topology first; with
+        /// `WARREN_EXISTING_QUEUE=true` it declares no `Q` either, so it publishes to a queue
+        /// pika declared, where without the setting it stops on the broker's 406.
+        @Test("warren publish reads WARREN_EXISTING_QUEUE and publishes to the existing queue")
+        func publishToAnExistingQueue() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("existing-publish") { queue in
+                try await broker.pikaDeclareQueue(queue, arguments: ["x-max-length": 1000])
+                let arguments = ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic"]
+                let refused = try await warrenPublish(env, arguments)
+                #expect(!refused.succeeded && refused.stderr.contains("406"), "\(refused)")
+                let published = try await warrenPublish(env, arguments, environment: ["WARREN_EXISTING_QUEUE": "true"])
+                #expect(published.succeeded && PublishSummary(published.output)?.confirmed == 1, "\(published)")
+                #expect(try await broker.pikaGet(queue: queue).count == 1)
+            }
+        }
+
         /// Without `--existing-queue` the same pika-declared queue is today's `406
         /// PRECONDITION_FAILED` (Warren would declare it with other arguments), and the refusal
         /// names the way out.
