@@ -2,12 +2,13 @@
 
 // Fuzz target for configuration parsing: `WorkerConfiguration(resolving:)` over flags, variables
 // and `_FILE` secrets built from the input, and the value parsers it uses
-// (`SettingsResolver.parseDuration`, `RetryPolicy.parseDelays`).
+// (`SettingsResolver.parseDuration`, `RetryPolicy.parseDelays`, `QueueBinding.parseList`).
 //
 // Properties:
 // - resolving is deterministic, and only ever fails with a `ConfigurationError`;
 // - a flag wins over its variable: dropping the variables that flags override changes nothing;
-// - a resolved configuration keeps every documented range;
+// - a resolved configuration keeps every documented range (bindings: a named exchange, names
+//   and keys within AMQP's 255 bytes);
 // - durations and retry delays parse back from the form Warren logs (`delayName`, which also
 //   names the retry queues, so distinct delays must keep distinct names);
 // - the AMQP password (from the URL or any URL of a list, WARREN_AMQP_PASSWORD or a `_FILE`)
@@ -45,6 +46,7 @@ private let names = [
     "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "log-level", "log-format",
     "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay", "shutdown-timeout",
     "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays", "crash-limit", "delivery-limit",
+    "bind", "exchange-type", "existing-queue",
 ]
 /// Characters of generated values: what numbers, durations, lists and URLs are made of. No
 /// uppercase letter, so the marker appears only where a password is.
@@ -56,7 +58,7 @@ private func value(_ input: inout FuzzInput) -> String {
     // Whole words now and then, so that valid values are common.
     let words = ["", "0", "1", "50", "65535", "65536", "1s", "1.5s", "250ms", "1m", "24h", "1s,10s,1m", "quorum", "classic",
                  "json", "text", "debug", "amqp://h/%2f", "orders", "amq.x", "true", "false", "?heartbeat=5", "?bogus=1",
-                 "?cacertfile=/x"]
+                 "?cacertfile=/x", "ex=a.*", "=", "?x-match=any&f=pdf", "%2C", "&", "topic", "headers"]
     var text = ""
     for _ in 0..<(1 + input.choice(3)) {
         if input.choice(2) == 0 {
@@ -127,6 +129,10 @@ private func checkRanges(_ c: WorkerConfiguration) {
     check(c.crashLimit.map { (1...1000).contains($0) } ?? true, "crash-limit \(String(describing: c.crashLimit))")
     check(c.deliveryLimit.map { (1...100_000).contains($0) } ?? true, "delivery-limit \(String(describing: c.deliveryLimit))")
     check(!c.broker.queue.isEmpty && c.broker.queue.utf8.count <= 250 && !c.broker.queue.hasPrefix("amq."), "queue \(c.broker.queue)")
+    for binding in c.bindings {
+        check(!binding.exchange.isEmpty && binding.exchange.utf8.count <= 255 && binding.bindingKey.utf8.count <= 255,
+              "binding \(binding)")
+    }
     let logged = c.loggedSettings["retry-delays"].map { "\($0)" } ?? ""
     check(RetryPolicy.parseDelays(logged) == c.retryPolicy.delays, "logged retry-delays \(logged) do not parse back")
 }

@@ -165,7 +165,7 @@ settings_sources=(
     Sources/Warren/Configuration/*.swift
     Sources/Warren/Retry/RetryPolicy.swift Sources/Warren/Retry/PermanentError.swift
     Sources/Warren/Handling/JSONMessageDecoding.swift Sources/Warren/Handling/UTF8Validation.swift
-    Sources/Warren/Consumer/Topology.swift Sources/Warren/Logging/LogFormat.swift
+    Sources/Warren/Consumer/Topology.swift Sources/Warren/Consumer/QueueBinding.swift Sources/Warren/Logging/LogFormat.swift
     Sources/Warren/Supervision/Backoff.swift
 )
 traceparent_sources=(Sources/Warren/Tracing/TraceHeaders.swift Sources/Warren/Tracing/AMQPHeaderPropagation.swift)

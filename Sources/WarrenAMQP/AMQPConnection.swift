@@ -134,8 +134,9 @@ public final class AMQPConnection: Sendable {
         try await perform { try $0.raw.declareExchange(name, type: type, durable: durable, arguments: arguments) }
     }
 
-    public func bindQueue(_ queue: String, exchange: String, routingKey: String = "") async throws {
-        try await perform { try $0.raw.bindQueue(queue, exchange: exchange, routingKey: routingKey) }
+    /// Binds a queue to an exchange; `arguments` are a headers exchange's match arguments.
+    public func bindQueue(_ queue: String, exchange: String, routingKey: String = "", arguments: AMQPTable = [:]) async throws {
+        try await perform { try $0.raw.bindQueue(queue, exchange: exchange, routingKey: routingKey, arguments: arguments) }
     }
 
     /// Starts consuming with manual acks. Deliveries arrive in order on the returned stream; it

@@ -36,7 +36,11 @@ protocol AMQPTransport: AnyObject {
     // RPCs: each waits for the broker's answer, bounded by the RPC timeout.
     func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32)
     func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws
-    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws
+    /// `arguments`: a headers exchange's match arguments (`x-match` and the headers).
+    func bindQueue(_ queue: String, exchange: String, routingKey: String, arguments: AMQPTable) throws
+    /// `exchange.declare` passive: fails with `404 NOT_FOUND` (closing the channel) when the
+    /// exchange does not exist; succeeds whatever its type when it does.
+    func inspectExchange(_ name: String) throws
     func purgeQueue(_ name: String) throws -> UInt32
     func deleteQueue(_ name: String) throws -> UInt32
     func setPrefetch(_ count: UInt16) throws

@@ -143,7 +143,7 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `text` percent-decoded, or `nil` if its encoding or UTF-8 is bad.
-    static func lenientlyDecoded(_ text: Substring) -> String? {
+    public static func lenientlyDecoded(_ text: Substring) -> String? {
         try? percentDecoded(text, part: "text")
     }
 

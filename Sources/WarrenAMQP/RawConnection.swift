@@ -152,10 +152,10 @@ final class RawConnection: AMQPTransport {
         answered()
     }
 
-    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {
+    func bindQueue(_ queue: String, exchange: String, routingKey: String, arguments: AMQPTable) throws {
         let arena = CArena()
         guard amqp_queue_bind(
-            state, Self.channel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey), amqp_empty_table) != nil
+            state, Self.channel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey), arena.table(arguments)) != nil
         else { throw rpcError("queue.bind '\(queue)' to '\(exchange)'") }
         answered()
     }

@@ -35,8 +35,9 @@ struct BrokerOptions: ParsableArguments {
         }
     }
 
-    /// The topology `warren worker` declares for `broker`'s queue: the retry queues and delivery
-    /// limit come from `WARREN_RETRY_DELAYS` and `WARREN_DELIVERY_LIMIT`, so a tool that declares
+    /// The topology `warren worker` declares for `broker`'s queue: the retry queues, delivery
+    /// limit, bindings and whether the queue is someone else's come from `WARREN_RETRY_DELAYS`,
+    /// `WARREN_DELIVERY_LIMIT`, `WARREN_BIND` and `WARREN_EXISTING_QUEUE`, so a tool that declares
     /// first declares exactly what the worker will (the broker refuses a redeclaration with other
     /// arguments). A bad value is reported on stderr and thrown as exit 78.
     func topology(of broker: BrokerConfiguration) throws -> Topology {

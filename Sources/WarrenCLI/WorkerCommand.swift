@@ -59,6 +59,15 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("delivery-limit"), help: "Quorum queues: the broker's x-delivery-limit, 0 = not declared (env WARREN_DELIVERY_LIMIT; default 20).")
     var deliveryLimit: String?
 
+    @Option(name: .customLong("bind"), help: ArgumentHelp("Bind the queue to an exchange, EXCHANGE=BINDING_KEY; repeatable, or comma-separated. Headers exchanges: EXCHANGE=?x-match=all&NAME=VALUE. Percent-encode , = ? & % inside names (env WARREN_BIND; default none).", valueName: "exchange=key"))
+    var bind: [String] = []
+
+    @Option(name: .customLong("exchange-type"), help: "Type of a bound exchange that does not exist yet, which Warren declares durable: topic, direct, fanout or headers; an existing one is used as it is (env WARREN_EXCHANGE_TYPE; default topic).")
+    var exchangeType: String?
+
+    @Flag(name: .customLong("existing-queue"), help: "Consume a queue declared elsewhere as it is: check it exists, never declare it; Q.dlx, Q.dead and Q.retry.* are still declared (env WARREN_EXISTING_QUEUE=true).")
+    var existingQueue = false
+
     func run() async throws {
         var flags = broker.flags
         flags["prefetch"] = prefetch
@@ -77,6 +86,9 @@ struct WorkerCommand: AsyncParsableCommand {
         flags["retry-delays"] = retryDelays
         flags["crash-limit"] = crashLimit
         flags["delivery-limit"] = deliveryLimit
+        if !bind.isEmpty { flags["bind"] = bind.joined(separator: ",") }
+        flags["exchange-type"] = exchangeType
+        if existingQueue { flags["existing-queue"] = "true" }
         let settings = SettingsResolver(flags: flags, environment: SettingsResolver.processEnvironment())
         let configuration: WorkerConfiguration
         let handlerChoice: BuiltInHandler

@@ -78,6 +78,11 @@ extension BrokerTests {
             .init(environment: [:], arguments: ["--reconnect-max-delay", "2parsecs"], key: "--reconnect-max-delay"),
             .init(environment: ["WARREN_MAX_REFUSED_ATTEMPTS": "many"], arguments: [], key: "WARREN_MAX_REFUSED_ATTEMPTS"),
             .init(environment: [:], arguments: ["--shutdown-timeout=-3s"], key: "--shutdown-timeout"),
+            // Bindings are checked before the broker is: a malformed entry names its key.
+            .init(environment: ["WARREN_BIND": "orders=order.#,invoices"], arguments: [], key: "WARREN_BIND"),
+            .init(environment: [:], arguments: ["--bind", "=order.#"], key: "--bind"),
+            .init(environment: ["WARREN_EXCHANGE_TYPE": "x-delayed-message"], arguments: [], key: "WARREN_EXCHANGE_TYPE"),
+            .init(environment: ["WARREN_EXISTING_QUEUE": "yes"], arguments: [], key: "WARREN_EXISTING_QUEUE"),
         ]
 
         /// The timing, port and limit settings; `Configuration` covers the broker and queue ones.

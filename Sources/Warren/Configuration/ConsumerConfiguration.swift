@@ -5,7 +5,8 @@
 /// let configuration = ConsumerConfiguration(queue: "orders", prefetch: 20, concurrency: 4)
 /// ```
 public struct ConsumerConfiguration: Sendable, Equatable {
-    /// The queue to consume; Warren declares it with `Q.dlx` and `Q.dead` (see `Topology`).
+    /// The queue to consume; Warren declares it with `Q.dlx` and `Q.dead` (see `Topology`),
+    /// unless `existingQueue`.
     public var queue: String
     /// The type `Q` and `Q.dead` are declared with; must match an existing queue's.
     public var queueType: QueueType
@@ -41,6 +42,11 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// Quorum queues: the broker's own delivery limit (see `Topology.deliveryLimit`); `nil`
     /// declares the queue without it.
     public var deliveryLimit: Int?
+    /// Exchanges the queue is bound to at every connect (see `QueueBinding`).
+    public var bindings: [QueueBinding]
+    /// Consume a queue someone else declared, as it is: never declare it (see
+    /// `Topology.existingQueue`).
+    public var existingQueue: Bool
 
     /// How long deliveries may be unable to flow — the connection's thread stuck in a call, or the
     /// delivery loop stuck with no handler running — before `/readyz` answers `503 stalled`; at
@@ -64,7 +70,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         shutdownTimeout: Duration = .seconds(25),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30)),
         maxRefusedAttempts: Int = 5, retryPolicy: RetryPolicy = RetryPolicy(), crashLimit: Int? = ConsumerConfiguration.defaultCrashLimit,
-        deliveryLimit: Int? = Topology.defaultDeliveryLimit
+        deliveryLimit: Int? = Topology.defaultDeliveryLimit, bindings: [QueueBinding] = [], existingQueue: Bool = false
     ) {
         Self.checkPrefetch(prefetch)
         self.queue = queue
@@ -79,6 +85,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         self.retryPolicy = retryPolicy
         self.crashLimit = crashLimit.map { max(1, $0) }
         self.deliveryLimit = deliveryLimit.map { max(1, $0) }
+        self.bindings = bindings
+        self.existingQueue = existingQueue
     }
 
     private static func checkPrefetch(_ prefetch: UInt16) {
@@ -87,6 +95,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
 
     /// The topology this consumer declares.
     public var topology: Topology {
-        Topology(queue: queue, queueType: queueType, retryDelays: retryPolicy.delays, deliveryLimit: deliveryLimit)
+        Topology(
+            queue: queue, queueType: queueType, retryDelays: retryPolicy.delays, deliveryLimit: deliveryLimit, bindings: bindings,
+            existingQueue: existingQueue)
     }
 }

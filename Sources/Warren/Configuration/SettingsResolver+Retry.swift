@@ -24,11 +24,13 @@ extension Topology {
         return limit == 0 ? nil : limit
     }
 
-    /// The topology of `broker`'s queue under the retry and delivery-limit settings, for the
-    /// tools that declare it (`warren publish`, `warren dlq`) without a whole worker configuration.
+    /// The topology of `broker`'s queue under the retry, delivery-limit, binding and
+    /// existing-queue settings, for the tools that declare it (`warren publish`, `warren dlq`)
+    /// without a whole worker configuration.
     public init(broker: BrokerConfiguration, resolving settings: SettingsResolver) throws {
         self.init(
             queue: broker.queue, queueType: broker.queueType, retryDelays: try RetryPolicy(resolving: settings).delays,
-            deliveryLimit: try Topology.deliveryLimit(resolving: settings))
+            deliveryLimit: try Topology.deliveryLimit(resolving: settings), bindings: try Topology.bindings(resolving: settings),
+            existingQueue: try Topology.existingQueue(resolving: settings))
     }
 }

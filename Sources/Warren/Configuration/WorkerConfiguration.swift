@@ -24,6 +24,9 @@ import WarrenAMQP
 /// | WARREN_RETRY_DELAYS | --retry-delays | 1s,10s,1m (empty: no delayed retries) |
 /// | WARREN_CRASH_LIMIT | --crash-limit | 3 (0: no crash-loop detection) |
 /// | WARREN_DELIVERY_LIMIT | --delivery-limit | 20 (quorum only; 0: not set) |
+/// | WARREN_BIND | --bind (repeatable) | none (`EXCHANGE=BINDING_KEY`, comma-separated) |
+/// | WARREN_EXCHANGE_TYPE | --exchange-type | topic (for exchanges Warren declares) |
+/// | WARREN_EXISTING_QUEUE | --existing-queue | false |
 ///
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
@@ -54,6 +57,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var crashLimit: Int?
     /// Quorum queues' `x-delivery-limit`; `nil`: not declared.
     public var deliveryLimit: Int?
+    /// Exchanges the queue is bound to (`QueueBinding`).
+    public var bindings: [QueueBinding] = []
+    /// Consume a queue declared elsewhere, as it is (`Topology.existingQueue`).
+    public var existingQueue = false
 
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
@@ -99,7 +106,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
         ConsumerConfiguration(
             queue: broker.queue, queueType: broker.queueType, prefetch: prefetch, concurrency: concurrency,
             handlerTimeout: handlerTimeout, shutdownTimeout: shutdownTimeout, reconnectBackoff: reconnectBackoff,
-            maxRefusedAttempts: maxRefusedAttempts, retryPolicy: retryPolicy, crashLimit: crashLimit, deliveryLimit: deliveryLimit)
+            maxRefusedAttempts: maxRefusedAttempts, retryPolicy: retryPolicy, crashLimit: crashLimit, deliveryLimit: deliveryLimit,
+            bindings: bindings, existingQueue: existingQueue)
     }
 
     /// The connection's part, under the name the management UI will show; its connect attempts
@@ -121,6 +129,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "immediate-retries": "\(retryPolicy.immediateRetries)",
             "retry-delays": "\(retryPolicy.delays.map { RetryPolicy.delayName($0) }.joined(separator: ","))",
             "crash-limit": "\(crashLimit.map(String.init) ?? "off")", "delivery-limit": "\(deliveryLimit.map(String.init) ?? "off")",
+            "bind": "\(bindings.map { "\($0.exchange)=\($0.bindingKey)" }.joined(separator: ","))",
+            "existing-queue": "\(existingQueue)",
         ]
     }
 
@@ -155,5 +165,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         let crashLimit = try settings.integer("crash-limit", default: ConsumerConfiguration.defaultCrashLimit, in: 0...1000)
         self.crashLimit = crashLimit == 0 ? nil : crashLimit
         deliveryLimit = try Topology.deliveryLimit(resolving: settings)
+        bindings = try Topology.bindings(resolving: settings)
+        existingQueue = try Topology.existingQueue(resolving: settings)
     }
 }

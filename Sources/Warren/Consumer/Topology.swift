@@ -12,10 +12,13 @@ import WarrenAMQP
 ///   broker restarts) and then goes back to `Q`. One queue per delay, because a queue expires
 ///   messages only from its head: with one TTL per queue, head order is expiry order.
 ///
+/// - each of `bindings`: `Q` bound to its exchange, which is declared if it does not exist yet
+///   (see `QueueBinding`).
+///
 /// Warren dead-letters by publishing a copy to `Q.dlx` (with the error headers) and acking; the
-/// queue's own `x-dead-letter-exchange` catches what the broker dead-letters itself (a nack
-/// when that publish failed, the quorum delivery limit). An existing queue declared with other
-/// arguments fails with `406 PRECONDITION_FAILED`.
+/// queue's own `x-dead-letter-exchange` catches what the broker dead-letters itself (the quorum
+/// delivery limit). An existing queue declared with other arguments fails with
+/// `406 PRECONDITION_FAILED`, unless `existingQueue` is set.
 public struct Topology: Sendable, Equatable {
     public var queue: String
     public var queueType: QueueType
@@ -29,16 +32,29 @@ public struct Topology: Sendable, Equatable {
     /// which have no delivery count; Warren's own crash-loop detection covers them.
     public var deliveryLimit: Int?
 
+    /// Exchanges `Q` is bound to at every connect, in this order.
+    public var bindings: [QueueBinding]
+    /// `Q` was declared by someone else, with whatever arguments it has: Warren checks that it
+    /// exists (passive declare; a missing one is a `404` refusal naming it) and never declares
+    /// it, so neither `queueArguments` nor `deliveryLimit` apply to it. `Q.dlx`, `Q.dead` and
+    /// the retry queues are still declared: retries and dead-letters are copies Warren
+    /// publishes there itself, and retry queues expire into `Q` through the default exchange,
+    /// so none of it needs arguments on `Q`. What the broker dead-letters on its own (its
+    /// `x-max-length` overflow, a delivery limit, a TTL) goes wherever `Q`'s own arguments say.
+    public var existingQueue: Bool
+
     public static let defaultDeliveryLimit = 20
 
     public init(
         queue: String, queueType: QueueType, retryDelays: [Duration] = RetryPolicy.defaultDelays,
-        deliveryLimit: Int? = Topology.defaultDeliveryLimit
+        deliveryLimit: Int? = Topology.defaultDeliveryLimit, bindings: [QueueBinding] = [], existingQueue: Bool = false
     ) {
         self.queue = queue
         self.queueType = queueType
         self.retryDelays = retryDelays
         self.deliveryLimit = deliveryLimit
+        self.bindings = bindings
+        self.existingQueue = existingQueue
     }
 
     public var deadLetterExchange: String { "\(queue).dlx" }
@@ -72,9 +88,12 @@ public struct Topology: Sendable, Equatable {
         "x-dead-letter-strategy": .string("at-least-once"), "x-overflow": .string("reject-publish"),
     ]
 
-    /// Declares everything; the dead-letter route first, so no failure can be dropped, and the
-    /// retry queues before `Q`, so no retry can be scheduled into a missing queue.
+    /// Declares everything; the dead-letter route first, so no failure can be dropped, the
+    /// retry queues before `Q`, so no retry can be scheduled into a missing queue, and the
+    /// bindings last, as they need `Q`. An existing `Q` is only checked, and first, so that a
+    /// missing one leaves nothing declared behind.
     public func declare(on connection: AMQPConnection) async throws {
+        if existingQueue { try await checkExistingQueue(on: connection) }
         try await connection.declareExchange(deadLetterExchange, type: "fanout", durable: true)
         try await connection.declareQueue(deadLetterQueue, durable: true, arguments: ["x-queue-type": .string(queueType.rawValue)])
         try await connection.bindQueue(deadLetterQueue, exchange: deadLetterExchange)
@@ -82,6 +101,30 @@ public struct Topology: Sendable, Equatable {
             try await connection.declareQueue(
                 RetryPolicy.retryQueue(of: queue, delay: delay), durable: true, arguments: retryQueueArguments(delay: delay))
         }
-        try await connection.declareQueue(queue, durable: true, arguments: queueArguments)
+        if !existingQueue { try await declareQueue(on: connection) }
+        for binding in bindings { try await binding.declare(binding: queue, on: connection) }
+    }
+
+    /// `Q` declared by someone else: a passive declare, and a missing queue a `404` that says
+    /// which queue and why Warren does not create it.
+    private func checkExistingQueue(on connection: AMQPConnection) async throws {
+        do {
+            _ = try await connection.inspectQueue(queue)
+        } catch AMQPError.channelClosed(404, let text, _) {
+            throw AMQPError.channelClosed(
+                replyCode: 404, replyText: text,
+                context: "the existing queue '\(queue)' does not exist (with WARREN_EXISTING_QUEUE Warren never declares it)")
+        }
+    }
+
+    /// `Q` declared by Warren; a `406` (the queue exists with other arguments) says the way out.
+    private func declareQueue(on connection: AMQPConnection) async throws {
+        do {
+            try await connection.declareQueue(queue, durable: true, arguments: queueArguments)
+        } catch AMQPError.channelClosed(406, let text, let context) {
+            throw AMQPError.channelClosed(
+                replyCode: 406, replyText: text,
+                context: "\(context) (a queue declared elsewhere with other arguments: consume it as it is with WARREN_EXISTING_QUEUE=true)")
+        }
     }
 }

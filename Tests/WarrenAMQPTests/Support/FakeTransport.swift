@@ -154,7 +154,8 @@ final class FakeTransport: AMQPTransport, Sendable {
     }
 
     func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws { try record(.declare(name)) }
-    func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {}
+    func bindQueue(_ queue: String, exchange: String, routingKey: String, arguments: AMQPTable) throws {}
+    func inspectExchange(_ name: String) throws {}
     func purgeQueue(_ name: String) throws -> UInt32 { 0 }
     func deleteQueue(_ name: String) throws -> UInt32 { 0 }
     func setPrefetch(_ count: UInt16) throws { try record(.qos(count)) }
