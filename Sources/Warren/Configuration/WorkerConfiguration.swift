@@ -24,6 +24,8 @@ import WarrenAMQP
 /// | WARREN_RETRY_DELAYS | --retry-delays | 1s,10s,1m (empty: no delayed retries) |
 /// | WARREN_CRASH_LIMIT | --crash-limit | 3 (0: no crash-loop detection) |
 /// | WARREN_DELIVERY_LIMIT | --delivery-limit | 20 (quorum only; 0: not set) |
+/// | WARREN_SCHEDULE | --schedule (repeatable) | none; `NAME=SPEC`, `;`-separated in the env |
+/// | WARREN_SCHEDULE_MISSED_TICKS | --schedule-missed-ticks | latest (skip, latest, all) |
 ///
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
@@ -54,6 +56,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var crashLimit: Int?
     /// Quorum queues' `x-delivery-limit`; `nil`: not declared.
     public var deliveryLimit: Int?
+    /// Scheduled jobs whose ticks are published to the worker's own queue (`--schedule`).
+    public var schedules: [ScheduledJobSetting] = []
+    /// What those jobs do with ticks no replica could run in time.
+    public var scheduleMissedTicks: MissedTickPolicy = .latest
 
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
@@ -121,6 +127,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "immediate-retries": "\(retryPolicy.immediateRetries)",
             "retry-delays": "\(retryPolicy.delays.map { RetryPolicy.delayName($0) }.joined(separator: ","))",
             "crash-limit": "\(crashLimit.map(String.init) ?? "off")", "delivery-limit": "\(deliveryLimit.map(String.init) ?? "off")",
+            "schedule": "\(schedules.map { "\($0.name)=\($0.schedule)" }.joined(separator: ";"))",
+            "schedule-missed-ticks": "\(scheduleMissedTicks.rawValue)",
         ]
     }
 
@@ -155,5 +163,13 @@ public struct WorkerConfiguration: Sendable, Equatable {
         let crashLimit = try settings.integer("crash-limit", default: ConsumerConfiguration.defaultCrashLimit, in: 0...1000)
         self.crashLimit = crashLimit == 0 ? nil : crashLimit
         deliveryLimit = try Topology.deliveryLimit(resolving: settings)
+        if let (value, key) = settings.raw("schedule") {
+            do {
+                schedules = try ScheduledJobSetting.list(parsing: value)
+            } catch {
+                throw ConfigurationError(key: key, value: value, problem: error.description)
+            }
+        }
+        scheduleMissedTicks = try settings.choice("schedule-missed-ticks", default: MissedTickPolicy.latest)
     }
 }
