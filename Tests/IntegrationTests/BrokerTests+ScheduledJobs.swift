@@ -135,6 +135,68 @@ extension BrokerTests {
             }
         }
 
+        /// Issue 16, test 3: every replica down for several ticks, then one starts again. The
+        /// last completed tick was kept in the broker (the lease token), so the restarted
+        /// replica neither repeats a tick nor drops more than its policy says: `skip` publishes
+        /// none of the missed ticks, `latest` only the newest, `all` every one (within the
+        /// catch-up limit of 10).
+        @Test("full restart after missed ticks", arguments: ["skip", "latest", "all"])
+        func fullRestart(policy: String) async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            let queue = "it.schedule.\(policy).\(uniqueSuffix())"
+            let exchange = "\(queue).schedule"
+            let witness = "\(queue).witness"
+            try await withCleanup {
+                try await declareWitness(env, exchange: exchange, witness: witness, job: "tick")
+                let arguments = ["--queue-type", "classic", "--handler", "noop", "--schedule", "tick=@every 1s",
+                                 "--schedule-missed-ticks", policy]
+                let before = try WarrenProcess.worker(env, queue: queue, arguments)
+                defer { before.forceStop() }
+                try await poll(timeout: .seconds(30), "2 ticks before the outage", lastSeen: { before.transcript }) {
+                    before.events("job.completed").count >= 2
+                }
+                _ = try await before.stop(with: SIGTERM, timeout: .seconds(30))
+                let lastBefore = try #require(before.events("job.started").compactMap { $0["tick"] }.compactMap { Self.epochSeconds(of: "tick@" + $0) }.max())
+                // Down for at least 4 ticks, measured on the wall clock the ticks use.
+                try await poll(timeout: .seconds(10), interval: .milliseconds(100), "4 ticks of outage") {
+                    Int64(Date().timeIntervalSince1970) >= lastBefore + 5
+                }
+                let after = try WarrenProcess.worker(env, queue: queue, arguments)
+                defer { after.forceStop() }
+                let acquired = try await after.waitForEvent("job.lease_acquired", timeout: .seconds(30))
+                let acquiredAt = try #require(acquired["ts"].flatMap { Self.epochSeconds(of: "x@" + $0.prefix(19) + "Z") })
+                try await poll(timeout: .seconds(15), "2 ticks after the restart", lastSeen: { after.transcript }) {
+                    after.events("job.completed").count >= 2 + (policy == "all" ? 4 : 0)
+                }
+                _ = try await after.stop(with: SIGTERM, timeout: .seconds(30))
+
+                let published = try await broker.pikaGet(queue: witness).compactMap(\.message_id)
+                #expect(Set(published).count == published.count, "no tick id twice: \(published.sorted())")
+                let ticks = Set(published.compactMap { Self.epochSeconds(of: $0) })
+                // Ticks due by the time the restarted replica held the lease (its second included).
+                let missed = (lastBefore + 1)...acquiredAt
+                let inGap = ticks.filter { missed.contains($0) }.sorted()
+                let skipped = after.events("job.skipped").flatMap { ($0["ticks"] ?? "").split(separator: ",") }
+                    .compactMap { Self.epochSeconds(of: "tick@" + $0) }
+                switch policy {
+                case "skip":
+                    // Only a tick within the 2 s grace of "on time" may run.
+                    #expect(inGap.allSatisfy { $0 >= acquiredAt - 2 }, "skip: no missed tick runs: \(inGap) of \(missed)")
+                    #expect(skipped.count >= 3, "skip: the missed ticks are logged: \(after.transcript)")
+                case "latest":
+                    #expect(inGap.count == 1 && inGap.first == missed.upperBound,
+                            "latest: only the newest missed tick runs: \(inGap) of \(missed)")
+                    #expect(skipped.count >= 3, "latest: the older missed ticks are logged: \(after.transcript)")
+                default:
+                    #expect(inGap == Array(missed), "all: every missed tick runs: \(inGap) of \(missed)")
+                }
+            } cleanup: {
+                await broker.deleteTopology(of: queue)
+                await broker.delete(queues: ["\(queue).schedule.tick", witness], exchanges: [exchange])
+            }
+        }
+
         /// `tick@2026-12-06T00:00:01Z` → seconds since the epoch.
         static func epochSeconds(of id: String) -> Int64? {
             guard let at = id.firstIndex(of: "@") else { return nil }

@@ -28,8 +28,9 @@ public final class JobScheduler: Service, Sendable {
     public let jobs: [ScheduledJob]
     private let connection: WarrenConnection
     private let logger: Logger
-    /// How late a tick may start and still count as on time (`MissedTickPolicy.skip`).
-    private let grace: Int64 = 5
+    /// How late a tick may start and still count as on time (`MissedTickPolicy.skip`): a
+    /// takeover after a crash takes milliseconds, after a frozen leader about a heartbeat.
+    private let grace: Int64 = 2
 
     /// Throws `JobScheduleError` when two jobs share a name or a broker name would pass 255 bytes.
     public init(namespace: String, jobs: [ScheduledJob], connection: WarrenConnection, logger: Logger) throws(JobScheduleError) {
