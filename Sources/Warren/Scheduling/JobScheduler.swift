@@ -10,7 +10,7 @@ import WarrenAMQP
 /// holds lease tokens; the replica the broker makes the active consumer receives them and is
 /// the job's leader until its connection ends or it shuts down. Each token carries the newest
 /// tick recorded as done, so a new leader, or a cluster restarted after an outage, knows which
-/// ticks were missed (`MissedTickPolicy`). See Docs/scheduled-jobs-design.md for the protocol
+/// ticks were missed (`MissedTickPolicy`). See Docs/scheduled-jobs.md for the protocol
 /// and the failure cases.
 ///
 /// List its connection before it in the `ServiceGroup`, as for consumers:

@@ -4,7 +4,7 @@
 ///
 /// Holding at least one token is being the leader. Tokens are merged by keeping the one with
 /// the newest tick and acking the others, so the queue converges to a single token and the
-/// newest recorded tick is never lost (see Docs/scheduled-jobs-design.md). Pure; the
+/// newest recorded tick is never lost (see Docs/scheduled-jobs.md). Pure; the
 /// `JobScheduler` task that owns it does the acks.
 struct LeaseTokens: Equatable, Sendable {
     /// Delivery tag → recorded tick.
