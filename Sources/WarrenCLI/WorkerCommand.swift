@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import ServiceLifecycle
 import Warren
 
 /// `warren worker`: the long-running consumer service.
@@ -68,8 +69,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .customLong("existing-queue"), help: "Consume a queue declared elsewhere as it is: check it exists, never declare it; Q.dlx, Q.dead and Q.retry.* are still declared (env WARREN_EXISTING_QUEUE=true).")
     var existingQueue = false
 
+    @Option(name: .customLong("schedule"), help: "A scheduled job NAME=SPEC (cron 'm h dom mon dow', @hourly/@daily/@weekly/@monthly, or '@every 5m'; UTC): once per tick across all replicas, a {\"job\",\"tick\"} message is published to the queue. Repeatable (env WARREN_SCHEDULE, ';'-separated).")
+    var schedule: [String] = []
+
+    @Option(name: .customLong("schedule-missed-ticks"), help: "Ticks no replica could run in time: skip, latest (run the newest once; default) or all (catch up, at most 10) (env WARREN_SCHEDULE_MISSED_TICKS).")
+    var scheduleMissedTicks: String?
+
     func run() async throws {
         var flags = broker.flags
+        if !schedule.isEmpty { flags["schedule"] = schedule.joined(separator: ";") }
+        flags["schedule-missed-ticks"] = scheduleMissedTicks
         flags["prefetch"] = prefetch
         flags["concurrency"] = concurrency
         flags["log-level"] = logLevel
@@ -122,8 +131,32 @@ struct WorkerCommand: AsyncParsableCommand {
         let consumer = handlerChoice.makeConsumer(
             configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: ConnectionConfiguration.processName("warren"))),
             logger: logger)
+        var services: [any Service] = [consumer]
+        if !configuration.schedules.isEmpty {
+            // Its own connection: leases must not share the fate of the consumer's channel, and
+            // it declares the consumer's topology so the tick exchange can be bound to the queue
+            // before the consumer connects. Listed after the consumer, so it stops first and gives
+            // the leases back at the start of the drain.
+            var leaseConnection = configuration.connection(named: ConnectionConfiguration.processName("warren") + " scheduler")
+            // The broker drops a connection after about two missed heartbeats: half the worker's
+            // heartbeat here hands a frozen leader's lease over within one heartbeat or so.
+            if configuration.heartbeat > .zero {
+                leaseConnection.heartbeat = max(.seconds(1), .seconds(configuration.heartbeat.components.seconds / 2))
+            }
+            let connection = WarrenConnection(leaseConnection, declaring: [configuration.consumer.topology], logger: logger)
+            do {
+                let jobs = try configuration.schedules.map { setting throws(JobScheduleError) in
+                    try ScheduledJob.publishingTicks(name: setting.name, schedule: setting.schedule, to: configuration.broker.queue,
+                                                     missedTicks: configuration.scheduleMissedTicks)
+                }
+                services += [connection, try JobScheduler(namespace: configuration.broker.queue, jobs: jobs, connection: connection, logger: logger)]
+            } catch {
+                throw configurationFailure(ConfigurationError(
+                    key: settings.raw("schedule")?.key ?? "WARREN_SCHEDULE", value: "", problem: error.description))
+            }
+        }
         do {
-            try await WorkerHost(services: [consumer], healthPort: configuration.httpPort, metrics: metrics, logger: logger).run()
+            try await WorkerHost(services: services, healthPort: configuration.httpPort, metrics: metrics, logger: logger).run()
         } catch {
             let exitCode = WorkerHost.exitCode(for: error)
             logger.critical("worker failed", metadata: [

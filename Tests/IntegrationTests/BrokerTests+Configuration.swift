@@ -6,6 +6,9 @@ extension BrokerTests {
     struct Configuration {
         static let invalidSettings: [InvalidSetting] = [
             InvalidSetting(environment: ["WARREN_PREFETCH": "abc"], arguments: [], key: "WARREN_PREFETCH"),
+            InvalidSetting(environment: ["WARREN_SCHEDULE": "cleanup=0 0 30 2 *"], arguments: [], key: "WARREN_SCHEDULE"),
+            InvalidSetting(environment: [:], arguments: ["--schedule", "cleanup=61 * * * *"], key: "--schedule"),
+            InvalidSetting(environment: ["WARREN_SCHEDULE_MISSED_TICKS": "some"], arguments: [], key: "WARREN_SCHEDULE_MISSED_TICKS"),
             InvalidSetting(environment: [:], arguments: ["--prefetch", "0"], key: "--prefetch"),
             InvalidSetting(environment: ["WARREN_CONCURRENCY": "0"], arguments: [], key: "WARREN_CONCURRENCY"),
             InvalidSetting(environment: [:], arguments: ["--queue-type", "stream"], key: "--queue-type"),

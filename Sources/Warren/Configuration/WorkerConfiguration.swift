@@ -27,6 +27,8 @@ import WarrenAMQP
 /// | WARREN_BIND | --bind (repeatable) | none (`EXCHANGE=BINDING_KEY`, comma-separated) |
 /// | WARREN_EXCHANGE_TYPE | --exchange-type | topic (for exchanges Warren declares) |
 /// | WARREN_EXISTING_QUEUE | --existing-queue | false |
+/// | WARREN_SCHEDULE | --schedule (repeatable) | none; `NAME=SPEC`, `;`-separated in the env |
+/// | WARREN_SCHEDULE_MISSED_TICKS | --schedule-missed-ticks | latest (skip, latest, all) |
 ///
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
@@ -61,6 +63,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var bindings: [QueueBinding] = []
     /// Consume a queue declared elsewhere, as it is (`Topology.existingQueue`).
     public var existingQueue = false
+    /// Scheduled jobs whose ticks are published to the worker's own queue (`--schedule`).
+    public var schedules: [ScheduledJobSetting] = []
+    /// What those jobs do with ticks no replica could run in time.
+    public var scheduleMissedTicks: MissedTickPolicy = .latest
 
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
@@ -131,6 +137,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "crash-limit": "\(crashLimit.map(String.init) ?? "off")", "delivery-limit": "\(deliveryLimit.map(String.init) ?? "off")",
             "bind": "\(bindings.map { "\($0.exchange)=\($0.bindingKey)" }.joined(separator: ","))",
             "existing-queue": "\(existingQueue)",
+            "schedule": "\(schedules.map { "\($0.name)=\($0.schedule)" }.joined(separator: ";"))",
+            "schedule-missed-ticks": "\(scheduleMissedTicks.rawValue)",
         ]
     }
 
@@ -167,5 +175,13 @@ public struct WorkerConfiguration: Sendable, Equatable {
         deliveryLimit = try Topology.deliveryLimit(resolving: settings)
         bindings = try Topology.bindings(resolving: settings)
         existingQueue = try Topology.existingQueue(resolving: settings)
+        if let (value, key) = settings.raw("schedule") {
+            do {
+                schedules = try ScheduledJobSetting.list(parsing: value)
+            } catch {
+                throw ConfigurationError(key: key, value: value, problem: error.description)
+            }
+        }
+        scheduleMissedTicks = try settings.choice("schedule-missed-ticks", default: MissedTickPolicy.latest)
     }
 }

@@ -1,0 +1,33 @@
+import Metrics
+
+/// One job's metrics: `warren_job_runs_total{job,outcome}` (outcome `completed`, `failed`,
+/// `skipped`), `warren_job_leader{job}` (1 while this replica holds the lease),
+/// `warren_job_last_success_timestamp_seconds{job}` and `warren_job_lag_seconds{job}` (start of
+/// the last run minus its tick). Thread-safe.
+struct JobMetrics: Sendable {
+    private let completed: Counter
+    private let failed: Counter
+    private let skipped: Counter
+    private let leader: Gauge
+    private let lastSuccess: Gauge
+    private let lag: Gauge
+
+    init(job: String) {
+        completed = Counter(label: "warren_job_runs_total", dimensions: [("job", job), ("outcome", "completed")])
+        failed = Counter(label: "warren_job_runs_total", dimensions: [("job", job), ("outcome", "failed")])
+        skipped = Counter(label: "warren_job_runs_total", dimensions: [("job", job), ("outcome", "skipped")])
+        leader = Gauge(label: "warren_job_leader", dimensions: [("job", job)])
+        lastSuccess = Gauge(label: "warren_job_last_success_timestamp_seconds", dimensions: [("job", job)])
+        lag = Gauge(label: "warren_job_lag_seconds", dimensions: [("job", job)])
+        leader.record(0)
+    }
+
+    func isLeader(_ value: Bool) { leader.record(value ? 1 : 0) }
+    func started(lagMilliseconds: Int64) { lag.record(Double(lagMilliseconds) / 1000) }
+    func skipped(_ count: Int) { skipped.increment(by: Int64(count)) }
+    func completed(atMilliseconds now: Int64) {
+        completed.increment()
+        lastSuccess.record(Double(now) / 1000)
+    }
+    func failedRun() { failed.increment() }
+}
