@@ -12,6 +12,8 @@ struct Readiness: Sendable, Decodable, CustomStringConvertible {
     let ready: Bool
     let state: String
     let reason: String?
+    /// The broker node (`host:port`) the worker is connected to, while it is.
+    let node: String?
 
     var description: String { "ready \(ready), state \(state)" + (reason.map { ", reason \($0)" } ?? "") }
 }
