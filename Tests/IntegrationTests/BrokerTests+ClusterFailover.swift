@@ -69,6 +69,13 @@ extension BrokerTests {
             print("cluster failover: \(ackedTwice + abandoned) handled twice (\(ackedTwice) acked twice, \(abandoned) abandoned)")
             #expect(ackedTwice + abandoned <= Self.prefetch, "more duplicates than can be unacked at once: \(ackedTwice) + \(abandoned)")
 
+            // Every duplicate was counted: each one came back flagged redelivered.
+            let probe = try await worker.healthProbe()
+            try await probe.waitForMetrics("every duplicate counted as redelivered") { samples in
+                (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= Double(ackedTwice + abandoned)
+                    && (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= 1
+            }
+
             let servers = Set(worker.events("worker.connected").compactMap { $0["server"] })
             #expect(servers.count >= 2, "the log names both nodes: \(servers)")
             #expect(servers.contains(connected["server"] ?? "-"))

@@ -547,6 +547,9 @@ public final class WarrenConsumer: Service {
         crashLoop: CrashLoopDetected? = nil
     ) async {
         metrics.received.increment()
+        // Redelivered: possibly handled before (its handler was running, or its ack was lost,
+        // when a connection or node died), so this counts every possible duplicate.
+        if delivery.redelivered { metrics.redelivered.increment() }
         metrics.inFlight.increment()
         handlersRunning.add(1, ordering: .relaxed)
         defer {

@@ -7,6 +7,7 @@ import Metrics
 /// | name | type | labels |
 /// |---|---|---|
 /// | `warren_messages_received_total` | counter | `queue` |
+/// | `warren_messages_redelivered_total` | counter | `queue` (deliveries flagged `redelivered`: every possible duplicate, e.g. after a node failed) |
 /// | `warren_messages_acked_total` | counter | `queue` |
 /// | `warren_messages_dead_lettered_total` | counter | `queue`, `reason` (`DeadLetterReason`) |
 /// | `warren_messages_retried_total` | counter | `queue`, `kind`: `immediate` (in process) or `delayed` (through `Q.retry.<delay>`) |
@@ -27,6 +28,7 @@ import Metrics
 /// Thread-safe: the handles are updated from handler tasks and the connection's thread.
 struct ConsumerMetrics: Sendable {
     let received: Counter
+    let redelivered: Counter
     let acked: Counter
     let requeuedUnstarted: Counter
     let requeuedCopyFailed: Counter
@@ -49,6 +51,7 @@ struct ConsumerMetrics: Sendable {
     init(queue: String, nodes: [String] = []) {
         let labels = [("queue", queue)]
         received = Counter(label: "warren_messages_received_total", dimensions: labels)
+        redelivered = Counter(label: "warren_messages_redelivered_total", dimensions: labels)
         acked = Counter(label: "warren_messages_acked_total", dimensions: labels)
         requeuedUnstarted = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "unstarted")])
         requeuedCopyFailed = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "copy_failed")])
