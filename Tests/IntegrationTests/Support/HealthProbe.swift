@@ -6,7 +6,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The body of `/readyz`: `{"ready":true,"state":"consuming"}` or
+/// The body of `/readyz`: `{"ready":true,"state":"consuming","node":"127.0.0.1:5672"}` or
 /// `{"ready":false,"state":"reconnecting","reason":"…"}`.
 struct Readiness: Sendable, Decodable, CustomStringConvertible {
     let ready: Bool
