@@ -35,6 +35,8 @@ extension BrokerTests {
                        "--reconnect-initial-delay", "100ms", "--reconnect-max-delay", "1s"])
             defer { worker.forceStop() }
             let connected = try await worker.waitForEvent("worker.connected", timeout: .seconds(30))
+            // The broker's cluster_name (the first node's Erlang name by default) is logged too.
+            #expect(connected["cluster_name"]?.hasPrefix("warren-") == true, "\(connected)")
             let node = try #require(urls.firstIndex { $0.contains("@\(connected["server"] ?? "-")/") }, "\(connected)")
 
             // Mid-stream: some messages done, most still to come.
@@ -76,6 +78,7 @@ extension BrokerTests {
                     && (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= 1
             }
 
+            #expect(!worker.events("worker.connection_lost").isEmpty, "the failover followed the lost connection")
             let servers = Set(worker.events("worker.connected").compactMap { $0["server"] })
             #expect(servers.count >= 2, "the log names both nodes: \(servers)")
             #expect(servers.contains(connected["server"] ?? "-"))
