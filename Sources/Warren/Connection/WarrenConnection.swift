@@ -385,4 +385,3 @@ public final class WarrenConnection: Service, Sendable {
         for listener in listeners.withLock({ Array($0.values) }) { listener(event) }
     }
 }
-
