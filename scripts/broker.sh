@@ -9,6 +9,12 @@
 #   scripts/broker.sh status  DIR         exit 0 if the node process is alive
 #   scripts/broker.sh ctl     DIR ARGS..  rabbitmqctl against that node
 #
+# Clusters (`rabbitmqctl join_cluster`): nodes must share an Erlang cookie and find each
+# other through one epmd. Give every node of the cluster, at its first start,
+#   BROKER_COOKIE=<same secret>     written to DIR/home/.erlang.cookie
+#   BROKER_EPMD_PORT=<same port>    one epmd for all of them; no node's `stop` kills it
+#                                   (the last node's `stop` does, once none is registered)
+#
 # After start, DIR holds:
 #   env         sourceable `export` lines: WARREN_AMQP_URL, WARREN_TEST_RABBITMQCTL, and
 #               every RABBITMQ_*/ERL_*/HOME variable the node runs with
@@ -139,9 +145,14 @@ port_in_use() {  # something accepts connections on 127.0.0.1:$1
 init_dir() {
     local dir=$1 amqp dist epmd ctl name
     read -r amqp dist epmd ctl < <(pick_ports)
+    epmd=${BROKER_EPMD_PORT:-$epmd}
     name="warren-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')@localhost"
     mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
     chmod 700 "$dir/home"   # the Erlang cookie lives here
+    if [ -n "${BROKER_COOKIE:-}" ]; then
+        (umask 077 && printf '%s' "$BROKER_COOKIE" >"$dir/home/.erlang.cookie")
+        chmod 400 "$dir/home/.erlang.cookie"
+    fi
 
     # No plugins: the management plugin alone adds seconds to every start.
     echo '[].' >"$dir/enabled_plugins"
@@ -170,6 +181,7 @@ EOF
         echo "export RABBITMQ_CTL_DIST_PORT_MAX=$((ctl + 10))"
         echo "export ERL_EPMD_PORT=$epmd"
         echo "export ERL_EPMD_ADDRESS=127.0.0.1"
+        [ -z "${BROKER_EPMD_PORT:-}" ] || echo "export WARREN_BROKER_SHARED_EPMD=1"
         echo "export ERL_CRASH_DUMP=$dir/erl_crash.dump"
         echo "export RABBITMQ_MNESIA_BASE=$dir/mnesia"
         echo "export RABBITMQ_LOG_BASE=$dir/log"
@@ -224,7 +236,9 @@ cmd_start() {
     if ! "$epmd" -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1; then
         setsid "$epmd" -port "$ERL_EPMD_PORT" -address 127.0.0.1 </dev/null >>"$dir/epmd.log" 2>&1 &
         epmd_pid=$!
-        echo "$epmd_pid" >"$dir/epmd.pid"
+        # A shared epmd is nobody's: `stop` then asks it to quit, which it refuses while
+        # another node of the cluster is still registered.
+        [ -n "${WARREN_BROKER_SHARED_EPMD:-}" ] || echo "$epmd_pid" >"$dir/epmd.pid"
         local until=$((SECONDS + 10))
         until "$epmd" -port "$ERL_EPMD_PORT" -names >/dev/null 2>&1; do
             alive "$epmd_pid" || die "epmd exited: $(tail -n 5 "$dir/epmd.log")"

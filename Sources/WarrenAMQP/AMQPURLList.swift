@@ -38,7 +38,7 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
         self.urls = urls
     }
 
-    /// The first URL as given (the one a connection uses until cluster failover lands).
+    /// The first URL as given (what a single-URL configuration means by "the URL").
     public var first: AMQPURL {
         get { urls[0] }
         set { urls[0] = newValue }
@@ -68,6 +68,15 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
             order.swapAt(index, other)
         }
         return order
+    }
+
+    /// Drawn once per process: every connection of a process tries the nodes in the same order
+    /// (`ordered(shuffled: true, seed: processSeed)`), and each process in its own.
+    public static let processSeed = UInt64.random(in: .min ... .max)
+
+    /// The order this process tries the URLs in: `ordered(shuffled:seed:)` with `processSeed`.
+    public func processOrder(shuffled: Bool) -> [AMQPURL] {
+        ordered(shuffled: shuffled, seed: Self.processSeed)
     }
 
     /// The entries of a list's text, trimmed of spaces; see the type's comment for the rule.

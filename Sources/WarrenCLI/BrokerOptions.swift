@@ -8,7 +8,7 @@ import Glibc
 /// Connection options shared by every subcommand. Kept as strings so that Warren's own
 /// validation reports the offending key the same way for flags and environment variables.
 struct BrokerOptions: ParsableArguments {
-    @Option(name: .customLong("amqp-url"), help: "Broker URL, or a comma-separated list of them of which only the first is used yet (env WARREN_AMQP_URL; default amqp://guest:guest@127.0.0.1:5672/). An empty vhost path means '/'. Query parameters: heartbeat, connection_timeout (ms), channel_max; unknown ones are an error.")
+    @Option(name: .customLong("amqp-url"), help: "Broker URL, or a comma-separated list of them, one per cluster node, tried in a per-process shuffled order (env WARREN_AMQP_URL; default amqp://guest:guest@127.0.0.1:5672/). An empty vhost path means '/'. Query parameters: heartbeat, connection_timeout (ms), channel_max; unknown ones are an error.")
     var amqpURL: String?
 
     @Option(help: "Queue name (env WARREN_QUEUE; default warren.jobs).")

@@ -22,10 +22,12 @@ struct DlqSession {
         let configuration = try broker.resolved()
         let connection: AMQPConnection
         do {
+            // Every node of a URL list, in this process's order, each with its own deadline.
             connection = try await AMQPConnection.connect(AMQPConnectionConfiguration(
-                url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " dlq \(command)"))
+                url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " dlq \(command)"),
+                nodes: configuration.orderedURLs).connection
         } catch {
-            printError("\(commandName): cannot connect to \(configuration.url.redacted): \(error)")
+            printError("\(commandName): cannot connect to \(configuration.urls.redacted): \(error)")
             throw WarrenExit.failure
         }
         let topology = Topology(queue: configuration.queue, queueType: configuration.queueType)

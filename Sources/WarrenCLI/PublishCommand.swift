@@ -91,10 +91,12 @@ struct PublishCommand: AsyncParsableCommand {
         let topology = try broker.topology(of: configuration)
         let connection: AMQPConnection
         do {
+            // Every node of a URL list, in this process's order, each with its own deadline.
             connection = try await AMQPConnection.connect(
-                AMQPConnectionConfiguration(url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " publish"))
+                AMQPConnectionConfiguration(url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " publish"),
+                nodes: configuration.orderedURLs).connection
         } catch {
-            printError("warren publish: cannot connect to \(configuration.url.redacted): \(error)")
+            printError("warren publish: cannot connect to \(configuration.urls.redacted): \(error)")
             throw WarrenExit.failure
         }
         let target = (exchange: exchange ?? "", routingKey: routingKey ?? configuration.queue)

@@ -118,15 +118,6 @@ struct WorkerCommand: AsyncParsableCommand {
             // Every setting, the URL with its password masked (the only form that reaches logs).
             "config": .dictionary(configuration.loggedSettings.merging(["handler": "\(handlerChoice.rawValue)"]) { $1 }),
         ])
-        if configuration.broker.urls.urls.count > 1 {
-            // Said at startup so that an operator who lists a cluster does not count on
-            // failover that is not there yet (issue 15's next slice).
-            logger.warning("only the first AMQP URL is used: failing over to the others is not implemented yet", metadata: [
-                "event": "worker.url_list_first_only", "url": "\(configuration.broker.url.redacted)",
-                "urls": "\(configuration.broker.urls.urls.count)",
-            ])
-        }
-
         // The same public API a program embedding Warren uses; the handler is one of the built-ins.
         let consumer = handlerChoice.makeConsumer(
             configuration: configuration.consumer, connection: .dedicated(configuration.connection(named: ConnectionConfiguration.processName("warren"))),

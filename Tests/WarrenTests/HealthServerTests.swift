@@ -99,6 +99,12 @@ import WarrenAMQP
             == #"{"ready":false,"state":"failed","reason":"queue.declare 'q': \"406\"\nback\\slash"}"#)
     }
 
+    /// Issue 15: `/readyz` names the broker node the worker is connected to.
+    @Test func readinessBodyNamesTheConnectedNode() {
+        let readiness = WorkerStatus.Readiness(isReady: true, state: "consuming", node: "127.0.0.1:5673")
+        #expect(HealthServer.readinessBody(readiness) == #"{"ready":true,"state":"consuming","node":"127.0.0.1:5673"}"#)
+    }
+
     @Test func aPortInUseMakesRunThrow() async throws {
         try await withHealthServer { _, base in
             let port = try #require(Int(base.split(separator: ":").last ?? ""))

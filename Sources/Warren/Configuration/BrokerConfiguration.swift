@@ -9,16 +9,18 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var urls: AMQPURLList
     /// Whether a process tries `urls` in its own shuffled order (`WARREN_AMQP_SHUFFLE`, default
     /// true) so replicas spread over the nodes; see `AMQPURLList.ordered(shuffled:seed:)`.
-    /// Connections do not fail over yet: they use `url`, the first URL as given.
     public var shuffle: Bool
     public var queue: String
     public var queueType: QueueType
 
-    /// The URL connections use today: the list's first, as given.
+    /// The list's first URL, as given.
     public var url: AMQPURL {
         get { urls.first }
         set { urls.first = newValue }
     }
+
+    /// The nodes in the order this process tries them (see `shuffle`).
+    public var orderedURLs: [AMQPURL] { urls.processOrder(shuffled: shuffle) }
 
     public init(url: AMQPURL, queue: String, queueType: QueueType) {
         urls = AMQPURLList([url])

@@ -8,8 +8,19 @@ import Darwin
 
 /// How to reach the broker: one AMQP connection's settings.
 public struct ConnectionConfiguration: Sendable, Equatable {
-    /// The broker; its password never reaches a log line (see `AMQPURL.redacted`).
-    public var url: AMQPURL
+    /// The broker's nodes, one URL each; their passwords never reach a log line (see
+    /// `AMQPURL.redacted`). At each (re)connect a connection tries them in this process's order
+    /// (see `shuffle` and `AMQPNodeRotation`), each with its own connect deadline.
+    public var urls: AMQPURLList
+    /// Whether this process tries `urls` in its own shuffled order (drawn once per process, so
+    /// replicas spread over the nodes) rather than as given.
+    public var shuffle: Bool
+    /// The first URL as given; setting it replaces the first URL. A single-node configuration's
+    /// URL.
+    public var url: AMQPURL {
+        get { urls.first }
+        set { urls.first = newValue }
+    }
     /// Shown in the management UI (`connection_name`), e.g. `orders@host:1234`.
     public var connectionName: String
     /// Requested AMQP heartbeat interval, whole seconds; `.zero` disables heartbeats.
@@ -27,7 +38,23 @@ public struct ConnectionConfiguration: Sendable, Equatable {
         url: AMQPURL, connectionName: String, heartbeat: Duration = .seconds(30), connectTimeout: Duration = .seconds(10),
         reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
     ) {
-        self.url = url
+        self.init(urls: AMQPURLList([url]), connectionName: connectionName, heartbeat: heartbeat, connectTimeout: connectTimeout,
+                  reconnectBackoff: reconnectBackoff)
+    }
+
+    /// A cluster: one URL per node, tried in this process's shuffled order unless `shuffle` is
+    /// false. `connectTimeout` bounds each node's attempt, not the whole list's.
+    ///
+    /// ```swift
+    /// let urls = try AMQPURLList("amqp://u:p@rabbit-1/,amqp://u:p@rabbit-2/,amqp://u:p@rabbit-3/")
+    /// let connection = ConnectionConfiguration(urls: urls, connectionName: "orders")
+    /// ```
+    public init(
+        urls: AMQPURLList, shuffle: Bool = true, connectionName: String, heartbeat: Duration = .seconds(30),
+        connectTimeout: Duration = .seconds(10), reconnectBackoff: Backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30))
+    ) {
+        self.urls = urls
+        self.shuffle = shuffle
         self.connectionName = connectionName
         self.heartbeat = heartbeat
         self.connectTimeout = connectTimeout
@@ -48,6 +75,9 @@ public struct ConnectionConfiguration: Sendable, Equatable {
         copy.connectionName = name
         return copy
     }
+
+    /// The nodes in the order this process tries them (see `shuffle`).
+    public var orderedURLs: [AMQPURL] { urls.processOrder(shuffled: shuffle) }
 
     var amqp: AMQPConnectionConfiguration {
         AMQPConnectionConfiguration(

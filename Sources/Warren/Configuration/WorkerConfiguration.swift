@@ -119,7 +119,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// The connection's part, under the name the management UI will show; its connect attempts
     /// follow the same reconnect backoff as the consumer.
     public func connection(named name: String) -> ConnectionConfiguration {
-        ConnectionConfiguration(url: broker.url, connectionName: name, heartbeat: heartbeat, reconnectBackoff: reconnectBackoff)
+        ConnectionConfiguration(urls: broker.urls, shuffle: broker.shuffle, connectionName: name, heartbeat: heartbeat, reconnectBackoff: reconnectBackoff)
     }
 
     /// Every setting by its flag name, for the startup log line: the AMQP URL with its password

@@ -59,6 +59,18 @@ public final class WarrenConnection: Service, Sendable {
         var nextID: UInt64 = 0
         /// When the next connect attempt may start.
         var schedule: ReconnectSchedule
+        /// Which node each attempt tries first (after the last one that failed).
+        var rotation: AMQPNodeRotation
+        /// The node of the connection of `generation`, and its index in `rotation.nodes`.
+        var node: (generation: UInt64, index: Int, node: BrokerNode)?
+
+        /// The connection of `generation` failed or was given up: the next attempt starts with
+        /// the node after its node, so a node that just died is tried last.
+        mutating func nodeFailed(_ generation: UInt64) {
+            guard let node, node.generation == generation else { return }
+            rotation.failed(node.index)
+            self.node = nil
+        }
     }
 
     /// - Parameters:
@@ -71,7 +83,9 @@ public final class WarrenConnection: Service, Sendable {
         self.configuration = configuration
         self.topologies = topologies
         self.logger = logger
-        state = Mutex(State(schedule: ReconnectSchedule(backoff: configuration.reconnectBackoff)))
+        state = Mutex(State(
+            schedule: ReconnectSchedule(backoff: configuration.reconnectBackoff),
+            rotation: AMQPNodeRotation(configuration.orderedURLs)))
     }
 
     /// The open connection, opening one first when there is none or the last one failed.
@@ -100,6 +114,7 @@ public final class WarrenConnection: Service, Sendable {
                     case .connecting:
                         state.waiters[id] = continuation
                     case .idle, .open:
+                        if case .open(_, let generation) = state.phase { state.nodeFailed(generation) }
                         state.waiters[id] = continuation
                         let generation = id
                         state.phase = .connecting(generation: generation, task: Task { await self.attempt(generation) })
@@ -149,20 +164,65 @@ public final class WarrenConnection: Service, Sendable {
         for waiter in waiters { waiter.resume(with: result) }
     }
 
+    /// Tries the nodes from the one after the last that failed (see `AMQPNodeRotation`), each
+    /// with its own connect deadline, then declares the topologies. Nodes that failed before one
+    /// connected are logged (`connection.node_failed`), so a node that is down or refuses this
+    /// URL's credentials shows up even while the others carry the load.
     private func connectAndDeclare(_ generation: UInt64) async -> Result<AMQPConnection, Error> {
+        let rotation = state.withLock { $0.rotation }
+        let order = rotation.attemptOrder
+        let made: AMQPConnection.NodeConnection
         do {
-            let connection = try await AMQPConnection.connect(configuration.amqp, logger: logger, onEvent: { [weak self] event in
-                self?.received(event, onGeneration: generation)
-            })
-            do {
-                for topology in topologies { try await topology.declare(on: connection) }
-                return .success(connection)
-            } catch {
-                await connection.close()
-                return .failure(error)
-            }
+            made = try await AMQPConnection.connect(
+                configuration.amqp, nodes: order.map { rotation.nodes[$0] }, logger: logger,
+                onEvent: { [weak self] event in self?.received(event, onGeneration: generation) })
         } catch {
+            state.withLock { $0.rotation.failed(order[order.count - 1]) }
             return .failure(error)
+        }
+        let connection = made.connection
+        let index = order[made.index]
+        let node = BrokerNode(url: rotation.nodes[index], serverProperties: connection.serverProperties)
+        state.withLock { state in
+            if made.index > 0 { state.rotation.failed(order[made.index - 1]) }
+            state.node = (generation, index, node)
+        }
+        for skipped in made.skipped {
+            logger.warning("broker node failed; connected through another", metadata: [
+                "event": "connection.node_failed", "connection": "\(configuration.connectionName)",
+                "node": "\(BrokerNode(host: skipped.node.host, port: skipped.node.port))", "error": "\(skipped.error)",
+                "connected_to": "\(node)",
+            ])
+        }
+        do {
+            for topology in topologies { try await topology.declare(on: connection) }
+            return .success(connection)
+        } catch {
+            await connection.close()
+            return .failure(error)
+        }
+    }
+
+    /// The node the open connection is connected to, or `nil` while there is none (never
+    /// connected, reconnecting, closed).
+    ///
+    /// - Important: Thread-safe; read at any time (e.g. by `/readyz`).
+    public var connectedNode: BrokerNode? {
+        state.withLock { state in
+            guard case .open(let connection, let generation) = state.phase, connection.isOpen,
+                  let node = state.node, node.generation == generation
+            else { return nil }
+            return node.node
+        }
+    }
+
+    /// The node `connection` (opened here) is connected to, while it is the current one.
+    func node(of connection: AMQPConnection) -> BrokerNode? {
+        state.withLock { state in
+            guard case .open(let open, let generation) = state.phase, open === connection,
+                  let node = state.node, node.generation == generation
+            else { return nil }
+            return node.node
         }
     }
 
@@ -276,7 +336,8 @@ public final class WarrenConnection: Service, Sendable {
     /// connection (used after a failure left it in an unknown state).
     func discard(_ connection: AMQPConnection) async {
         let current = state.withLock { state -> Bool in
-            guard case .open(let open, _) = state.phase, open === connection else { return false }
+            guard case .open(let open, let generation) = state.phase, open === connection else { return false }
+            state.nodeFailed(generation)
             state.phase = .idle
             return true
         }

@@ -134,7 +134,7 @@ public final class WarrenConsumer: Service {
         processing = MessageProcessing(handlerFactory, timeout: configuration.handlerTimeout)
         self.logger = logger
         self.status = status
-        metrics = ConsumerMetrics(queue: configuration.queue)
+        metrics = ConsumerMetrics(queue: configuration.queue, nodes: settings.urls.urls.map { BrokerNode(url: $0, serverProperties: [:]).address })
         let publisher = self.publisher
         crashGuard = configuration.crashLimit.map { CrashGuard(queue: configuration.queue, limit: $0, publisher: publisher) }
     }
@@ -281,7 +281,7 @@ public final class WarrenConsumer: Service {
         deadline: DrainDeadline, tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
         logger.info("connecting", metadata: [
-            "event": "worker.connecting", "attempt": "\(attempt)", "url": "\(self.connection.configuration.url.redacted)",
+            "event": "worker.connecting", "attempt": "\(attempt)", "url": "\(self.connection.configuration.urls.redacted)",
         ])
         let connection: AMQPConnection
         let consumer: AMQPConsumer
@@ -297,6 +297,13 @@ public final class WarrenConsumer: Service {
             return supervised.apply { $0.connectFailed(Self.failure(error), jitter: .random(in: 0..<1)) }
         }
         _ = supervised.apply { $0.connected() }
+        let node = self.connection.node(of: connection)?.address
+        status.connected(to: node)
+        metrics.setNode(node)
+        defer {
+            status.connected(to: nil)
+            metrics.setNode(nil)
+        }
         madeProgress.store(false, ordering: .relaxed)
         flow.consuming(on: connection.activity)
         defer { flow.notConsuming() }
@@ -348,9 +355,15 @@ public final class WarrenConsumer: Service {
     private func open() async throws -> (AMQPConnection, AMQPConsumer) {
         let connection = try await self.connection.connection()
         do {
-            let url = self.connection.configuration.url
+            // The node actually connected to (a shared connection's, or the first URL's if it
+            // was already replaced), and the cluster it belongs to.
+            let node = self.connection.node(of: connection)
+                ?? BrokerNode(url: self.connection.configuration.url, serverProperties: connection.serverProperties)
+            let vhost = self.connection.configuration.urls.urls.first { $0.host == node.host && $0.port == node.port }?.vhost
+                ?? self.connection.configuration.url.vhost
             logger.info("connected", metadata: [
-                "event": "worker.connected", "server": "\(url.host):\(url.port)", "vhost": "\(url.vhost)",
+                "event": "worker.connected", "server": "\(node.address)", "vhost": "\(vhost)",
+                "cluster_name": "\(node.clusterName ?? "unknown")",
                 "broker_product": "\(connection.serverProperties["product"]?.description ?? "unknown")",
                 "broker_version": "\(connection.serverProperties["version"]?.description ?? "unknown")",
                 "heartbeat_s": "\(connection.heartbeatSeconds)",
@@ -534,6 +547,9 @@ public final class WarrenConsumer: Service {
         crashLoop: CrashLoopDetected? = nil
     ) async {
         metrics.received.increment()
+        // Redelivered: possibly handled before (its handler was running, or its ack was lost,
+        // when a connection or node died), so this counts every possible duplicate.
+        if delivery.redelivered { metrics.redelivered.increment() }
         metrics.inFlight.increment()
         handlersRunning.add(1, ordering: .relaxed)
         defer {
@@ -558,8 +574,9 @@ public final class WarrenConsumer: Service {
         if let messageID = delivery.properties.messageID { span.attributes["messaging.message.id"] = messageID }
         if let correlationID = delivery.properties.correlationID { span.attributes["messaging.message.conversation_id"] = correlationID }
         span.attributes["messaging.message.body.size"] = delivery.body.count
-        span.attributes["server.address"] = self.connection.configuration.url.host
-        span.attributes["server.port"] = Int(self.connection.configuration.url.port)
+        let node = self.connection.node(of: connection) ?? BrokerNode(url: self.connection.configuration.url, serverProperties: [:])
+        span.attributes["server.address"] = node.host
+        span.attributes["server.port"] = node.port
         span.attributes["warren.redelivered"] = delivery.redelivered
         await ServiceContext.withValue(span.context) {
             await handle(delivery, on: connection, counts: counts, span: span, crashLoop: crashLoop)
@@ -646,6 +663,9 @@ public final class WarrenConsumer: Service {
     /// Reduces an error to what the state machine needs: its text and whether retrying can help.
     static func failure(_ error: Error) -> ConnectionStateMachine.Failure {
         if let error = error as? AMQPError {
+            return ConnectionStateMachine.Failure("\(error)", isPermanent: error.isPermanent)
+        }
+        if let error = error as? AMQPClusterConnectError {
             return ConnectionStateMachine.Failure("\(error)", isPermanent: error.isPermanent)
         }
         return ConnectionStateMachine.Failure("\(error)", isPermanent: false)

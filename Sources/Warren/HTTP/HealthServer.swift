@@ -9,7 +9,7 @@ import Synchronization
 /// | request | answer |
 /// |---|---|
 /// | `GET /healthz` | `200 {"status":"alive"}` while the process runs tasks and no consumer is wedged; `503 {"status":"wedged","reason":"…"}` once a stall lasted twice `stallTimeout` (see `FlowMonitor`) |
-/// | `GET /readyz` | `200 {"ready":true,"state":"consuming"}` while ready, else `503 {"ready":false,"state":"…","reason":"…"}` |
+/// | `GET /readyz` | `200 {"ready":true,"state":"consuming","node":"host:port"}` while ready, else `503 {"ready":false,"state":"…","reason":"…"}` (with `node` while connected) |
 /// | `GET /metrics` | `200`, the Prometheus text format (0.0.4) of `metrics`, when a registry is given (else `404`) |
 /// | anything else | `404` |
 ///
@@ -140,6 +140,10 @@ public struct HealthServer: Service {
         if !readiness.isReady {
             body += ",\"reason\":"
             JSONText.appendString(readiness.reason ?? readiness.state, to: &body)
+        }
+        if let node = readiness.node {
+            body += ",\"node\":"
+            JSONText.appendString(node, to: &body)
         }
         body += "}"
         return body

@@ -7,6 +7,7 @@ import Metrics
 /// | name | type | labels |
 /// |---|---|---|
 /// | `warren_messages_received_total` | counter | `queue` |
+/// | `warren_messages_redelivered_total` | counter | `queue` (deliveries flagged `redelivered`: every possible duplicate, e.g. after a node failed) |
 /// | `warren_messages_acked_total` | counter | `queue` |
 /// | `warren_messages_dead_lettered_total` | counter | `queue`, `reason` (`DeadLetterReason`) |
 /// | `warren_messages_retried_total` | counter | `queue`, `kind`: `immediate` (in process) or `delayed` (through `Q.retry.<delay>`) |
@@ -17,8 +18,9 @@ import Metrics
 /// | `warren_messages_in_flight` | gauge | `queue` |
 /// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others |
 /// | `warren_reconnects_total` | counter | `queue` |
+/// | `warren_broker_node` | gauge | `queue`, `node` (`host:port` of a configured URL): 1 for the node the consumer is connected to, 0 for the others |
 ///
-/// Labels are bounded: the queue names come from configuration, `reason` and `state` from
+/// Labels are bounded: the queue names and nodes come from configuration, `reason` and `state` from
 /// fixed lists; never a message id or an error text.
 ///
 /// Every handle is made once, when the consumer is created (a metric lookup takes the backend's
@@ -26,6 +28,7 @@ import Metrics
 /// Thread-safe: the handles are updated from handler tasks and the connection's thread.
 struct ConsumerMetrics: Sendable {
     let received: Counter
+    let redelivered: Counter
     let acked: Counter
     let requeuedUnstarted: Counter
     let requeuedCopyFailed: Counter
@@ -38,13 +41,17 @@ struct ConsumerMetrics: Sendable {
     let handlerDuration: Timer
     private let deadLettered: [DeadLetterReason: Counter]
     private let states: [String: Gauge]
+    private let nodes: [String: Gauge]
 
     /// Every state `WorkerStatus` reports, so each series exists (at 0) from the start.
     static let stateNames = ["starting", "connecting", "consuming", "blocked", "reconnecting", "draining", "stopped", "failed"]
 
-    init(queue: String) {
+    /// - Parameter nodes: every configured node's `host:port`, so each series exists (at 0)
+    ///   from the start.
+    init(queue: String, nodes: [String] = []) {
         let labels = [("queue", queue)]
         received = Counter(label: "warren_messages_received_total", dimensions: labels)
+        redelivered = Counter(label: "warren_messages_redelivered_total", dimensions: labels)
         acked = Counter(label: "warren_messages_acked_total", dimensions: labels)
         requeuedUnstarted = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "unstarted")])
         requeuedCopyFailed = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "copy_failed")])
@@ -65,7 +72,13 @@ struct ConsumerMetrics: Sendable {
             states[state] = Gauge(label: "warren_connection_state", dimensions: labels + [("state", state)])
         }
         self.states = states
+        var nodeGauges: [String: Gauge] = [:]
+        for node in nodes {
+            nodeGauges[node] = Gauge(label: "warren_broker_node", dimensions: labels + [("node", node)])
+        }
+        self.nodes = nodeGauges
         setState("starting")
+        setNode(nil)
     }
 
     func deadLettered(_ reason: DeadLetterReason) {
@@ -75,5 +88,11 @@ struct ConsumerMetrics: Sendable {
     /// Sets the gauge of `state` to 1 and every other state's to 0.
     func setState(_ state: String) {
         for (name, gauge) in states { gauge.record(name == state ? 1 : 0) }
+    }
+
+    /// Sets the gauge of `node` (`host:port`) to 1 and every other node's to 0; `nil` while not
+    /// connected.
+    func setNode(_ node: String?) {
+        for (name, gauge) in nodes { gauge.record(name == node ? 1 : 0) }
     }
 }

@@ -14,11 +14,14 @@ public final class WorkerStatus: Sendable {
         public var state: String
         /// Why it is not ready, for people, e.g. `reconnecting in 3.2s after: connection refused`.
         public var reason: String?
+        /// The broker node (`host:port`) the consumer is connected to, while it is connected.
+        public var node: String?
 
-        public init(isReady: Bool, state: String, reason: String? = nil) {
+        public init(isReady: Bool, state: String, reason: String? = nil, node: String? = nil) {
             self.isReady = isReady
             self.state = state
             self.reason = reason
+            self.node = node
         }
     }
 
@@ -44,6 +47,8 @@ public final class WorkerStatus: Sendable {
     }
 
     private let stored = Mutex(Stored())
+    /// The node the consumer is connected to (`host:port`), set by the consumer.
+    private let node = Mutex<String?>(nil)
     /// Watches that deliveries can flow while consuming (set by the consumer).
     private let flow = Mutex<FlowMonitor?>(nil)
     /// Publishing connections whose `connection.blocked` makes a consuming worker not ready
@@ -60,6 +65,17 @@ public final class WorkerStatus: Sendable {
     /// The current readiness; a pending reconnect's countdown, a stall (deliveries cannot flow)
     /// and whether a publishing connection is blocked are found at the time of reading.
     public var readiness: Readiness {
+        var readiness = readinessWithoutNode
+        readiness.node = node.withLock { $0 }
+        return readiness
+    }
+
+    /// Records the node the consumer is connected to (`nil` once it is not).
+    func connected(to node: String?) {
+        self.node.withLock { $0 = node }
+    }
+
+    private var readinessWithoutNode: Readiness {
         let stored = stored.withLock { $0 }
         if stored.isReady, let stall = flow.withLock({ $0 })?.stall {
             return Readiness(isReady: false, state: "stalled", reason: stall.reason)

@@ -6,12 +6,14 @@ import Glibc
 import Darwin
 #endif
 
-/// The body of `/readyz`: `{"ready":true,"state":"consuming"}` or
+/// The body of `/readyz`: `{"ready":true,"state":"consuming","node":"127.0.0.1:5672"}` or
 /// `{"ready":false,"state":"reconnecting","reason":"…"}`.
 struct Readiness: Sendable, Decodable, CustomStringConvertible {
     let ready: Bool
     let state: String
     let reason: String?
+    /// The broker node (`host:port`) the worker is connected to, while it is.
+    let node: String?
 
     var description: String { "ready \(ready), state \(state)" + (reason.map { ", reason \($0)" } ?? "") }
 }

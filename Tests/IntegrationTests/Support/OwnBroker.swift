@@ -115,7 +115,7 @@ actor OwnBroker {
     }
 
     /// The package root, from this file's path: `<root>/Tests/IntegrationTests/Support/OwnBroker.swift`.
-    private static func repositoryRoot(filePath: String = #filePath) -> String {
+    static func repositoryRoot(filePath: String = #filePath) -> String {
         var root = URL(fileURLWithPath: filePath)
         for _ in 0..<4 { root.deleteLastPathComponent() }
         return root.path

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+extension BrokerTests {
+    /// Issue 15, test 2: a worker given a three-node cluster's URLs survives the loss of the
+    /// node it is connected to. One cluster (`OwnCluster`), started once and destroyed at the end.
+    @Suite("Cluster failover (own three-node cluster)", .ownCluster)
+    struct ClusterFailover {
+        static let total = 20_000
+        static let prefetch = 50
+
+        /// 20,000 messages in a quorum queue (Warren's default type, replicated on the three
+        /// nodes); one `warren worker` with the three URLs drains them while the test stops the
+        /// node it is connected to (found from its `worker.connected` line). Every message id is
+        /// acked (the ids are unique per message, so 20,000 distinct acked ids are all of them),
+        /// the queue and its dead-letter queue end empty, messages handled twice stay within what
+        /// was unacked at the failure (at most the prefetch), and the log names both nodes. The
+        /// failover time (node stop begun → consuming again) is printed for the report.
+        @Test("the worker fails over to another node and loses nothing")
+        func failsOverWhenItsNodeStops() async throws {
+            let base = try TestEnvironment.current()
+            let cluster = try OwnCluster.required()
+            try await cluster.start()
+            let urls = await cluster.urls
+            let queue = "it.cluster.\(uniqueSuffix())"
+            let first = await cluster.environment(0, base: base)
+            let publish = try await warrenPublish(
+                first, ["--amqp-url", first.amqpURL, "--queue", queue, "--count", "\(Self.total)", "--body", #"{"work_ms": 2}"#],
+                timeout: .seconds(180))
+            try #require(PublishSummary(publish.stdout)?.confirmed == Self.total, "\(publish)")
+
+            let worker = try WarrenProcess.launch(
+                base, ["worker", "--amqp-url", urls.joined(separator: ","), "--queue", queue, "--http-port", "0",
+                       "--log-level", "debug", "--prefetch", "\(Self.prefetch)", "--concurrency", "8",
+                       "--reconnect-initial-delay", "100ms", "--reconnect-max-delay", "1s"])
+            defer { worker.forceStop() }
+            let connected = try await worker.waitForEvent("worker.connected", timeout: .seconds(30))
+            // The broker's cluster_name (the first node's Erlang name by default) is logged too.
+            #expect(connected["cluster_name"]?.hasPrefix("warren-") == true, "\(connected)")
+            let node = try #require(urls.firstIndex { $0.contains("@\(connected["server"] ?? "-")/") }, "\(connected)")
+
+            // Mid-stream: some messages done, most still to come.
+            try await poll(timeout: .seconds(60), "2,000 messages acked", lastSeen: { "\(worker.ackedIDs.count) acked" }) {
+                worker.ackedIDs.count >= 2_000
+            }
+            let stopBegan = ContinuousClock.now
+            let ackedAtStop = worker.ackedIDs.count
+            async let stopped: Void = cluster.stop(node)
+            let consumingAgain = try await pollValue(
+                timeout: .seconds(90), interval: .milliseconds(20), "consuming again after the node stopped",
+                lastSeen: { worker.transcript.suffix(3000).description }
+            ) { () -> ContinuousClock.Instant? in
+                worker.events("worker.consuming").count >= 2 ? .now : nil
+            }
+            try await stopped
+            let failover = stopBegan.duration(to: consumingAgain)
+            print("cluster failover: node \(node + 1) stop began -> consuming again on another node after \(failover.milliseconds) ms "
+                + "(\(ackedAtStop) of \(Self.total) acked when the stop began)")
+
+            try await poll(timeout: .seconds(240), "every message acked", lastSeen: { "\(Set(worker.ackedIDs).count) distinct acked" }) {
+                Set(worker.ackedIDs).count >= Self.total
+            }
+            let acked = worker.ackedIDs
+            let distinct = Set(acked)
+            #expect(distinct.count == Self.total, "lost: \(Self.total - distinct.count)")
+            // Handled twice: acked twice (the first ack died with the node), or abandoned (the
+            // handler was running at the failure; logged `message.abandoned`, acked later on the
+            // redelivery). Both were unacked at the failure: at most the prefetch together.
+            let ackedTwice = acked.count - distinct.count
+            let abandoned = worker.events("message.abandoned").count
+            print("cluster failover: \(ackedTwice + abandoned) handled twice (\(ackedTwice) acked twice, \(abandoned) abandoned)")
+            #expect(ackedTwice + abandoned <= Self.prefetch, "more duplicates than can be unacked at once: \(ackedTwice) + \(abandoned)")
+
+            // Every duplicate was counted: each one came back flagged redelivered.
+            let probe = try await worker.healthProbe()
+            try await probe.waitForMetrics("every duplicate counted as redelivered") { samples in
+                (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= Double(ackedTwice + abandoned)
+                    && (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= 1
+            }
+
+            #expect(!worker.events("worker.connection_lost").isEmpty, "the failover followed the lost connection")
+            let servers = Set(worker.events("worker.connected").compactMap { $0["server"] })
+            #expect(servers.count >= 2, "the log names both nodes: \(servers)")
+            #expect(servers.contains(connected["server"] ?? "-"))
+            let survivor = await cluster.environment(node == 0 ? 1 : 0, base: base)
+            _ = try await worker.stop()
+            #expect(try await Broker(survivor).pikaGet(queue: queue, max: 10).isEmpty, "the queue ends empty")
+            #expect(try await Broker(survivor).pikaGet(queue: queue + ".dead", max: 10).isEmpty, "nothing dead-lettered")
+        }
+    }
+}
