@@ -22,8 +22,8 @@ struct DlqSession {
         let configuration = try broker.resolved()
         let connection: AMQPConnection
         do {
-            connection = try await AMQPConnection.connect(AMQPConnectionConfiguration(
-                url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " dlq \(command)"))
+            connection = try await AMQPConnection.connect(
+                configuration.amqp(connectionName: ConnectionConfiguration.processName("warren") + " dlq \(command)"))
         } catch {
             printError("\(commandName): cannot connect to \(configuration.url.redacted): \(error)")
             throw WarrenExit.failure

@@ -92,7 +92,7 @@ struct PublishCommand: AsyncParsableCommand {
         let connection: AMQPConnection
         do {
             connection = try await AMQPConnection.connect(
-                AMQPConnectionConfiguration(url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " publish"))
+                configuration.amqp(connectionName: ConnectionConfiguration.processName("warren") + " publish"))
         } catch {
             printError("warren publish: cannot connect to \(configuration.url.redacted): \(error)")
             throw WarrenExit.failure

@@ -24,6 +24,10 @@ import WarrenAMQP
 /// | WARREN_RETRY_DELAYS | --retry-delays | 1s,10s,1m (empty: no delayed retries) |
 /// | WARREN_CRASH_LIMIT | --crash-limit | 3 (0: no crash-loop detection) |
 /// | WARREN_DELIVERY_LIMIT | --delivery-limit | 20 (quorum only; 0: not set) |
+/// | WARREN_TLS_CA_FILE | --tls-ca-file | the system trust store (`amqps://` only, as are the next) |
+/// | WARREN_TLS_CERT_FILE | --tls-cert-file | none (client certificate for mutual TLS) |
+/// | WARREN_TLS_KEY_FILE | --tls-key-file | none |
+/// | WARREN_TLS_KEY_PASSWORD(_FILE) | | none (the key's passphrase; a secret) |
 ///
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
@@ -105,7 +109,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// The connection's part, under the name the management UI will show; its connect attempts
     /// follow the same reconnect backoff as the consumer.
     public func connection(named name: String) -> ConnectionConfiguration {
-        ConnectionConfiguration(url: broker.url, connectionName: name, heartbeat: heartbeat, reconnectBackoff: reconnectBackoff)
+        var connection = ConnectionConfiguration(url: broker.url, connectionName: name, heartbeat: heartbeat, reconnectBackoff: reconnectBackoff)
+        connection.tls = broker.tls
+        return connection
     }
 
     /// Every setting by its flag name, for the startup log line: the AMQP URL with its password
@@ -121,6 +127,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "immediate-retries": "\(retryPolicy.immediateRetries)",
             "retry-delays": "\(retryPolicy.delays.map { RetryPolicy.delayName($0) }.joined(separator: ","))",
             "crash-limit": "\(crashLimit.map(String.init) ?? "off")", "delivery-limit": "\(deliveryLimit.map(String.init) ?? "off")",
+            "tls": "\(broker.tls)",
         ]
     }
 
