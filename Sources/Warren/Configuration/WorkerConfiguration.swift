@@ -127,7 +127,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "immediate-retries": "\(retryPolicy.immediateRetries)",
             "retry-delays": "\(retryPolicy.delays.map { RetryPolicy.delayName($0) }.joined(separator: ","))",
             "crash-limit": "\(crashLimit.map(String.init) ?? "off")", "delivery-limit": "\(deliveryLimit.map(String.init) ?? "off")",
-            "tls": "\(broker.tls)",
+            // Only where it applies: TLS settings beside plain amqp:// URLs would mislead.
+            "tls": "\(broker.urls.urls.contains { $0.tls } ? "\(broker.tls)" : "off (no amqps:// URL)")",
         ]
     }
 
