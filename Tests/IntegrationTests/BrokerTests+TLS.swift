@@ -46,6 +46,35 @@ extension BrokerTests {
             }
         }
 
+        /// Reconnects work over TLS as over plain AMQP: the node stops (the worker sees the
+        /// connection end), starts again on the same ports, and the worker connects again by
+        /// itself, with a new TLS handshake, and consumes what is published afterwards.
+        @Test("the worker reconnects over amqps after a broker restart")
+        func reconnectsOverTLS() async throws {
+            let tls = try TLSBroker.required()
+            let env = try await tls.environment()
+            let url = try await tls.url()
+            let queue = "it.tls-restart.\(uniqueSuffix())"
+            let worker = try WarrenProcess.launch(
+                env, ["worker", "--amqp-url", url, "--queue", queue, "--queue-type", "classic", "--log-level", "debug",
+                      "--reconnect-initial-delay", "200ms", "--reconnect-max-delay", "1s"],
+                environment: tls.clientEnvironment)
+            defer { worker.forceStop() }
+            try await worker.waitForEvent("worker.consuming", timeout: .seconds(30))
+            try await tls.node.stop()
+            try await worker.waitForEvent("worker.connection_lost", timeout: .seconds(30))
+            try await tls.node.start()
+            try await poll(timeout: .seconds(60), "consuming again after the restart", lastSeen: { worker.transcript }) {
+                worker.events("worker.consuming").count == 2
+            }
+            let id = "tls-after-restart-\(uniqueSuffix())"
+            try await Broker(env).pikaPublish(queue: queue, messages: [(id, "{}")])
+            try await poll(timeout: .seconds(20), "\(id) acked", lastSeen: { worker.transcript }) { worker.ackedIDs.contains(id) }
+            let (end, _) = try await worker.stop()
+            #expect(end == .exited(0), "\(worker.transcript)")
+            await Broker(env).deleteTopology(of: queue)
+        }
+
         /// A certificate problem is a refusal: the worker names the cause and exits 69 after
         /// `--max-refused-attempts` attempts, like a refused login.
         @Test(
@@ -110,14 +139,15 @@ extension BrokerTests {
             let url = try await tls.url(host: "127.0.0.1", query: "verify=verify_none")
             var files = tls.clientEnvironment
             files["WARREN_TLS_CA_FILE"] = tls.file("other-ca.pem")
+            let queue = "it.tls-none.\(uniqueSuffix())"
             let worker = try WarrenProcess.launch(
-                env, ["worker", "--amqp-url", url, "--queue", "tls-none-\(uniqueSuffix())", "--queue-type", "classic"], environment: files)
+                env, ["worker", "--amqp-url", url, "--queue", queue, "--queue-type", "classic"], environment: files)
             defer { worker.forceStop() }
             try await worker.waitForEvent("worker.consuming", timeout: .seconds(30))
             let warning = try await worker.waitForEvent("connection.tls_verify_disabled", timeout: .seconds(5))
             #expect(warning["level"] == "warning", "\(warning)")
             _ = try await worker.stop()
-            await Broker(env).deleteTopology(of: "tls-none")
+            await Broker(env).deleteTopology(of: queue)
         }
 
         /// An encrypted client key with its passphrase from `WARREN_TLS_KEY_PASSWORD` works, and
