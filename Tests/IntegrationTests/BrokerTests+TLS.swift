@@ -82,6 +82,8 @@ extension BrokerTests {
             arguments: [
                 // The broker's chain is signed by the test CA, not by the CA the worker trusts.
                 ("unknown CA", "", ["WARREN_TLS_CA_FILE": "other-ca.pem", "WARREN_TLS_CERT_FILE": "client.pem", "WARREN_TLS_KEY_FILE": "client.key"]),
+                // No CA file: the system trust store, which does not hold the test CA.
+                ("unknown CA", "", ["WARREN_TLS_CERT_FILE": "client.pem", "WARREN_TLS_KEY_FILE": "client.key"]),
                 // The certificate names localhost and 127.0.0.1; the worker expects another name.
                 ("host name mismatch", "server_name_indication=broker.example.com",
                  ["WARREN_TLS_CA_FILE": "ca.pem", "WARREN_TLS_CERT_FILE": "client.pem", "WARREN_TLS_KEY_FILE": "client.key"]),
@@ -128,6 +130,26 @@ extension BrokerTests {
                 try await poll(timeout: .seconds(20), "\(id) acked", lastSeen: { worker.transcript }) { worker.ackedIDs.contains(id) }
                 _ = try await worker.stop()
             }
+        }
+
+        /// Without a CA file the system trust store is used: OpenSSL's default paths, which
+        /// `SSL_CERT_FILE` overrides. Pointing it at the test CA stands in for a system store that
+        /// holds the broker's CA (as it holds Amazon MQ's public one): the worker connects.
+        @Test("without a CA file the system trust store (OpenSSL's default paths) is used")
+        func systemTrustStore() async throws {
+            let tls = try TLSBroker.required()
+            let env = try await tls.environment()
+            let url = try await tls.url()
+            var files = tls.clientEnvironment
+            files["WARREN_TLS_CA_FILE"] = nil
+            files["SSL_CERT_FILE"] = tls.file("ca.pem")
+            let queue = "it.tls-system.\(uniqueSuffix())"
+            let worker = try WarrenProcess.launch(
+                env, ["worker", "--amqp-url", url, "--queue", queue, "--queue-type", "classic"], environment: files)
+            defer { worker.forceStop() }
+            try await worker.waitForEvent("worker.consuming", timeout: .seconds(30))
+            _ = try await worker.stop()
+            await Broker(env).deleteTopology(of: queue)
         }
 
         /// `verify=verify_none` trusts whoever answers: with only the other CA trusted it still
