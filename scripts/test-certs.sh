@@ -8,6 +8,8 @@
 #   client.pem client.key      a client: CN=warren-tls-client (EXTERNAL logs in as that user)
 #   client-encrypted.key       client.key encrypted with KEY_PASSPHRASE (default "test-passphrase")
 #   other-ca.pem               a second CA that signed nothing the broker uses ("unknown CA")
+#   client-expired.pem .key    like client.pem, but valid only on 2020-01-01 (`openssl ca`
+#                              is the 3.0 tool that takes explicit dates)
 #
 # EC P-256 keys: generating them takes milliseconds, unlike RSA.
 set -euo pipefail
@@ -35,6 +37,29 @@ ca ca "Warren Test CA"
 ca other-ca "Warren Other CA"
 leaf server localhost "$(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth')"
 leaf client warren-tls-client "extendedKeyUsage=clientAuth"
+# An expired client certificate from the same CA.
+mkdir -p ca-db && : >ca-db/index.txt && echo 01 >ca-db/serial
+cat >ca-db/ca.cnf <<'CNF'
+[ca]
+default_ca = test
+[test]
+database = ca-db/index.txt
+new_certs_dir = ca-db
+serial = ca-db/serial
+default_md = sha256
+policy = any
+unique_subject = no
+x509_extensions = client
+[any]
+commonName = supplied
+[client]
+extendedKeyUsage = clientAuth
+CNF
+key client-expired.key
+openssl req -new -key client-expired.key -subj "/CN=warren-tls-client" -out client-expired.csr
+openssl ca -batch -config ca-db/ca.cnf -cert ca.pem -keyfile ca.key -notext \
+    -startdate 20200101000000Z -enddate 20200102000000Z -in client-expired.csr -out client-expired.pem 2>/dev/null
+rm -rf ca-db client-expired.csr
 openssl pkey -in client.key -aes256 -passout "pass:$passphrase" -out client-encrypted.key
 # The broker (Erlang) reads these as whoever runs it.
 chmod 644 ./*.pem ./*.key

@@ -87,6 +87,9 @@ extension BrokerTests {
                 // The certificate names localhost and 127.0.0.1; the worker expects another name.
                 ("host name mismatch", "server_name_indication=broker.example.com",
                  ["WARREN_TLS_CA_FILE": "ca.pem", "WARREN_TLS_CERT_FILE": "client.pem", "WARREN_TLS_KEY_FILE": "client.key"]),
+                // The broker rejects an expired client certificate.
+                ("rejected the client certificate", "",
+                 ["WARREN_TLS_CA_FILE": "ca.pem", "WARREN_TLS_CERT_FILE": "client-expired.pem", "WARREN_TLS_KEY_FILE": "client-expired.key"]),
                 // The broker demands a client certificate (fail_if_no_peer_cert) and gets none.
                 ("requires a client certificate", "", ["WARREN_TLS_CA_FILE": "ca.pem"]),
             ])
