@@ -19,6 +19,7 @@
 #   env         sourceable `export` lines: WARREN_AMQP_URL, WARREN_TEST_RABBITMQCTL, and
 #               every RABBITMQ_*/ERL_*/HOME variable the node runs with
 #   rabbitmqctl wrapper that needs no environment: DIR/rabbitmqctl list_queues name messages
+#               (and WARREN_TEST_AMQPS_PORT when made with BROKER_TLS_DIR, see init_tls)
 #   pid         the node's process-group leader;  epmd.pid: its private epmd
 #   server.log  the node's stdout/stderr;  log/: RabbitMQ's own log files
 #
@@ -143,7 +144,7 @@ port_in_use() {  # something accepts connections on 127.0.0.1:$1
 
 # Writes the config, the env file and the rabbitmqctl wrapper of a new DIR.
 init_dir() {
-    local dir=$1 amqp dist epmd ctl name
+    local dir=$1 amqp dist epmd ctl name tls_port=
     read -r amqp dist epmd ctl < <(pick_ports)
     epmd=${BROKER_EPMD_PORT:-$epmd}
     name="warren-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')@localhost"
@@ -161,6 +162,7 @@ init_dir() {
 loopback_users = none
 listeners.tcp.default = 127.0.0.1:$amqp
 EOF
+    [ -z "${BROKER_TLS_DIR:-}" ] || init_tls "$dir" "$amqp $dist $epmd $ctl"
     # Empty on purpose: keeps /etc/rabbitmq/rabbitmq-env.conf (NODENAME, ports...) out.
     : >"$dir/rabbitmq-env.conf"
 
@@ -191,6 +193,7 @@ EOF
         echo "export RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins"
         # The distribution port would otherwise listen on every interface.
         echo "export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}'"
+        [ -z "${tls_port:-}" ] || echo "export WARREN_TEST_AMQPS_PORT=$tls_port"
     } >"$dir/env"
 
     local ctl_bin
@@ -206,6 +209,33 @@ set +a
 exec "$ctl_bin" "\$@"
 EOF
     chmod +x "$dir/rabbitmqctl"
+}
+
+# BROKER_TLS_DIR, when a DIR is created: a TLS listener too, with BROKER_TLS_DIR's ca.pem,
+# server.pem and server.key, that requires a client certificate signed by ca.pem, and the
+# EXTERNAL mechanism (rabbitmq_auth_mechanism_ssl; the user is the certificate's CN). For the
+# TLS tests. Sets tls_port (not one of the ports in $2).
+init_tls() {
+    local dir=$1 taken=" $2 " p
+    tls_port=
+    while [ -z "$tls_port" ]; do
+        for p in $(pick_ports); do
+            [[ $taken == *" $p "* ]] || { tls_port=$p; break; }
+        done
+    done
+    cat >>"$dir/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$tls_port
+ssl_options.cacertfile = $BROKER_TLS_DIR/ca.pem
+ssl_options.certfile = $BROKER_TLS_DIR/server.pem
+ssl_options.keyfile = $BROKER_TLS_DIR/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = true
+auth_mechanisms.1 = PLAIN
+auth_mechanisms.2 = AMQPLAIN
+auth_mechanisms.3 = EXTERNAL
+ssl_cert_login_from = common_name
+EOF
+    echo '[rabbitmq_auth_mechanism_ssl].' >"$dir/enabled_plugins"
 }
 
 cmd_start() {

@@ -79,6 +79,9 @@ command -v git >/dev/null 2>&1 || missing+=(git)   # SwiftPM fetches packages wi
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 # librabbitmq-dev also needs pkg-config to be found at all, hence the order.
 { command -v pkg-config >/dev/null 2>&1 && pkg-config --exists librabbitmq; } || missing+=(librabbitmq-dev)
+# The TLS shim (Sources/CRabbitMQ/tls_shim.h) calls OpenSSL directly; the TLS tests run openssl.
+[ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 { command -v amqp-publish && command -v amqp-get; } >/dev/null 2>&1 || missing+=(amqp-tools)
 

@@ -180,9 +180,9 @@ link() {
     mkdir -p "$build/bin"
     if ! stale "$bin" "${sources[@]}" "${archives[@]}"; then return; fi
     log "linking fuzz-$target"
-    # lld: gold warns about every ASan helper symbol.
+    # lld: gold warns about every ASan helper symbol. ssl/crypto: the CRabbitMQ TLS shim calls OpenSSL.
     swiftc -parse-as-library -swift-version 6 "${instrumented[@]}" -use-ld=lld -I "$build/modules" -I Sources/CRabbitMQ \
-        "${sources[@]}" -L "$build/lib" "${libs[@]/#/-l}" -lrabbitmq -o "$bin"
+        "${sources[@]}" -L "$build/lib" "${libs[@]/#/-l}" -lrabbitmq -lssl -lcrypto -o "$bin"
 }
 
 build() {

@@ -27,7 +27,7 @@ version_matches() {
         || { echo "lint: Dockerfile ARG VERSION=$image but warren --version is $code" >&2; return 1; }
 }
 step version_matches
-step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/compose/*.yaml
 step scripts/verify-systemd-unit.sh
 # Strict: an unknown field (a typo) fails, as kubectl's server-side validation would.
 step kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml

@@ -12,6 +12,7 @@
 #include <amqp_ssl_socket.h>
 #endif
 
+#include "tls_shim.h"
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 
@@ -27,6 +28,20 @@ static inline amqp_rpc_reply_t warren_login_plain(amqp_connection_state_t state,
                                                   const char *password) {
     return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
                                       client_properties, AMQP_SASL_METHOD_PLAIN, user, password);
+}
+
+// SASL EXTERNAL (RabbitMQ's rabbitmq_auth_mechanism_ssl): the broker takes the user from the
+// TLS client certificate; the one variadic argument is the identity string, which RabbitMQ
+// ignores. Same reason for a wrapper as warren_login_plain.
+static inline amqp_rpc_reply_t warren_login_external(amqp_connection_state_t state,
+                                                     const char *vhost,
+                                                     int channel_max,
+                                                     int frame_max,
+                                                     int heartbeat,
+                                                     const amqp_table_t *client_properties,
+                                                     const char *identity) {
+    return amqp_login_with_properties(state, vhost, channel_max, frame_max, heartbeat,
+                                      client_properties, AMQP_SASL_METHOD_EXTERNAL, identity);
 }
 
 // eventfd(2) is not exported by Glibc's Swift module; the owner thread's wake-up fd needs it.

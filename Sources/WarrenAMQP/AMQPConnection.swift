@@ -57,10 +57,12 @@ public final class AMQPConnection: Sendable {
         onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void = { _ in }
     ) async throws -> AMQPConnection {
         try await open(logger: logger, onEvent: onEvent) {
-            try RawConnection(
+            configuration.warnIfUnverified(logger)
+            return try RawConnection(
                 url: configuration.url, heartbeatSeconds: configuration.effectiveHeartbeatSeconds,
                 connectTimeoutSeconds: configuration.effectiveConnectTimeoutSeconds,
-                channelMax: configuration.effectiveChannelMax, clientProperties: configuration.clientProperties)
+                channelMax: configuration.effectiveChannelMax, clientProperties: configuration.clientProperties,
+                tls: configuration.effectiveTLS)
         }
     }
 

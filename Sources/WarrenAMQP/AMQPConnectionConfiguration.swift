@@ -1,3 +1,5 @@
+import Logging
+
 /// How to open an `AMQPConnection`.
 public struct AMQPConnectionConfiguration: Sendable {
     public var url: AMQPURL
@@ -7,6 +9,8 @@ public struct AMQPConnectionConfiguration: Sendable {
     public var connectTimeoutSeconds: Int
     /// Shown in the management UI (`connection_name` client property).
     public var connectionName: String
+    /// TLS settings for `amqps://` URLs (the URL's own parameters win; see `effectiveTLS`).
+    public var tls = TLSConfiguration()
 
     public init(url: AMQPURL, connectionName: String, heartbeatSeconds: Int = 30, connectTimeoutSeconds: Int = 10) {
         self.url = url
@@ -26,6 +30,9 @@ public struct AMQPConnectionConfiguration: Sendable {
         guard let timeout = url.query.connectionTimeout else { return connectTimeoutSeconds }
         return max(1, Int((timeout.milliseconds + 999) / 1000))
     }
+
+    /// The TLS settings for `url`: `tls` with the URL's query parameters put over it.
+    var effectiveTLS: TLSConfiguration { tls.applying(url.query) }
 
     /// The channel_max requested at login: the URL's `channel_max`, else 0 (the broker's limit).
     var effectiveChannelMax: Int { url.query.channelMax ?? 0 }
@@ -48,5 +55,16 @@ public struct AMQPConnectionConfiguration: Sendable {
                 "per_consumer_qos": true,
             ]),
         ]
+    }
+}
+
+extension AMQPConnectionConfiguration {
+    /// Logs `connection.tls_verify_disabled` (warning) when `url` is `amqps://` with verification
+    /// off: at every connect, so an unverified connection never goes unnoticed.
+    func warnIfUnverified(_ logger: Logger) {
+        guard url.tls, !effectiveTLS.verifyPeer else { return }
+        logger.warning("TLS certificate verification is disabled (verify=verify_none): the connection is encrypted but the broker is not authenticated", metadata: [
+            "event": "connection.tls_verify_disabled", "url": "\(url.redacted)",
+        ])
     }
 }

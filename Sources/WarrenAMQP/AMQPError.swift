@@ -23,6 +23,11 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectionClosedByClient
     /// An AMQP URL that cannot be used.
     case invalidURL(String)
+    /// A TLS problem: a certificate the broker or Warren refused (unknown CA, expired, host name
+    /// mismatch, missing or rejected client certificate), or TLS files that cannot be loaded.
+    /// `reason` names the cause and never holds key material or passphrases; `permanent` is
+    /// true when retrying cannot help without an operator's change (see `isPermanent`).
+    case tls(reason: String, context: String, permanent: Bool)
     /// A publish that AMQP cannot carry (e.g. a property or header key over 255 bytes),
     /// refused before anything was sent: the connection stays up.
     case invalidPublish(String)
@@ -49,6 +54,8 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid AMQP URL: \(reason)"
         case .invalidPublish(let reason):
             return "invalid publish: \(reason)"
+        case .tls(let reason, let context, _):
+            return "\(context): TLS: \(reason)"
         }
     }
 
@@ -104,6 +111,8 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
             return code == 403 || code == 404 || code == 406 || code == 530
         case .invalidURL, .invalidPublish:
             return true
+        case .tls(_, _, let permanent):
+            return permanent
         default:
             return false
         }

@@ -5,8 +5,7 @@
 /// clients, because that is how people write it. `%2f` also means `/`.
 ///
 /// Query parameters (`?heartbeat=10`) are parsed into `query` (see `AMQPURLQuery`); an unknown
-/// one is an error. `amqps://` is parsed and its TLS parameters validated, then refused: TLS is
-/// not supported yet. A vhost holding `://` is refused: it is a list of URLs joined wrongly (see
+/// one is an error. `amqps://` means TLS (default port 5671; see `TLSConfiguration`). A vhost holding `://` is refused: it is a list of URLs joined wrongly (see
 /// `AMQPURLList`), and it would carry the next URL's password into log lines.
 public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var user: String
@@ -14,6 +13,8 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
     public var vhost: String
+    /// Whether the scheme is `amqps` (TLS).
+    public var tls: Bool
     /// The URL's query parameters; empty when it has none.
     public var query: AMQPURLQuery
 
@@ -28,9 +29,10 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         guard scheme == "amqp" || scheme == "amqps" else {
             // The scheme is quoted only when it is plainly one: `u:p@h` without `://` is not.
             let shown = scheme.count <= 10 && scheme.allSatisfy(\.isLetter) ? "'\(scheme)'" : "(not shown)"
-            throw AMQPError.invalidURL("unsupported scheme \(shown); expected amqp")
+            throw AMQPError.invalidURL("unsupported scheme \(shown); expected amqp or amqps")
         }
         let tls = scheme == "amqps"
+        self.tls = tls
         var rest = parts[1]
         var path: Substring = ""
         if let slash = rest.firstIndex(of: "/") {
@@ -93,7 +95,7 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
             }
             port = p
         } else {
-            port = 5672
+            port = tls ? 5671 : 5672
         }
         let decodedVhost = try Self.percentDecoded(path, part: "vhost")
         guard !decodedVhost.contains("://") else {
@@ -101,11 +103,11 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         }
         vhost = decodedVhost.isEmpty ? "/" : decodedVhost
         query = try AMQPURLQuery(parsing: queryText, tls: tls)
-        if tls { throw AMQPError.invalidURL("amqps (TLS) is not supported yet; use amqp://") }
     }
 
-    /// The URL with these parts and no query parameters.
-    public init(user: String = "guest", password: String = "guest", host: String, port: Int = 5672, vhost: String = "/") {
+    /// The URL with these parts and no query parameters; `tls` means `amqps` (give its port).
+    public init(user: String = "guest", password: String = "guest", host: String, port: Int = 5672, vhost: String = "/", tls: Bool = false) {
+        self.tls = tls
         self.user = user
         self.password = password
         self.host = host
@@ -118,7 +120,7 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     public var redacted: String {
         let hostText = host.contains(":") ? "[\(host)]" : host
         let vhostText = vhost == "/" ? "" : Self.percentEncoded(vhost)
-        return "amqp://\(Self.percentEncoded(user)):***@\(hostText):\(port)/\(vhostText)"
+        return "\(tls ? "amqps" : "amqp")://\(Self.percentEncoded(user)):***@\(hostText):\(port)/\(vhostText)"
     }
 
     public var description: String { redacted }

@@ -5,9 +5,10 @@
 /// rounded up to whole seconds) and `channel_max`; each wins over the connection
 /// configuration's value for the URL it is written in.
 ///
-/// Parsed and validated, for `amqps://` only (TLS itself is not supported yet, see `AMQPURL`):
-/// `cacertfile`, `certfile`, `keyfile`, `verify` (`verify_peer` | `verify_none`),
-/// `server_name_indication`, and `auth_mechanism` (`plain` | `external`; `external` needs TLS).
+/// For `amqps://` only (applied through `TLSConfiguration.applying(_:)`, winning over the
+/// connection's TLS settings): `cacertfile`, `certfile`, `keyfile`, `verify` (`verify_peer` |
+/// `verify_none`), `server_name_indication`, and `auth_mechanism` (`plain` | `external`;
+/// `external` needs TLS).
 ///
 /// An unknown, repeated or empty parameter is an error naming the parameter. Error texts never
 /// quote a value: a mistyped URL can put the password anywhere.

@@ -24,23 +24,77 @@ final class RawConnection: AMQPTransport {
     /// loop's `poll()`, yet prove the broker is alive as much as a heartbeat does.
     private(set) var lastReceived = ContinuousClock.now
 
+    /// What the TLS verify callback saw (`amqps://` only). The SSL context points at it, so it
+    /// lives until the connection state is destroyed.
+    private let tlsHandshake: UnsafeMutablePointer<warren_tls_state>?
+
     let socketFD: Int32
     let negotiatedHeartbeat: Int32
     let negotiatedFrameMax: Int32
     let serverProperties: AMQPTable
 
-    /// Opens the TCP socket, logs in with `clientProperties`, opens the channel and puts it in
-    /// confirm mode. Blocks for at most about `connectTimeoutSeconds` per step.
+    /// Opens the TCP socket (for `amqps://` URLs a TLS session, with `tls` settings; see
+    /// `openTLS`), logs in with `clientProperties`, opens the channel and puts it in confirm
+    /// mode. Blocks for at most about `connectTimeoutSeconds` per step (TCP connect and TLS
+    /// handshake together are one step).
     init(
-        url: AMQPURL, heartbeatSeconds: Int, connectTimeoutSeconds: Int, channelMax: Int, clientProperties: AMQPTable
+        url: AMQPURL, heartbeatSeconds: Int, connectTimeoutSeconds: Int, channelMax: Int, clientProperties: AMQPTable,
+        tls: TLSConfiguration = TLSConfiguration()
     ) throws {
         guard let state = amqp_new_connection() else {
             throw AMQPError.library(status: 0, message: "out of memory", context: "amqp_new_connection")
         }
         self.state = state
+        let handshake: UnsafeMutablePointer<warren_tls_state>? = url.tls ? .allocate(capacity: 1) : nil
+        handshake?.initialize(to: warren_tls_state())
+        tlsHandshake = handshake
         var opened = false
-        defer { if !opened { amqp_destroy_connection(state) } }
+        defer {
+            if !opened {
+                amqp_destroy_connection(state)
+                handshake?.deallocate()
+            }
+        }
 
+        if let handshake {
+            try Self.openTLS(state, url: url, tls: tls, timeoutSeconds: connectTimeoutSeconds, handshake: handshake)
+        } else {
+            try Self.openTCP(state, url: url, connectTimeoutSeconds: connectTimeoutSeconds)
+        }
+        var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
+        // Bounds every RPC, including close handshakes after the broker stopped answering.
+        amqp_set_rpc_timeout(state, &timeout)
+        amqp_set_handshake_timeout(state, &timeout)
+
+        let arena = CArena()
+        var properties = arena.table(clientProperties)
+        let external = url.tls && tls.authMechanism == .external
+        let login = external
+            // RabbitMQ takes the user from the client certificate and ignores the identity; it
+            // must not be empty (librabbitmq 0.11 then fails with "could not allocate memory").
+            ? warren_login_external(state, url.vhost, Int32(channelMax), 131_072, Int32(heartbeatSeconds), &properties, url.user)
+            : warren_login_plain(
+                state, url.vhost, Int32(channelMax), 131_072, Int32(heartbeatSeconds), &properties, url.user, url.password)
+        let loginContext = external ? "login to vhost '\(url.vhost)' with the client certificate (EXTERNAL)" : "login to vhost '\(url.vhost)' as '\(url.user)'"
+        if let error = AMQPError.from(login, context: loginContext) {
+            if url.tls, error.replyCode == nil, let tlsError = Self.tlsLoginFailure(context: loginContext) { throw tlsError }
+            throw Self.describeLoginFailure(error)
+        }
+        guard amqp_channel_open(state, Self.channel) != nil else {
+            throw AMQPError.from(amqp_get_rpc_reply(state), context: "channel.open")!
+        }
+        guard amqp_confirm_select(state, Self.channel) != nil else {
+            throw AMQPError.from(amqp_get_rpc_reply(state), context: "confirm.select")!
+        }
+        socketFD = amqp_get_sockfd(state)
+        negotiatedHeartbeat = amqp_get_heartbeat(state)
+        negotiatedFrameMax = amqp_get_frame_max(state)
+        serverProperties = amqp_get_server_properties(state).map { AMQPTable(cTable: $0.pointee) } ?? [:]
+        opened = true
+    }
+
+    /// Plain TCP: Warren connects itself (see `TCPConnector`) and hands the socket over.
+    private static func openTCP(_ state: amqp_connection_state_t, url: AMQPURL, connectTimeoutSeconds: Int) throws {
         guard let socket = amqp_tcp_socket_new(state) else {
             throw AMQPError.library(status: 0, message: "cannot create socket", context: "connect")
         }
@@ -57,29 +111,6 @@ final class RawConnection: AMQPTransport {
             throw AMQPError.library(status: 0, message: reason, context: "connect to \(url.host):\(url.port)")
         }
         amqp_tcp_socket_set_sockfd(socket, fd)
-        var timeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
-        // Bounds every RPC, including close handshakes after the broker stopped answering.
-        amqp_set_rpc_timeout(state, &timeout)
-        amqp_set_handshake_timeout(state, &timeout)
-
-        let arena = CArena()
-        var properties = arena.table(clientProperties)
-        let login = warren_login_plain(
-            state, url.vhost, Int32(channelMax), 131_072, Int32(heartbeatSeconds), &properties, url.user, url.password)
-        if let error = AMQPError.from(login, context: "login to vhost '\(url.vhost)' as '\(url.user)'") {
-            throw Self.describeLoginFailure(error)
-        }
-        guard amqp_channel_open(state, Self.channel) != nil else {
-            throw AMQPError.from(amqp_get_rpc_reply(state), context: "channel.open")!
-        }
-        guard amqp_confirm_select(state, Self.channel) != nil else {
-            throw AMQPError.from(amqp_get_rpc_reply(state), context: "confirm.select")!
-        }
-        socketFD = amqp_get_sockfd(state)
-        negotiatedHeartbeat = amqp_get_heartbeat(state)
-        negotiatedFrameMax = amqp_get_frame_max(state)
-        serverProperties = amqp_get_server_properties(state).map { AMQPTable(cTable: $0.pointee) } ?? [:]
-        opened = true
     }
 
     deinit {
@@ -312,5 +343,6 @@ final class RawConnection: AMQPTransport {
             _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
         }
         amqp_destroy_connection(state)
+        tlsHandshake?.deallocate()
     }
 }

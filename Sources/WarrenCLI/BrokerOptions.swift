@@ -17,8 +17,20 @@ struct BrokerOptions: ParsableArguments {
     @Option(name: .customLong("queue-type"), help: "quorum or classic (env WARREN_QUEUE_TYPE; default quorum).")
     var queueType: String?
 
+    @Option(name: .customLong("tls-ca-file"), help: "amqps: PEM file of the CAs to trust instead of the system's (env WARREN_TLS_CA_FILE; the URL's cacertfile= wins).")
+    var tlsCAFile: String?
+
+    @Option(name: .customLong("tls-cert-file"), help: "amqps: PEM client certificate for mutual TLS (env WARREN_TLS_CERT_FILE; the URL's certfile= wins). Its key's passphrase: env WARREN_TLS_KEY_PASSWORD or WARREN_TLS_KEY_PASSWORD_FILE.")
+    var tlsCertFile: String?
+
+    @Option(name: .customLong("tls-key-file"), help: "amqps: PEM private key of --tls-cert-file (env WARREN_TLS_KEY_FILE; the URL's keyfile= wins).")
+    var tlsKeyFile: String?
+
     var flags: [String: String] {
         var flags: [String: String] = [:]
+        flags["tls-ca-file"] = tlsCAFile
+        flags["tls-cert-file"] = tlsCertFile
+        flags["tls-key-file"] = tlsKeyFile
         flags["amqp-url"] = amqpURL
         flags["queue"] = queue
         flags["queue-type"] = queueType

@@ -23,8 +23,8 @@ struct DlqSession {
         let connection: AMQPConnection
         do {
             // Every node of a URL list, in this process's order, each with its own deadline.
-            connection = try await AMQPConnection.connect(AMQPConnectionConfiguration(
-                url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " dlq \(command)"),
+            connection = try await AMQPConnection.connect(
+                configuration.amqp(connectionName: ConnectionConfiguration.processName("warren") + " dlq \(command)"),
                 nodes: configuration.orderedURLs).connection
         } catch {
             printError("\(commandName): cannot connect to \(configuration.urls.redacted): \(error)")

@@ -93,7 +93,7 @@ struct PublishCommand: AsyncParsableCommand {
         do {
             // Every node of a URL list, in this process's order, each with its own deadline.
             connection = try await AMQPConnection.connect(
-                AMQPConnectionConfiguration(url: configuration.url, connectionName: ConnectionConfiguration.processName("warren") + " publish"),
+                configuration.amqp(connectionName: ConnectionConfiguration.processName("warren") + " publish"),
                 nodes: configuration.orderedURLs).connection
         } catch {
             printError("warren publish: cannot connect to \(configuration.urls.redacted): \(error)")

@@ -65,18 +65,6 @@ extension BrokerTests {
             #expect(!worker.allOutputLines.contains { $0.contains(password) }, "\(worker.transcript)")
         }
 
-        /// `amqps://` is parsed but not supported yet: a clear configuration error, not a
-        /// plaintext connection to the TLS port.
-        @Test("amqps exits 78 saying TLS is not supported yet")
-        func amqpsExits78() async throws {
-            let env = try TestEnvironment.current()
-            let worker = try WarrenProcess.launch(
-                env, ["worker", "--amqp-url", "amqps://guest:guest@127.0.0.1:1/", "--queue", "q", "--http-port", "0"])
-            defer { worker.forceStop() }
-            #expect(try await worker.waitForExit(timeout: .seconds(10)) == .exited(78), "\(worker.transcript)")
-            #expect(worker.stderrText.contains("not supported yet"), "\(worker.transcript)")
-        }
-
         /// `heartbeat` in the URL is applied: the broker (default 60 s) agrees to the lower 7 s
         /// the URL asks for, over the worker's default 30 s.
         @Test("the URL's heartbeat parameter is negotiated")

@@ -55,7 +55,6 @@ import Testing
         ("amqp://u:SECRET@h/?auth_mechanism=SECRET", "'auth_mechanism' must be one of: plain, external"),
         ("amqps://u:SECRET@h/?verify=SECRET", "'verify' must be one of: verify_peer, verify_none"),
         ("amqps://u:SECRET@h/?bogus=1", "unknown query parameter 'bogus'"),
-        ("amqps://u:SECRET@h/?verify=verify_none", "amqps (TLS) is not supported yet"),
     ])
     func aBadParameterIsNamedWithoutItsValueOrThePassword(text: String, reason: String) {
         #expect {

@@ -75,7 +75,6 @@ import Testing
 
     @Test(arguments: [
         ("http://h/", "unsupported scheme"),
-        ("amqps://h/", "not supported"),
         ("h:5672", "missing scheme"),
         ("amqp://h:0/", "port"),
         ("amqp://h:99999/", "port"),

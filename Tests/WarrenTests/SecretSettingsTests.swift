@@ -1,4 +1,5 @@
 import Testing
+import WarrenAMQP
 @testable import Warren
 
 @Suite struct SecretSettingsTests {
@@ -81,5 +82,41 @@ import Testing
         #expect(DeadLetterReason(UndecodableMessage("x")) == .undecodable)
         #expect(DeadLetterReason(HandlerTimeout(timeout: .seconds(1))) == .handlerTimeout)
         #expect(DeadLetterReason(Missing()) == .handlerError)
+    }
+}
+
+@Suite struct TLSSettingsTests {
+    @Test func tlsFilesAndThePassphraseComeFromTheEnvironment() throws {
+        let settings = SettingsResolver(
+            flags: ["tls-ca-file": "/flag/ca.pem"],
+            environment: [
+                "WARREN_TLS_CA_FILE": "/env/ca.pem", "WARREN_TLS_CERT_FILE": "/c.pem", "WARREN_TLS_KEY_FILE": "/k.pem",
+                "WARREN_TLS_KEY_PASSWORD_FILE": "/run/secrets/pw",
+            ],
+            readFile: SecretSettingsTests.files(["/run/secrets/pw": "s3cret\n"]))
+        let tls = try BrokerConfiguration(resolving: settings).tls
+        #expect(tls.caCertificateFile == "/flag/ca.pem" && tls.certificateFile == "/c.pem" && tls.keyFile == "/k.pem")
+        #expect(tls.keyPassword == "s3cret")
+        #expect(tls.verifyPeer)
+    }
+
+    @Test func thePassphraseAndItsFileTogetherAreAnErrorWithoutTheValue() {
+        let settings = SettingsResolver(
+            flags: [:], environment: ["WARREN_TLS_KEY_PASSWORD": "SECRET", "WARREN_TLS_KEY_PASSWORD_FILE": "/p"],
+            readFile: SecretSettingsTests.files(["/p": "SECRET"]))
+        #expect {
+            try BrokerConfiguration(resolving: settings)
+        } throws: { error in
+            "\(error)".contains("WARREN_TLS_KEY_PASSWORD_FILE") && !"\(error)".contains("SECRET")
+        }
+    }
+
+    @Test func noTLSSettingsMeansDefaults() throws {
+        let broker = try BrokerConfiguration(resolving: SettingsResolver(flags: [:], environment: [:]))
+        #expect(broker.tls == TLSConfiguration())
+        var worker = try WorkerConfiguration(resolving: SettingsResolver(flags: [:], environment: ["WARREN_TLS_KEY_PASSWORD": "SECRET"]))
+        #expect(!"\(worker.loggedSettings)".contains("SECRET"))
+        worker.broker.tls.keyFile = "/k.pem"
+        #expect(worker.connection(named: "n").tls.keyFile == "/k.pem")
     }
 }

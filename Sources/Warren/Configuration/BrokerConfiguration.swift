@@ -12,6 +12,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var shuffle: Bool
     public var queue: String
     public var queueType: QueueType
+    /// TLS settings for `amqps://` URLs (`WARREN_TLS_*`; see `SettingsResolver.tls()`).
+    public var tls = TLSConfiguration()
 
     /// The list's first URL, as given.
     public var url: AMQPURL {
@@ -29,7 +31,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.queueType = queueType
     }
 
-    /// Reads `amqp-url`, `amqp-shuffle`, `amqp-password`, `queue` and `queue-type`; throws
+    /// Reads `amqp-url`, `amqp-shuffle`, `amqp-password`, `queue`, `queue-type` and the
+    /// `tls-*` settings; throws
     /// `ConfigurationError` naming the key.
     ///
     /// `WARREN_AMQP_PASSWORD` (or `WARREN_AMQP_PASSWORD_FILE`), when set, replaces the URL's
@@ -51,5 +54,13 @@ public struct BrokerConfiguration: Sendable, Equatable {
             throw ConfigurationError(key: settings.raw("queue")!.key, value: queue, problem: "the amq. prefix is reserved by RabbitMQ")
         }
         queueType = try settings.choice("queue-type", default: QueueType.quorum)
+        tls = try settings.tls()
+    }
+
+    /// An `AMQPConnection`'s configuration for the tools (`warren publish`, `warren dlq`).
+    public func amqp(connectionName: String) -> AMQPConnectionConfiguration {
+        var configuration = AMQPConnectionConfiguration(url: url, connectionName: connectionName)
+        configuration.tls = tls
+        return configuration
     }
 }

@@ -31,6 +31,8 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     /// a cap doubling from `initial` up to `maximum`; reset by a successful attempt). The
     /// worker passes its `reconnect-initial-delay` / `reconnect-max-delay` here.
     public var reconnectBackoff: Backoff
+    /// TLS settings for an `amqps://` `url` (its own query parameters win over them).
+    public var tls = TLSConfiguration()
 
     /// Nothing connects here: a `WarrenConnection` or `WarrenConsumer` opens the connection
     /// when it first needs it.
@@ -80,9 +82,11 @@ public struct ConnectionConfiguration: Sendable, Equatable {
     public var orderedURLs: [AMQPURL] { urls.processOrder(shuffled: shuffle) }
 
     var amqp: AMQPConnectionConfiguration {
-        AMQPConnectionConfiguration(
+        var configuration = AMQPConnectionConfiguration(
             url: url, connectionName: connectionName,
             heartbeatSeconds: Int(heartbeat.components.seconds),
             connectTimeoutSeconds: max(1, Int(connectTimeout.components.seconds)))
+        configuration.tls = tls
+        return configuration
     }
 }

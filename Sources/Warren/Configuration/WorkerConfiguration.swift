@@ -29,6 +29,10 @@ import WarrenAMQP
 /// | WARREN_EXISTING_QUEUE | --existing-queue | false |
 /// | WARREN_SCHEDULE | --schedule (repeatable) | none; `NAME=SPEC`, `;`-separated in the env |
 /// | WARREN_SCHEDULE_MISSED_TICKS | --schedule-missed-ticks | latest (skip, latest, all) |
+/// | WARREN_TLS_CA_FILE | --tls-ca-file | the system trust store (`amqps://` only, as are the next) |
+/// | WARREN_TLS_CERT_FILE | --tls-cert-file | none (client certificate for mutual TLS) |
+/// | WARREN_TLS_KEY_FILE | --tls-key-file | none |
+/// | WARREN_TLS_KEY_PASSWORD(_FILE) | | none (the key's passphrase; a secret) |
 ///
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
@@ -119,7 +123,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// The connection's part, under the name the management UI will show; its connect attempts
     /// follow the same reconnect backoff as the consumer.
     public func connection(named name: String) -> ConnectionConfiguration {
-        ConnectionConfiguration(urls: broker.urls, shuffle: broker.shuffle, connectionName: name, heartbeat: heartbeat, reconnectBackoff: reconnectBackoff)
+        var connection = ConnectionConfiguration(urls: broker.urls, shuffle: broker.shuffle, connectionName: name, heartbeat: heartbeat, reconnectBackoff: reconnectBackoff)
+        connection.tls = broker.tls
+        return connection
     }
 
     /// Every setting by its flag name, for the startup log line: the AMQP URL with its password
@@ -139,6 +145,8 @@ public struct WorkerConfiguration: Sendable, Equatable {
             "existing-queue": "\(existingQueue)",
             "schedule": "\(schedules.map { "\($0.name)=\($0.schedule)" }.joined(separator: ";"))",
             "schedule-missed-ticks": "\(scheduleMissedTicks.rawValue)",
+            // Only where it applies: TLS settings beside plain amqp:// URLs would mislead.
+            "tls": "\(broker.urls.urls.contains { $0.tls } ? "\(broker.tls)" : "off (no amqps:// URL)")",
         ]
     }
 

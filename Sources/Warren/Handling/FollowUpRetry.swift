@@ -26,7 +26,7 @@ enum FollowUpRetry {
             // RabbitMQ names what it refused: "NOT_FOUND - no exchange 'x' in vhost '/'",
             // "ACCESS_REFUSED - access to exchange 'x' in vhost '/' refused for user 'u'".
             return exchange.isEmpty || !text.contains("exchange '\(exchange)'")
-        case .library, .heartbeatTimeout:
+        case .library, .heartbeatTimeout, .tls:
             return true
         case .consumerCancelled, .publishNacked, .unroutable, .connectionClosedByClient, .invalidURL, .invalidPublish:
             return false

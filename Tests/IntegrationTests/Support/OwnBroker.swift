@@ -32,11 +32,14 @@ actor OwnBroker {
     static let parentDirectory = "/tmp/warren-it-nodes"
 
     let directory: String
+    /// Extra variables for `scripts/broker.sh`, e.g. `BROKER_TLS_DIR` (see `TLSBroker`).
+    let scriptEnvironment: [String: String]
     private var url: String?
     private(set) var isRunning = false
 
-    init() {
+    init(scriptEnvironment: [String: String] = [:]) {
         directory = "\(Self.parentDirectory)/\(getpid())-\(uniqueSuffix())"
+        self.scriptEnvironment = scriptEnvironment
     }
 
     /// The node of the current suite, or a setup error if the suite lacks the `.ownBroker` trait.
@@ -64,7 +67,7 @@ actor OwnBroker {
     /// ports and data).
     func start() async throws {
         try FileManager.default.createDirectory(atPath: Self.parentDirectory, withIntermediateDirectories: true)
-        let result = try await Self.brokerScript(["start", directory], timeout: .seconds(200))
+        let result = try await Self.brokerScript(["start", directory], timeout: .seconds(200), environment: scriptEnvironment)
         guard result.succeeded else {
             throw SetupError("could not start the test's own broker node:\n\(result)")
         }
@@ -108,10 +111,21 @@ actor OwnBroker {
         }
     }
 
-    private static func brokerScript(_ arguments: [String], timeout: Duration) async throws -> ToolResult {
+    /// A variable the node's `env` file exports (e.g. `WARREN_TEST_AMQPS_PORT`).
+    func exported(_ name: String) throws -> String {
+        let env = try String(contentsOfFile: directory + "/env", encoding: .utf8)
+        guard let line = env.split(separator: "\n").first(where: { $0.hasPrefix("export \(name)=") }) else {
+            throw SetupError("no \(name) in \(directory)/env")
+        }
+        return String(line.dropFirst("export \(name)=".count))
+    }
+
+    private static func brokerScript(
+        _ arguments: [String], timeout: Duration, environment: [String: String] = [:]
+    ) async throws -> ToolResult {
         try await runTool(
             repositoryRoot() + "/scripts/broker.sh", arguments,
-            environment: ["BROKER_START_TIMEOUT": "150"], timeout: timeout)
+            environment: environment.merging(["BROKER_START_TIMEOUT": "150"]) { $1 }, timeout: timeout)
     }
 
     /// The package root, from this file's path: `<root>/Tests/IntegrationTests/Support/OwnBroker.swift`.
