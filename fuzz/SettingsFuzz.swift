@@ -46,7 +46,7 @@ private let names = [
     "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "log-level", "log-format",
     "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay", "shutdown-timeout",
     "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays", "crash-limit", "delivery-limit",
-    "bind", "exchange-type", "existing-queue",
+    "bind", "exchange-type", "existing-queue", "schedule", "schedule-missed-ticks",
 ]
 /// Characters of generated values: what numbers, durations, lists and URLs are made of. No
 /// uppercase letter, so the marker appears only where a password is.
@@ -58,6 +58,7 @@ private func value(_ input: inout FuzzInput) -> String {
     // Whole words now and then, so that valid values are common.
     let words = ["", "0", "1", "50", "65535", "65536", "1s", "1.5s", "250ms", "1m", "24h", "1s,10s,1m", "quorum", "classic",
                  "json", "text", "debug", "amqp://h/%2f", "orders", "amq.x", "true", "false", "?heartbeat=5", "?bogus=1",
+                 "job=@every 1s", "n=*/5 1-3 * jan-mar mon,fri", "x=0 0 29 2 *", "TZ=+02:00 0 3 * * *", "latest", "all",
                  "?cacertfile=/x", "ex=a.*", "=", "?x-match=any&f=pdf", "%2C", "&", "topic", "headers"]
     var text = ""
     for _ in 0..<(1 + input.choice(3)) {
@@ -132,6 +133,14 @@ private func checkRanges(_ c: WorkerConfiguration) {
     for binding in c.bindings {
         check(!binding.exchange.isEmpty && binding.exchange.utf8.count <= 255 && binding.bindingKey.utf8.count <= 255,
               "binding \(binding)")
+    }
+    for job in c.schedules {
+        check(ScheduledJobSetting.problem(withName: job.name) == nil, "schedule name \(job.name)")
+        // Every accepted schedule has a next tick, strictly later, from any moment.
+        for moment: Int64 in [0, 1_796_515_200, 4_102_444_799] {
+            let next = job.schedule.nextTick(after: moment)
+            check(next.map { $0 > moment } ?? false, "schedule \(job.schedule) after \(moment): \(String(describing: next))")
+        }
     }
     let logged = c.loggedSettings["retry-delays"].map { "\($0)" } ?? ""
     check(RetryPolicy.parseDelays(logged) == c.retryPolicy.delays, "logged retry-delays \(logged) do not parse back")

@@ -167,6 +167,10 @@ settings_sources=(
     Sources/Warren/Handling/JSONMessageDecoding.swift Sources/Warren/Handling/UTF8Validation.swift
     Sources/Warren/Consumer/Topology.swift Sources/Warren/Consumer/QueueBinding.swift Sources/Warren/Logging/LogFormat.swift
     Sources/Warren/Supervision/Backoff.swift
+    Sources/Warren/Scheduling/ScheduledJobSetting.swift Sources/Warren/Scheduling/JobSchedule.swift
+    Sources/Warren/Scheduling/JobScheduleError.swift Sources/Warren/Scheduling/CronExpression.swift
+    Sources/Warren/Scheduling/CronField.swift Sources/Warren/Scheduling/CivilTime.swift
+    Sources/Warren/Scheduling/MissedTickPolicy.swift
 )
 traceparent_sources=(Sources/Warren/Tracing/TraceHeaders.swift Sources/Warren/Tracing/AMQPHeaderPropagation.swift)
 
