@@ -142,7 +142,6 @@ public final class JobScheduler: Service, Sendable {
         // moment (no history means nothing was missed).
         let acquiredAt = WallClock.nowMilliseconds() / 1000
         logger.info("job.lease_acquired", metadata: ["event": "job.lease_acquired", "schedule": "\(job.schedule)"])
-        let running = SharedCount()
         try await withThrowingTaskGroup(of: Void.self) { runs in
             while true {
                 // Fencing: a round trip on the lease connection proves it is still alive, hence
@@ -166,14 +165,8 @@ public final class JobScheduler: Service, Sendable {
                     }
                 }
                 for tick in plan.run {
-                    if !job.allowsOverlap, running.withLock({ $0 }) > 0 {
-                        metrics.skipped(1)
-                        logger.warning("job.skipped", metadata: ["event": "job.skipped", "reason": "overlap", "tick": "\(CivilTime(epochSeconds: tick))"])
-                        try await record(job, tick: tick, on: amqp, tokens: tokens)
-                        continue
-                    }
                     try await runTick(job, tick: tick, on: amqp, tokens: tokens, metrics: metrics, logger: logger,
-                                      running: running, in: &runs)
+                                      in: &runs)
                 }
                 // A tick recorded here or by a merged token moves the plan: wait for the next
                 // tick, or wake earlier when tokens change (a merge may reveal a newer tick).
@@ -185,7 +178,7 @@ public final class JobScheduler: Service, Sendable {
 
     private func runTick(
         _ job: ScheduledJob, tick: Int64, on amqp: AMQPConnection, tokens: SharedTokens, metrics: JobMetrics,
-        logger: Logger, running: SharedCount, in runs: inout ThrowingTaskGroup<Void, Error>
+        logger: Logger, in runs: inout ThrowingTaskGroup<Void, Error>
     ) async throws {
         let tickTime = CivilTime(epochSeconds: tick).description
         var runLogger = logger
@@ -209,10 +202,9 @@ public final class JobScheduler: Service, Sendable {
             runLogger.info("job.completed", metadata: ["event": "job.completed", "duration_ms": "\(endMs - startMs)"])
         case .work(let work):
             runLogger.info("job.started", metadata: ["event": "job.started", "lag_ms": "\(startMs - tick * 1000)"])
-            running.withLock { $0 += 1 }
             let context = JobContext(job: job.name, tick: tick, tickTime: tickTime, logger: runLogger)
-            runs.addTask {
-                defer { running.withLock { $0 -= 1 } }
+            let runLogger = runLogger
+            let perform: @Sendable () async throws -> Void = {
                 do {
                     try await work.run(context)
                     let endMs = WallClock.nowMilliseconds()
@@ -220,16 +212,47 @@ public final class JobScheduler: Service, Sendable {
                     runLogger.info("job.completed", metadata: ["event": "job.completed", "duration_ms": "\(endMs - startMs)"])
                 } catch {
                     metrics.failedRun()
-                    runLogger.error("job.failed", metadata: ["event": "job.failed", "error": "\(error)", "duration_ms": "\(WallClock.nowMilliseconds() - startMs)"])
+                    let cancelled = Task.isCancelled
+                    runLogger.error("job.failed", metadata: [
+                        "event": "job.failed", "error": "\(cancelled ? "cancelled by the shutdown" : "\(error)")",
+                        "duration_ms": "\(WallClock.nowMilliseconds() - startMs)",
+                    ])
+                    // A run cut short by the shutdown did not do its work: leave its tick
+                    // unrecorded, so the next leader treats it as missed (per the policy).
+                    if cancelled { return }
                 }
                 try await self.record(job, tick: tick, on: amqp, tokens: tokens)
             }
-            if !job.allowsOverlap {
-                // Runs one at a time: wait for this one before planning the next tick, which
-                // then counts ticks that passed meanwhile as overlapped.
-                try await runs.next()
+            if job.allowsOverlap {
+                runs.addTask(operation: perform)
+                return
             }
+            try await perform()
+            // Ticks that came while this run went on are skipped, not run late: the next run
+            // starts at the next tick after it ended.
+            try await skipOverlapped(job, after: max(tick, startMs / 1000), on: amqp, tokens: tokens, metrics: metrics, logger: logger)
         }
+    }
+
+    private func skipOverlapped(
+        _ job: ScheduledJob, after start: Int64, on amqp: AMQPConnection, tokens: SharedTokens, metrics: JobMetrics, logger: Logger
+    ) async throws {
+        let now = WallClock.nowMilliseconds() / 1000
+        var overlapped: [Int64] = []
+        var count = 0
+        var cursor = start
+        while let tick = job.schedule.nextTick(after: cursor), tick <= now {
+            count += 1
+            if overlapped.count < TickPlan.reportLimit { overlapped.append(tick) }
+            cursor = tick
+        }
+        guard count > 0 else { return }
+        metrics.skipped(count)
+        logger.warning("job.skipped", metadata: [
+            "event": "job.skipped", "reason": "overlap", "count": "\(count)",
+            "ticks": "\(overlapped.map { CivilTime(epochSeconds: $0).description }.joined(separator: ","))",
+        ])
+        try await record(job, tick: cursor, on: amqp, tokens: tokens)
     }
 
     /// Publishes a token for `tick` to the lease queue, waits for the confirm, then acks the
@@ -248,10 +271,4 @@ public final class JobScheduler: Service, Sendable {
 final class SharedTokens: Sendable {
     private let tokens = Mutex(LeaseTokens())
     func withLock<T>(_ body: (inout LeaseTokens) -> T) -> T { tokens.withLock { body(&$0) } }
-}
-
-/// Runs in progress, for the overlap rule.
-final class SharedCount: Sendable {
-    private let count = Mutex(0)
-    func withLock<T>(_ body: (inout Int) -> T) -> T { count.withLock { body(&$0) } }
 }
