@@ -9,7 +9,7 @@
 #   WARREN_TEST_RABBITMQCTL  a rabbitmqctl for that broker that needs no other env
 #   WARREN_TEST_BROKER_DIR   its directory: scripts/broker.sh stop/start DIR restarts it
 #   WARREN_BINARY            the built `warren` executable
-#   WARREN_EXAMPLE_ORDER_WORKER, WARREN_EXAMPLE_WEBAPP
+#   WARREN_EXAMPLE_ORDER_WORKER, WARREN_EXAMPLE_WEBAPP, WARREN_EXAMPLE_SCHEDULED_JOBS
 #                            the built example executables (scripts/build-examples.sh)
 # The broker started here is destroyed on every exit path, and the exit status is the
 # tests' (or lint's, when the tests passed).
@@ -53,7 +53,8 @@ if [ "${WARREN_TEST_SKIP_BUILD:-0}" != 1 ]; then
     examples=$(scripts/build-examples.sh)
     WARREN_EXAMPLE_ORDER_WORKER=$(sed -n 's/^OrderWorker=//p' <<<"$examples")
     WARREN_EXAMPLE_WEBAPP=$(sed -n 's/^WebAppWithWorker=//p' <<<"$examples")
-    export WARREN_EXAMPLE_ORDER_WORKER WARREN_EXAMPLE_WEBAPP
+    WARREN_EXAMPLE_SCHEDULED_JOBS=$(sed -n 's/^ScheduledJobs=//p' <<<"$examples")
+    export WARREN_EXAMPLE_ORDER_WORKER WARREN_EXAMPLE_WEBAPP WARREN_EXAMPLE_SCHEDULED_JOBS
 fi
 
 throwaway_broker_await

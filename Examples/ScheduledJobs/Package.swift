@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "ScheduledJobs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ScheduledJobs", targets: ["ScheduledJobs"]),
+    ],
+    dependencies: [
+        // A path dependency's identity is its directory's name ("main", "warren-ci", …), which
+        // this manifest cannot know; `name:` lets `package: "Warren"` below match in any checkout.
+        .package(name: "Warren", path: "../.."),
+        // The same URLs and versions as Warren's own manifest, so both resolve to one copy.
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "ScheduledJobs",
+            dependencies: [
+                .product(name: "Warren", package: "Warren"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
