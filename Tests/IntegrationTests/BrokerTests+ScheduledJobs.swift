@@ -76,10 +76,13 @@ extension BrokerTests {
                 // takes over within 2 × the heartbeat; the woken one runs no tick before it
                 // leads again.
                 let completedBeforeWake = third.events("job.started").count
+                // SIGKILL and SIGTERM handed the lease over between two ticks: nothing was missed.
+                let skippedBeforeFreeze = replicas.flatMap { $0.events("job.skipped") }
+                #expect(skippedBeforeFreeze.isEmpty, "no tick missed through SIGKILL and SIGTERM: \(skippedBeforeFreeze)")
                 let fourth = try await takeOver(from: third, by: "SIGSTOP (heartbeat 2 s)", within: .seconds(4)) { third.send(SIGSTOP) }
                 third.send(SIGCONT)
-                try await poll(timeout: .seconds(15), "the woken replica to notice it lost the lease", lastSeen: { third.transcript }) {
-                    !(third.events("job.lease_lost") + third.events("job.lease_error")).isEmpty
+                try await poll(timeout: .seconds(15), "the woken replica to log job.lease_lost", lastSeen: { third.transcript }) {
+                    !third.events("job.lease_lost").isEmpty
                 }
 
                 // Run to about 30 s in all.

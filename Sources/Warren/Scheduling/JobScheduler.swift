@@ -70,23 +70,33 @@ public final class JobScheduler: Service, Sendable {
             return logger
         }()
         let metrics = JobMetrics(job: job.name)
+        let leading = LeadershipFlag()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var failure: (any Error)?
             do {
                 try await cancelWhenGracefulShutdown {
-                    try await self.lead(job, metrics: metrics, logger: logger)
+                    try await self.lead(job, metrics: metrics, logger: logger, leading: leading)
                 }
             } catch {
-                metrics.isLeader(false)
-                if Task.isCancelled || Task.isShuttingDownGracefully { break }
-                logger.warning("job.lease_error", metadata: ["event": "job.lease_error", "error": "\(error)"])
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+                failure = error
             }
+            metrics.isLeader(false)
+            if Task.isCancelled || Task.isShuttingDownGracefully { break }
+            let reason = failure.map { "\($0)" } ?? "the broker ended the lease consumer"
+            if leading.take() {
+                // A leader whose connection died (the broker dropped it, a node went away, or a
+                // freeze outlived the heartbeat): another replica holds the lease now.
+                logger.warning("job.lease_lost", metadata: ["event": "job.lease_lost", "reason": "\(reason)"])
+            } else {
+                logger.warning("job.lease_error", metadata: ["event": "job.lease_error", "error": "\(reason)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }
 
     /// One connection's worth of competing and leading. Returns or throws when the connection
     /// ends or the service shuts down; the lease is then given back.
-    private func lead(_ job: ScheduledJob, metrics: JobMetrics, logger: Logger) async throws {
+    private func lead(_ job: ScheduledJob, metrics: JobMetrics, logger: Logger, leading: LeadershipFlag) async throws {
         let amqp = try await connection.connection()
         let queue = Self.leaseQueue(namespace, job.name)
         _ = try await amqp.declareQueue(queue, arguments: ["x-queue-type": "quorum", "x-single-active-consumer": true])
@@ -119,25 +129,25 @@ public final class JobScheduler: Service, Sendable {
                 throw AMQPError.connectionClosedByClient
             }
             group.addTask {
-                try await self.schedule(job, on: amqp, tokens: tokens, changes: changes, metrics: metrics, logger: logger)
+                try await self.schedule(job, on: amqp, tokens: tokens, changes: changes, metrics: metrics, logger: logger, leading: leading)
             }
             try await group.next()
             group.cancelAll()
         }
         try? await amqp.cancel(consumerTag: consumer.tag)
-        if !Task.isShuttingDownGracefully { logger.warning("job.lease_lost", metadata: ["event": "job.lease_lost", "reason": "consumer ended"]) }
     }
 
     /// The leader's loop: waits for the lease, then runs each due tick and records it.
     private func schedule(
         _ job: ScheduledJob, on amqp: AMQPConnection, tokens: SharedTokens, changes: AsyncStream<Void>,
-        metrics: JobMetrics, logger: Logger
+        metrics: JobMetrics, logger: Logger, leading: LeadershipFlag
     ) async throws {
         var iterator = changes.makeAsyncIterator()
         while !tokens.withLock({ $0.isLeader }) {
             guard await iterator.next() != nil else { return }
         }
         metrics.isLeader(true)
+        leading.set()
         // A job that never ran has no recorded tick: it starts with the ticks after this
         // moment (no history means nothing was missed).
         let acquiredAt = WallClock.nowMilliseconds() / 1000
@@ -271,4 +281,13 @@ public final class JobScheduler: Service, Sendable {
 final class SharedTokens: Sendable {
     private let tokens = Mutex(LeaseTokens())
     func withLock<T>(_ body: (inout LeaseTokens) -> T) -> T { tokens.withLock { body(&$0) } }
+}
+
+/// Whether this replica led the job on the connection that just ended: decides between
+/// `job.lease_lost` and `job.lease_error`.
+final class LeadershipFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    /// The value, reset to false.
+    func take() -> Bool { value.withLock { value in defer { value = false }; return value } }
 }
