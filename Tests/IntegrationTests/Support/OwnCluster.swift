@@ -33,7 +33,7 @@ actor OwnCluster {
         return current
     }
 
-    /// Starts the nodes (in parallel) and joins the others to the first; once per suite.
+    /// Starts the nodes one after the other and joins the others to the first; once per suite.
     func start() async throws {
         guard !started else { return }
         started = true
@@ -42,15 +42,15 @@ actor OwnCluster {
             "BROKER_START_TIMEOUT": "150", "BROKER_COOKIE": "warren-it-cookie-\(uniqueSuffix())",
             "BROKER_EPMD_PORT": "\(try unusedLoopbackPort())",
         ]
-        let results = try await withThrowingTaskGroup(of: ToolResult.self) { group in
-            for directory in directories {
-                group.addTask { try await Self.brokerScript(["start", directory], environment: environment, timeout: .seconds(200)) }
-            }
-            var results: [ToolResult] = []
-            for try await result in group { results.append(result) }
-            return results
+        // One node after the other. Started at once, all three found no epmd and each spawned
+        // one (a start whose epmd lost the port before the winner answered gives up), and
+        // ChildProcess's pipes are only safe from inheritance when children are spawned one at
+        // a time (see makePipe). One CI run failed here with a node start's stdout held open
+        // by another process; starting in sequence costs ~20 s and removes both races.
+        for directory in directories {
+            let result = try await Self.brokerScript(["start", directory], environment: environment, timeout: .seconds(200))
+            guard result.succeeded else { throw SetupError("could not start a cluster node:\n\(result)") }
         }
-        for result in results where !result.succeeded { throw SetupError("could not start a cluster node:\n\(result)") }
         var urls: [String] = []
         for directory in directories {
             let env = try String(contentsOfFile: directory + "/env", encoding: .utf8)
