@@ -154,7 +154,9 @@ extension String {
         String(map { $0 == "-" ? "_" : $0 })
     }
 
-    fileprivate func trimmingSpaces() -> Substring {
+    /// Without leading and trailing spaces (settings, schedules: tabs and newlines are kept,
+    /// so that they stay visible in errors).
+    func trimmingSpaces() -> Substring {
         var text = self[...]
         while text.first == " " { text = text.dropFirst() }
         while text.last == " " { text = text.dropLast() }

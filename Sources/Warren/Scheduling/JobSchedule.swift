@@ -26,7 +26,7 @@ public struct JobSchedule: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a specification; throws naming the part at fault.
     public init(_ specification: String) throws(JobScheduleError) {
-        let spec = String(specification.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+        let spec = String(specification.trimmingSpaces())
         description = spec
         var rest = Substring(spec)
         var offset: Int64?

@@ -108,8 +108,8 @@ public final class JobScheduler: Service, Sendable {
         }
         // A seed token, so that a job's first replica ever has a lease to take. Extra seeds
         // are merged away by the leader.
-        try await amqp.publish(routingKey: queue, properties: AMQPProperties(contentType: "application/json", deliveryMode: 2),
-                               body: Array(#"{"job":"\#(job.name)","tick":null}"#.utf8))
+        let seed = LeaseToken.message(job: job.name, tick: nil)
+        try await amqp.publish(routingKey: queue, properties: seed.properties, body: seed.body)
         let consumer = try await amqp.consume(queue: queue, prefetch: 100)
         let tokens = SharedTokens()
         let (changes, notify) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -122,7 +122,7 @@ public final class JobScheduler: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await delivery in consumer.deliveries {
-                    let tick: Int64? = if case .int(let value)? = delivery.properties.headers?["x-warren-tick"] { value } else { nil }
+                    let tick = LeaseToken.tick(of: delivery.properties)
                     tokens.withLock { $0.received(tag: delivery.deliveryTag, tick: tick) }
                     notify.yield()
                 }
@@ -200,12 +200,10 @@ public final class JobScheduler: Service, Sendable {
             // One routed message is both the work item and the new lease token: recording
             // and publishing cannot come apart. A leader whose connection the broker has
             // closed gets no confirm, so it publishes nothing (fencing).
-            var properties = AMQPProperties(contentType: "application/json", deliveryMode: 2)
+            var (properties, body) = LeaseToken.message(job: job.name, tick: tick)
             properties.messageID = "\(job.name)@\(tickTime)"
-            properties.headers = ["x-warren-tick": .int(tick)]
             runLogger.info("job.started", metadata: ["event": "job.started", "lag_ms": "\(startMs - tick * 1000)"])
-            try await amqp.publish(exchange: Self.tickExchange(namespace), routingKey: job.name, properties: properties,
-                                   body: Array(#"{"job":"\#(job.name)","tick":"\#(tickTime)"}"#.utf8))
+            try await amqp.publish(exchange: Self.tickExchange(namespace), routingKey: job.name, properties: properties, body: body)
             for tag in tokens.withLock({ $0.recorded(tick) }) { amqp.ack(tag) }
             let endMs = WallClock.nowMilliseconds()
             metrics.completed(atMilliseconds: endMs)
@@ -269,10 +267,8 @@ public final class JobScheduler: Service, Sendable {
     /// older tokens.
     private func record(_ job: ScheduledJob, tick: Int64, on amqp: AMQPConnection, tokens: SharedTokens) async throws {
         guard (tokens.withLock { $0.lastCompleted } ?? Int64.min) < tick else { return }
-        var properties = AMQPProperties(contentType: "application/json", deliveryMode: 2)
-        properties.headers = ["x-warren-tick": .int(tick)]
-        try await amqp.publish(routingKey: Self.leaseQueue(namespace, job.name), properties: properties,
-                               body: Array(#"{"job":"\#(job.name)","tick":"\#(CivilTime(epochSeconds: tick))"}"#.utf8))
+        let token = LeaseToken.message(job: job.name, tick: tick)
+        try await amqp.publish(routingKey: Self.leaseQueue(namespace, job.name), properties: token.properties, body: token.body)
         for tag in tokens.withLock({ $0.recorded(tick) }) { amqp.ack(tag) }
     }
 }

@@ -18,7 +18,7 @@ public struct ScheduledJobSetting: Sendable, Equatable {
         guard let equals = text.firstIndex(of: "=") else {
             throw .invalid(String(text), "expected NAME=SPEC, e.g. cleanup=@daily or report=0 6 * * mon-fri")
         }
-        let name = String(text[..<equals]).trimmingCharacters(in: " ")
+        let name = String(String(text[..<equals]).trimmingSpaces())
         guard let problem = Self.problem(withName: name) else {
             self.name = name
             schedule = try JobSchedule(String(text[text.index(after: equals)...]))
@@ -49,11 +49,5 @@ public struct ScheduledJobSetting: Sendable, Equatable {
                 || byte == 0x2E || byte == 0x5F || byte == 0x2D
         }
         return allowed ? nil : "job name '\(name)' may only hold letters, digits, '.', '_' and '-'"
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(drop(while: { $0 == character }).reversed().drop(while: { $0 == character }).reversed())
     }
 }
