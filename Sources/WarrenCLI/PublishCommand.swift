@@ -133,6 +133,9 @@ struct PublishCommand: AsyncParsableCommand {
             var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
             properties.timestamp = UInt64(time(nil))
             var messageHeaders = headerTable
+            // Milliseconds, as RabbitMQ's message-timestamp plugin writes it: the consumer's
+            // `warren_message_age_seconds` reads it.
+            messageHeaders[MessageAge.header] = .int(MessageAge.nowMilliseconds())
             if messageHeaders[TraceHeaders.traceParentKey] == nil { trace.child().write(into: &messageHeaders) }
             properties.headers = messageHeaders
             outstanding.append(connection.enqueuePublish(

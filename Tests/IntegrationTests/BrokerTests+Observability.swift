@@ -94,6 +94,7 @@ extension BrokerTests {
                 let metricsFile = FileManager.default.temporaryDirectory.appendingPathComponent("warren-publish-\(uniqueSuffix()).prom").path
                 defer { try? FileManager.default.removeItem(atPath: metricsFile) }
                 let batches: [(count: Int, body: String)] = [(15, "{}"), (4, #"{"fail":"permanent"}"#), (1, "not json")]
+                let publishedFrom = ContinuousClock.now
                 for (index, batch) in batches.enumerated() {
                     let file = index == 0 ? ["--metrics-file", metricsFile] : []
                     let result = try await warrenPublish(
@@ -122,6 +123,8 @@ extension BrokerTests {
                     ("warren_handler_duration_seconds_count{\(labels)}", 20),
                     (#"warren_handler_duration_seconds_bucket{\#(labels),le="+Inf"}"#, 20),
                     ("warren_messages_in_flight{\(labels)}", 0),
+                    // `warren publish` stamps `timestamp_in_ms`: every message has an age.
+                    ("warren_message_age_seconds_count{\(labels)}", 20),
                     (#"warren_connection_state{\#(labels),state="consuming"}"#, 1),
                     (#"warren_connection_state{\#(labels),state="reconnecting"}"#, 0),
                     ("warren_reconnects_total{\(labels)}", 0),
@@ -130,6 +133,12 @@ extension BrokerTests {
                     #expect(metrics[series] == value, "\(series) in:\n\(response.body)")
                 }
                 #expect(response.body.contains("# TYPE warren_handler_duration_seconds histogram"), "\(response.body)")
+                // Ages are seconds, not milliseconds read as seconds: none can be older than the
+                // time since the first publish began (plus 1 ms each: the header has millisecond resolution).
+                let window = publishedFrom.duration(to: .now)
+                let ageSum = try #require(metrics["warren_message_age_seconds_sum{\(labels)}"])
+                #expect(ageSum > 0 && ageSum <= 20 * (Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18 + 0.001),
+                        "age sum \(ageSum) s for 20 messages published within \(window)")
 
                 let published = PrometheusSamples(try String(contentsOfFile: metricsFile, encoding: .utf8))
                 #expect(published[#"warren_publish_confirms_total{result="ack"}"#] == 15)

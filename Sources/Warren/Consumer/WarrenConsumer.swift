@@ -590,6 +590,9 @@ public final class WarrenConsumer: Service {
         _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?, crashLoop: CrashLoopDetected?
     ) async {
         let start = ContinuousClock.now
+        if let age = MessageAge.nanoseconds(delivery.properties, nowMilliseconds: WallClock.nowMilliseconds()) {
+            metrics.messageAge.recordNanoseconds(age)
+        }
         // A retried or republished copy arrives from the default exchange: the handler sees
         // where the message was first published.
         let headers = delivery.properties.headers

@@ -15,6 +15,7 @@ import Metrics
 /// | `warren_messages_requeued_total` | counter | `queue`, `reason`: `unstarted` (prefetched but not started, given back by a drain) or `copy_failed` (its retry or dead-letter copy could not be published) |
 /// | `warren_messages_abandoned_total` | counter | `queue` (left unacked: the broker redelivers them) |
 /// | `warren_handler_duration_seconds` | histogram | `queue` (every handled message, whatever its outcome) |
+/// | `warren_message_age_seconds` | histogram | `queue` (publish → handler start, see `MessageAge`) |
 /// | `warren_messages_in_flight` | gauge | `queue` |
 /// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others |
 /// | `warren_reconnects_total` | counter | `queue` |
@@ -39,6 +40,7 @@ struct ConsumerMetrics: Sendable {
     let reconnects: Counter
     let inFlight: Meter
     let handlerDuration: Timer
+    let messageAge: Timer
     private let deadLettered: [DeadLetterReason: Counter]
     private let states: [String: Gauge]
     private let nodes: [String: Gauge]
@@ -62,6 +64,7 @@ struct ConsumerMetrics: Sendable {
         reconnects = Counter(label: "warren_reconnects_total", dimensions: labels)
         inFlight = Meter(label: "warren_messages_in_flight", dimensions: labels)
         handlerDuration = Timer(label: "warren_handler_duration_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
+        messageAge = Timer(label: "warren_message_age_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
         var deadLettered: [DeadLetterReason: Counter] = [:]
         for reason in DeadLetterReason.allCases {
             deadLettered[reason] = Counter(label: "warren_messages_dead_lettered_total", dimensions: labels + [("reason", reason.rawValue)])

@@ -20,10 +20,20 @@ public enum WarrenMetrics {
         .seconds(30), .seconds(60), .seconds(300),
     ]
 
+    /// Buckets of `warren_message_age_seconds` (publish → handler start): from 1 ms (an idle
+    /// queue on a quiet broker; the `timestamp_in_ms` header has millisecond resolution) to an
+    /// hour (a backlog).
+    public static let messageAgeBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(3), .milliseconds(5), .milliseconds(7.5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3600),
+    ]
+
     /// A Prometheus metrics factory on `registry`, with Warren's histogram buckets.
     public static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["warren_handler_duration_seconds"] = handlerDurationBuckets
+        factory.durationHistogramBuckets["warren_message_age_seconds"] = messageAgeBuckets
         return factory
     }
 
