@@ -238,7 +238,7 @@ public final class AMQPConnection: Sendable {
     }
 
     /// Whether the connection is still usable; `closeReason` says why not.
-    public var isOpen: Bool { mailbox.closedError == nil }
+    public var isOpen: Bool { !mailbox.isClosed }
 
     /// Why the connection ended, or `nil` while it is open.
     public var closeReason: AMQPError? { mailbox.closedError }

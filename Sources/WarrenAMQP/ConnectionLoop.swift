@@ -41,6 +41,9 @@ final class ConnectionLoop {
     /// Why the connection ended; `nil` while it runs.
     private(set) var closeError: AMQPError?
     private var lastInput = ContinuousClock.now
+    /// `poll()` saw the socket readable (or it has not been polled yet): `pump()` has input.
+    private var socketReadable = true
+    private var lastPump = ContinuousClock.now
     private let heartbeat: Duration
 
     init(
@@ -70,7 +73,15 @@ final class ConnectionLoop {
             guard !finished else { break }
             do {
                 try flushAcks()
-                try pump()
+                // Only when there is something to read: a turn woken by a command alone would
+                // otherwise cost a `recv` that finds nothing.
+                // librabbitmq sends a due heartbeat only inside its read calls: a loop woken
+                // by commands alone still reads now and then.
+                if socketReadable || raw.hasBufferedInput || ContinuousClock.now - lastPump > .milliseconds(250) {
+                    lastPump = .now
+                    try pump()
+                }
+                socketReadable = false
                 if !finished, !raw.hasBufferedInput {
                     try waitForInput()
                 }
@@ -125,9 +136,12 @@ final class ConnectionLoop {
     /// Dispatches up to a bounded number of buffered events, so queued commands (acks) are not
     /// starved by a busy consumer.
     private func pump() throws {
+        var read = false
+        // Stamped once per batch, not per frame (a clock read per delivery showed in profiles).
+        defer { if read { lastInput = .now } }
         for _ in 0..<512 {
             guard let event = try raw.nextEvent() else { return }
-            lastInput = .now
+            read = true
             try dispatch(event)
             if finished { return }
         }
@@ -165,6 +179,8 @@ final class ConnectionLoop {
     }
 
     private func waitForInput() throws {
+        // Commands arrived since the top of the turn: run them before sleeping.
+        guard mailbox.park() else { return }
         var fds = [
             pollfd(fd: raw.socketFD, events: Int16(POLLIN), revents: 0),
             pollfd(fd: mailbox.wakeFD, events: Int16(POLLIN), revents: 0),
@@ -172,6 +188,7 @@ final class ConnectionLoop {
         // librabbitmq sends heartbeats only when called: wake at least this often to let it.
         let timeoutMs: Int32 = heartbeat > .zero ? Int32(min(1000, raw.negotiatedHeartbeat * 250)) : 1000
         let ready = poll(&fds, 2, timeoutMs)
+        mailbox.unpark()
         if ready < 0 {
             guard errno == EINTR else {
                 throw AMQPError.library(status: 0, message: String(cString: strerror(errno)), context: "poll")
@@ -181,6 +198,7 @@ final class ConnectionLoop {
         if fds[1].revents != 0 { mailbox.clearWake() }
         if fds[0].revents != 0 {
             lastInput = .now
+            socketReadable = true
         } else if heartbeat > .zero, ContinuousClock.now - max(lastInput, raw.lastReceived) > heartbeat * 2 {
             // The broker sends a heartbeat every interval; two silent intervals mean it is gone
             // (a blackholed network gives no error on the socket).

@@ -20,10 +20,18 @@ final class Mailbox: Sendable {
     private struct State {
         var commands: [Command] = []
         var closedWith: AMQPError?
+        /// The owner is (about to be) asleep in `poll()` and must be woken by the next command.
+        var parked = false
     }
 
     private let state = Mutex(State())
-    /// Written when the queue goes from empty to non-empty; the owner drains it after `poll()`.
+    /// Mirrors `closedWith != nil` without the lock: `isClosed` is read for every message by
+    /// handler tasks, and taking the lock the owner thread takes every turn made them contend.
+    private let closed = Atomic<Bool>(false)
+    /// Written by the first command sent while the owner is parked in `poll()`; the owner
+    /// drains it after `poll()`. While the owner is busy (reading deliveries, sending acks) it
+    /// takes commands at the top of every turn anyway, so `send` does not write it: a handler's
+    /// ack then costs a lock, not a `write` here and a `read` plus an extra `poll` there.
     let wakeFD: Int32
 
     init() throws {
@@ -42,13 +50,32 @@ final class Mailbox: Sendable {
     /// without queueing, when it is gone.
     @discardableResult
     func send(_ command: Command) -> AMQPError? {
-        state.withLock { state -> AMQPError? in
-            if let error = state.closedWith { return error }
+        let (refused, wakeOwner) = state.withLock { state -> (AMQPError?, Bool) in
+            if let error = state.closedWith { return (error, false) }
             state.commands.append(command)
-            // One wake-up per batch: the owner takes the whole queue at once.
-            if state.commands.count == 1 { wake() }
-            return nil
+            // One wake-up per sleep: the owner takes the whole queue when it wakes.
+            guard state.parked else { return (nil, false) }
+            state.parked = false
+            return (nil, true)
         }
+        if wakeOwner { wake() }
+        return refused
+    }
+
+    /// Marks the owner as going to sleep in `poll()` (owner thread only). Returns false, not
+    /// parking, when commands are already waiting: the owner must run them instead of sleeping.
+    func park() -> Bool {
+        state.withLock { state in
+            guard state.commands.isEmpty, state.closedWith == nil else { return false }
+            state.parked = true
+            return true
+        }
+    }
+
+    /// The owner woke from `poll()` (owner thread only): further commands need no wake-up until
+    /// it parks again.
+    func unpark() {
+        state.withLock { $0.parked = false }
     }
 
     /// Takes every queued command (owner thread only).
@@ -64,7 +91,10 @@ final class Mailbox: Sendable {
     /// Refuses further commands and returns those that were still queued (owner thread only).
     func close(with error: AMQPError) -> [Command] {
         state.withLock { state in
-            if state.closedWith == nil { state.closedWith = error }
+            if state.closedWith == nil {
+                state.closedWith = error
+                closed.store(true, ordering: .releasing)
+            }
             let commands = state.commands
             state.commands = []
             return commands
@@ -72,8 +102,12 @@ final class Mailbox: Sendable {
     }
 
     var closedError: AMQPError? {
-        state.withLock { $0.closedWith }
+        guard isClosed else { return nil }
+        return state.withLock { $0.closedWith }
     }
+
+    /// Whether the connection ended (commands are refused): one atomic load.
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
 
     private func wake() {
         var one: UInt64 = 1

@@ -29,19 +29,27 @@ import Testing
         #expect(mailbox.take().isEmpty)
     }
 
-    /// The first command of a batch wakes the owner from `poll()`; clearing the wake-up after
-    /// taking the batch leaves `poll()` quiet until the next command.
-    @Test func theFirstCommandWakesTheOwnerAndClearingQuietsIt() throws {
+    /// A command wakes the owner only when it is parked in `poll()`, once per sleep; while it
+    /// is busy (not parked) commands just queue, with no eventfd write; it does not park while
+    /// commands wait.
+    @Test func onlyAParkedOwnerIsWokenOncePerSleep() throws {
         let mailbox = try Mailbox()
-        #expect(!isWoken(mailbox))
         mailbox.send(.ack(1))
-        #expect(isWoken(mailbox))
+        #expect(!isWoken(mailbox), "a busy owner takes commands at its next turn: no wake-up")
+        #expect(!mailbox.park(), "commands are waiting: the owner must not sleep")
+        #expect(tags(mailbox.take()) == [1])
+        #expect(mailbox.park())
         mailbox.send(.ack(2))
-        mailbox.clearWake()
-        #expect(!isWoken(mailbox))
-        #expect(tags(mailbox.take()) == [1, 2])
+        #expect(isWoken(mailbox), "the first command after parking wakes it")
         mailbox.send(.ack(3))
-        #expect(isWoken(mailbox), "the next batch wakes it again")
+        mailbox.clearWake()
+        #expect(!isWoken(mailbox), "one wake-up per sleep")
+        mailbox.unpark()
+        #expect(tags(mailbox.take()) == [2, 3])
+        #expect(mailbox.park())
+        mailbox.unpark()
+        mailbox.send(.ack(4))
+        #expect(!isWoken(mailbox), "woken by something else (the socket): no write needed")
     }
 
     /// Once closed, commands are refused with the connection's error (the caller fails at once

@@ -27,16 +27,32 @@ public enum JSONMessageDecoding {
                 "body is not UTF-8 (JSON must be, RFC 8259 §8.1): ill-formed byte 0x\(String(body[offset], radix: 16, uppercase: true)) at offset \(offset)")
         }
         do {
-            return try JSONDecoder().decode(Message.self, from: Data(body))
+            return try decoder.decode(Message.self, from: Data(body))
         } catch let error as DecodingError {
             throw UndecodableMessage("body is not a valid \(Message.self): \(describe(error))")
         }
     }
 
+    /// Whether the media type (before any `;` parameters, blanks ignored, any case) is
+    /// `application/json` or ends in `+json`. Compares bytes without building strings: it runs
+    /// for every message.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = String(contentType.prefix { $0 != ";" }.filter { $0 != " " && $0 != "\t" }).lowercased()
-        return mediaType == "application/json" || mediaType.hasSuffix("+json")
+        var mediaType: [UInt8] = []
+        mediaType.reserveCapacity(32)
+        for byte in contentType.utf8 {
+            if byte == UInt8(ascii: ";") { break }
+            if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") { continue }
+            // ASCII lowercase; other bytes (UTF-8 continuation or lead bytes) stay as they are.
+            mediaType.append(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte)
+        }
+        return mediaType.elementsEqual(applicationJSON) || (mediaType.count >= plusJSON.count && mediaType.suffix(plusJSON.count).elementsEqual(plusJSON))
     }
+
+    private static let applicationJSON = Array("application/json".utf8)
+    private static let plusJSON = Array("+json".utf8)
+    /// One decoder for every message (it is thread-safe and holds no per-decode state), instead
+    /// of one allocated per message.
+    private static let decoder = JSONDecoder()
 
     private static func describe(_ error: DecodingError) -> String {
         switch error {
