@@ -77,9 +77,12 @@ final class ConnectionLoop {
                 // otherwise cost a `recv` that finds nothing.
                 // librabbitmq sends a due heartbeat only inside its read calls: a loop woken
                 // by commands alone still reads now and then.
-                if socketReadable || raw.hasBufferedInput || ContinuousClock.now - lastPump > .milliseconds(250) {
-                    lastPump = .now
+                if socketReadable || raw.hasBufferedInput {
                     try pump()
+                    lastPump = .now
+                } else if ContinuousClock.now - lastPump > .milliseconds(250) {
+                    try pump()
+                    lastPump = .now
                 }
                 socketReadable = false
                 if !finished, !raw.hasBufferedInput {

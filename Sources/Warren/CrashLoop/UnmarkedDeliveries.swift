@@ -24,7 +24,9 @@ final class UnmarkedDeliveries: Sendable {
         /// The consumer whose deliveries `held` lists.
         var consumerTag = ""
         /// Deliveries of that consumer known to be unmarked and not yet settled, by delivery tag.
-        var held: [UInt64: AMQPDelivery] = [:]
+        /// Message id and body (what a `CrashMarkerKey` is made of) by delivery tag: not the
+        /// whole delivery, whose copy retained every one of its strings for every message.
+        var held: [UInt64: (messageID: String?, body: [UInt8])] = [:]
         /// Keys of the unmarked deliveries the previous consumer held when its connection ended:
         /// the broker gives them back, `redelivered`. A count per key (duplicates share a key).
         var returned: [CrashMarkerKey: Int] = [:]
@@ -42,7 +44,7 @@ final class UnmarkedDeliveries: Sendable {
                 // A new consumer (the old one's connection ended): what the old one held comes back.
                 var returned: [CrashMarkerKey: Int] = [:]
                 for held in state.held.values {
-                    returned[CrashMarkerKey(messageID: held.properties.messageID, body: held.body), default: 0] += 1
+                    returned[CrashMarkerKey(messageID: held.messageID, body: held.body), default: 0] += 1
                 }
                 state = State(consumerTag: consumerTag, held: [:], returned: returned)
             }
@@ -51,7 +53,7 @@ final class UnmarkedDeliveries: Sendable {
                 guard let count = state.returned[key] else { return false }
                 state.returned[key] = count > 1 ? count - 1 : nil
             }
-            state.held[delivery.deliveryTag] = delivery
+            state.held[delivery.deliveryTag] = (delivery.properties.messageID, delivery.body)
             return true
         }
     }
