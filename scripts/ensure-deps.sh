@@ -154,6 +154,7 @@ fi
 
 pkg-config --exists librabbitmq || { log "librabbitmq still not found by pkg-config"; exit 1; }
 python3 -c 'import pika' 2>/dev/null || { log "python3 still cannot import pika"; exit 1; }
+command -v promtool >/dev/null 2>&1 || { log "promtool still not found (Debian package prometheus)"; exit 1; }
 if [ $want_lint = 1 ]; then
     add_python_script_dirs
     for t in hadolint check-jsonschema kubernetes-validate; do
