@@ -17,13 +17,17 @@ extension BrokerTests {
         }
 
         /// Runs a consuming worker with a scheduled job and returns its `/metrics` text once the
-        /// job's metrics are there.
+        /// job's metrics are there. The two gauges set once at start carry their settings:
+        /// `warren_concurrency_limit` the concurrency, `warren_job_interval_seconds` the
+        /// `@every` duration.
         private func liveMetrics(_ env: TestEnvironment, queue: String) async throws -> String {
-            let worker = try WarrenProcess.worker(env, queue: queue, ["--queue-type", "classic", "--handler", "noop", "--schedule", "tick=@every 1s"])
+            let worker = try WarrenProcess.worker(
+                env, queue: queue, ["--queue-type", "classic", "--handler", "noop", "--concurrency", "3", "--schedule", "tick=@every 1s"])
             defer { worker.forceStop() }
             let (response, _) = try await worker.healthProbe().waitForMetrics(timeout: .seconds(30), "consuming, with the job's metrics") { samples in
                 samples[#"warren_connection_state{queue="\#(queue)",state="consuming"}"#] == 1
                     && samples[#"warren_job_interval_seconds{job="tick"}"#] == 1
+                    && samples[#"warren_concurrency_limit{queue="\#(queue)"}"#] == 3
             }
             _ = try await worker.stop(with: SIGTERM, timeout: .seconds(30))
             return response.body
