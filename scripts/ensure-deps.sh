@@ -84,6 +84,10 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
 { command -v amqp-publish && command -v amqp-get; } >/dev/null 2>&1 || missing+=(amqp-tools)
+# promtool (Debian ships it in prometheus; the server it also installs is not started by
+# Warren's scripts): the metrics test runs `promtool check metrics` on a live /metrics, and
+# `make lint` checks and unit-tests deploy/prometheus/warren-rules.yml.
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 
 # pika: through apt only when the python3 on PATH is Debian's own (a pyenv or venv
 # python would not see /usr/lib/python3/dist-packages), else through pip.
@@ -150,6 +154,7 @@ fi
 
 pkg-config --exists librabbitmq || { log "librabbitmq still not found by pkg-config"; exit 1; }
 python3 -c 'import pika' 2>/dev/null || { log "python3 still cannot import pika"; exit 1; }
+command -v promtool >/dev/null 2>&1 || { log "promtool still not found (Debian package prometheus)"; exit 1; }
 if [ $want_lint = 1 ]; then
     add_python_script_dirs
     for t in hadolint check-jsonschema kubernetes-validate; do

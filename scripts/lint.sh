@@ -2,7 +2,8 @@
 # `make lint`: the files no compiler checks. The Dockerfile and compose file cannot be
 # built on machines without a Docker engine, so linting them against hadolint and the
 # compose-spec schema is the check they get; the systemd unit gets `systemd-analyze verify`,
-# the Kubernetes manifests Kubernetes' own schemas (kubernetes-validate, offline).
+# the Kubernetes manifests Kubernetes' own schemas (kubernetes-validate, offline), the
+# Prometheus alert rules promtool (checked, and unit-tested against their tests file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,12 @@ version_matches() {
 step version_matches
 step check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml deploy/compose/*.yaml
 step scripts/verify-systemd-unit.sh
+step promtool check rules deploy/prometheus/warren-rules.yml
+# promtool resolves rule_files relative to the tests file.
+step promtool test rules deploy/prometheus/warren-rules.test.yml
+# The dashboard's metric names are checked against a live worker by the integration tests
+# (DashboardMetrics); here, that it is JSON at all.
+step python3 -m json.tool deploy/grafana/warren.json /dev/null
 # Strict: an unknown field (a typo) fails, as kubectl's server-side validation would.
 step kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 if [ -d .github/workflows ]; then

@@ -140,7 +140,8 @@ public final class WarrenConsumer: Service {
         processing = MessageProcessing(handlerFactory, timeout: configuration.handlerTimeout)
         self.logger = logger
         self.status = status
-        metrics = ConsumerMetrics(queue: configuration.queue, nodes: settings.urls.urls.map { BrokerNode(url: $0, serverProperties: [:]).address })
+        metrics = ConsumerMetrics(queue: configuration.queue, nodes: settings.urls.urls.map { BrokerNode(url: $0, serverProperties: [:]).address },
+                                 concurrency: configuration.concurrency)
         let publisher = self.publisher
         crashGuard = configuration.crashLimit.map { CrashGuard(queue: configuration.queue, limit: $0, publisher: publisher) }
     }

@@ -44,7 +44,8 @@ public struct HealthServer: Service {
     ///   - host: Address to bind; `0.0.0.0` (every IPv4 interface) so that a container's probes reach it.
     ///   - port: TCP port; `0` lets the kernel pick a free one (logged, and passed to `onListening`).
     ///   - metrics: served at `/metrics`; bootstrap swift-metrics with
-    ///     `PrometheusMetricsFactory(registry:)` on the same registry (see `WarrenMetrics`).
+    ///     `WarrenMetrics.factory(registry:)` on the same registry (`WarrenMetrics.bootstrap()`
+    ///     does both), which adds the `# HELP` lines.
     ///   - logger: Used for the `http.listening` line and given to Hummingbird. At `info`,
     ///     Hummingbird's own start and stop lines are left out (the `http.listening` line replaces
     ///     them); at `debug` and `trace` they are kept.

@@ -17,12 +17,13 @@ import Metrics
 /// | `warren_handler_duration_seconds` | histogram | `queue` (every handled message, whatever its outcome) |
 /// | `warren_message_age_seconds` | histogram | `queue` (publish → handler start, see `MessageAge`) |
 /// | `warren_messages_in_flight` | gauge | `queue` |
+/// | `warren_concurrency_limit` | gauge | `queue` (the configured concurrency, set once: the ceiling of `warren_messages_in_flight`) |
 /// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others |
 /// | `warren_reconnects_total` | counter | `queue` |
 /// | `warren_broker_node` | gauge | `queue`, `node` (`host:port` of a configured URL): 1 for the node the consumer is connected to, 0 for the others |
 ///
 /// Labels are bounded: the queue names and nodes come from configuration, `reason` and `state` from
-/// fixed lists; never a message id or an error text.
+/// fixed lists; never a message id or an error text. The `# HELP` texts are in `WarrenMetricHelp`.
 ///
 /// Every handle is made once, when the consumer is created (a metric lookup takes the backend's
 /// lock; an increment does not), so bootstrap the metrics backend before creating consumers.
@@ -48,9 +49,11 @@ struct ConsumerMetrics: Sendable {
     /// Every state `WorkerStatus` reports, so each series exists (at 0) from the start.
     static let stateNames = ["starting", "connecting", "consuming", "blocked", "reconnecting", "draining", "stopped", "failed"]
 
-    /// - Parameter nodes: every configured node's `host:port`, so each series exists (at 0)
-    ///   from the start.
-    init(queue: String, nodes: [String] = []) {
+    /// - Parameters:
+    ///   - nodes: every configured node's `host:port`, so each series exists (at 0) from the start.
+    ///   - concurrency: the configured concurrency, exported once as `warren_concurrency_limit`
+    ///     so that dashboards can show in-flight handlers against their ceiling.
+    init(queue: String, nodes: [String] = [], concurrency: Int? = nil) {
         let labels = [("queue", queue)]
         received = Counter(label: "warren_messages_received_total", dimensions: labels)
         redelivered = Counter(label: "warren_messages_redelivered_total", dimensions: labels)
@@ -82,6 +85,9 @@ struct ConsumerMetrics: Sendable {
         self.nodes = nodeGauges
         setState("starting")
         setNode(nil)
+        if let concurrency {
+            Gauge(label: "warren_concurrency_limit", dimensions: labels).record(concurrency)
+        }
     }
 
     func deadLettered(_ reason: DeadLetterReason) {

@@ -29,12 +29,13 @@ public enum WarrenMetrics {
         .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3600),
     ]
 
-    /// A Prometheus metrics factory on `registry`, with Warren's histogram buckets.
-    public static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+    /// A Prometheus metrics factory on `registry`, with Warren's histogram buckets and the
+    /// `# HELP` texts of `WarrenMetricHelp` (add a program's own to `helpTexts`).
+    public static func factory(registry: PrometheusCollectorRegistry) -> WarrenMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets["warren_handler_duration_seconds"] = handlerDurationBuckets
         factory.durationHistogramBuckets["warren_message_age_seconds"] = messageAgeBuckets
-        return factory
+        return WarrenMetricsFactory(prometheus: factory)
     }
 
     /// Creates a registry and bootstraps swift-metrics with it (`MetricsSystem.bootstrap` may be

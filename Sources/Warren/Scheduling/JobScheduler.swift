@@ -69,7 +69,7 @@ public final class JobScheduler: Service, Sendable {
             logger[metadataKey: "job"] = "\(job.name)"
             return logger
         }()
-        let metrics = JobMetrics(job: job.name)
+        let metrics = JobMetrics(job: job.name, interval: job.schedule.longestInterval(after: WallClock.nowMilliseconds() / 1000))
         let leading = LeadershipFlag()
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var failure: (any Error)?

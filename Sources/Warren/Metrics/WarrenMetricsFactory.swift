@@ -1,0 +1,75 @@
+import Metrics
+import Prometheus
+
+/// swift-prometheus' `PrometheusMetricsFactory` plus `# HELP` lines.
+///
+/// swift-metrics' `MetricsFactory` has no help parameter, so `PrometheusMetricsFactory` registers
+/// every metric with an empty help text, and the registry refuses (traps on) a second
+/// registration of a name with a different text, so help cannot be added beside it either. This
+/// factory registers the names found in `helpTexts` through the registry's own
+/// `make…(name:labels:help:)` instead, with the wrapped factory's histogram buckets and name
+/// sanitizer, and hands every other name to the wrapped factory unchanged.
+///
+/// Sendable and stateless beyond its settings: swift-metrics calls it from whichever thread makes
+/// a metric.
+public struct WarrenMetricsFactory: MetricsFactory, Sendable {
+    /// The wrapped factory: its registry, buckets and sanitizer apply to every metric.
+    public var prometheus: PrometheusMetricsFactory
+    /// Metric name (as the code names it, before the sanitizer) → help text.
+    public var helpTexts: [String: String]
+
+    public init(prometheus: PrometheusMetricsFactory, helpTexts: [String: String] = WarrenMetricHelp.texts) {
+        self.prometheus = prometheus
+        self.helpTexts = helpTexts
+    }
+
+    public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        guard let help = helpTexts[label] else { return prometheus.makeCounter(label: label, dimensions: dimensions) }
+        let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
+        return prometheus.registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        guard let help = helpTexts[label] else { return prometheus.makeFloatingPointCounter(label: label, dimensions: dimensions) }
+        let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
+        return prometheus.registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        guard let help = helpTexts[label] else { return prometheus.makeMeter(label: label, dimensions: dimensions) }
+        let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
+        return prometheus.registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
+    }
+
+    public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        guard let help = helpTexts[label] else {
+            return prometheus.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
+        }
+        let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
+        guard aggregate else { return prometheus.registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels) }
+        let buckets = prometheus.valueHistogramBuckets[label] ?? prometheus.defaultValueHistogramBuckets
+        return prometheus.registry.makeValueHistogram(descriptor: Self.descriptor(name, help), labels: labels, buckets: buckets)
+    }
+
+    public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        guard let help = helpTexts[label] else { return prometheus.makeTimer(label: label, dimensions: dimensions) }
+        let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
+        let buckets = prometheus.durationHistogramBuckets[label] ?? prometheus.defaultDurationHistogramBuckets
+        return prometheus.registry.makeDurationHistogram(descriptor: Self.descriptor(name, help), labels: labels, buckets: buckets)
+    }
+
+    /// The registry takes help texts through a descriptor (its `help:` variants are deprecated);
+    /// the name is whole already.
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    // Destroying works on the handler, whichever path made it.
+    public func destroyCounter(_ handler: any CounterHandler) { prometheus.destroyCounter(handler) }
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        prometheus.destroyFloatingPointCounter(handler)
+    }
+    public func destroyMeter(_ handler: any MeterHandler) { prometheus.destroyMeter(handler) }
+    public func destroyRecorder(_ handler: any RecorderHandler) { prometheus.destroyRecorder(handler) }
+    public func destroyTimer(_ handler: any TimerHandler) { prometheus.destroyTimer(handler) }
+}
