@@ -377,48 +377,65 @@ static int cmd_publish(const char *host, int port, const char *queue,
 
 /* ---------------------------------------------------------------- consume */
 
-static int cmd_consume(const char *host, int port, const char *queue,
-                       long prefetch, long count) {
-  double t_start = now_mono();
+/* basic.qos(PREFETCH) and basic.consume(no_ack=false) on a new connection. */
+static amqp_connection_state_t open_consumer(const char *host, int port,
+                                             const char *queue, long prefetch) {
   amqp_connection_state_t c = open_conn(host, port);
   amqp_basic_qos(c, CH, 0, (uint16_t)prefetch, 0);
   check_rpc(c, "basic.qos");
   amqp_basic_consume(c, CH, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0,
                      0, amqp_empty_table);
   check_rpc(c, "basic.consume");
+  return c;
+}
+
+/* The next delivery into *env: 0, or 2 (reported) when none came for 60 s or
+ * the broker stopped the consumer. N of COUNT received so far, for messages. */
+static int next_delivery(amqp_connection_state_t c, amqp_envelope_t *env,
+                         long n, long count) {
+  for (;;) {
+    struct timeval tv = {60, 0};
+    amqp_maybe_release_buffers(c);
+    amqp_rpc_reply_t r = amqp_consume_message(c, env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL)
+      return 0;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_TIMEOUT) {
+      fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n", n,
+              count);
+      return 2;
+    }
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      /* A non-delivery frame (e.g. basic.cancel, channel.close). */
+      amqp_frame_t f;
+      if (amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
+          f.frame_type == AMQP_FRAME_METHOD &&
+          (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+           f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
+           f.payload.method.id == AMQP_BASIC_CANCEL_METHOD)) {
+        fprintf(stderr, "warren_bench: consumer stopped by broker "
+                        "(method 0x%08x) after %ld/%ld\n",
+                f.payload.method.id, n, count);
+        return 2;
+      }
+      continue;
+    }
+    die_reply(r, "consume");
+  }
+}
+
+static int cmd_consume(const char *host, int port, const char *queue,
+                       long prefetch, long count) {
+  double t_start = now_mono();
+  amqp_connection_state_t c = open_consumer(host, port, queue, prefetch);
 
   double t_first = 0;
   long n = 0;
   while (n < count) {
     amqp_envelope_t env;
-    struct timeval tv = {60, 0};
-    amqp_maybe_release_buffers(c);
-    amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          r.library_error == AMQP_STATUS_TIMEOUT) {
-        fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n",
-                n, count);
-        return 2;
-      }
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-        /* A non-delivery frame (e.g. basic.cancel, channel.close). */
-        amqp_frame_t f;
-        if (amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
-            f.frame_type == AMQP_FRAME_METHOD &&
-            (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
-             f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
-             f.payload.method.id == AMQP_BASIC_CANCEL_METHOD)) {
-          fprintf(stderr, "warren_bench: consumer stopped by broker "
-                          "(method 0x%08x) after %ld/%ld\n",
-                  f.payload.method.id, n, count);
-          return 2;
-        }
-        continue;
-      }
-      die_reply(r, "consume");
-    }
+    if (next_delivery(c, &env, n, count))
+      return 2;
     if (n == 0)
       t_first = now_mono();
     if (amqp_basic_ack(c, CH, env.delivery_tag, 0) != AMQP_STATUS_OK)
@@ -538,27 +555,12 @@ static int cmd_latency(const char *host, int port, const char *queue,
   long bucket[NBOUNDS + 1] = {0}; /* last: +Inf */
   long n = 0, no_stamp = 0;
   double sum = 0;
-  amqp_connection_state_t c = open_conn(host, port);
-  amqp_basic_qos(c, CH, 0, (uint16_t)prefetch, 0);
-  check_rpc(c, "basic.qos");
-  amqp_basic_consume(c, CH, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0,
-                     0, amqp_empty_table);
-  check_rpc(c, "basic.consume");
+  amqp_connection_state_t c = open_consumer(host, port, queue, prefetch);
   fprintf(stderr, "warren_bench: latency: consuming\n");
   while (n < count) {
     amqp_envelope_t env;
-    struct timeval tv = {60, 0};
-    amqp_maybe_release_buffers(c);
-    amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          r.library_error == AMQP_STATUS_TIMEOUT) {
-        fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n",
-                n, count);
-        return 2;
-      }
-      die_reply(r, "consume");
-    }
+    if (next_delivery(c, &env, n, count))
+      return 2;
     /* "Handler start": the delivery is decoded; measure before the ack. */
     int64_t pub;
     if (published_ms(&env.message.properties, &pub)) {
