@@ -647,9 +647,9 @@ for qt in "${QTYPE_LIST[@]}"; do
     q_rate=$(best "d.$qt.q" rate max); dbg_rate=$(best "d.$qt.dbg" rate max)
     w_rate=$(best "d.$qt.noop" rate max)
     r=$(ratio "$w_rate" "$q_rate")
-    line "log cost: noop info / off msgs/s" "$(f0 "$q_rate")" "$(f0 "$w_rate")" "$(f3 "$r")" ">= $TARGET_LOG_COST_RATIO x off" \
+    line "log cost noop (C col: W log off) info" "$(f0 "$q_rate")" "$(f0 "$w_rate")" "$(f3 "$r")" ">= $TARGET_LOG_COST_RATIO x off" \
       "$(verdict "$r" '>=' "$TARGET_LOG_COST_RATIO")" "log_cost_info"
-    line "log cost: noop debug / off msgs/s" "$(f0 "$q_rate")" "$(f0 "$dbg_rate")" "$(f3 "$(ratio "$dbg_rate" "$q_rate")")" "(information)" "" "log_cost_debug"
+    line "log cost noop (C col: W log off) debug" "$(f0 "$q_rate")" "$(f0 "$dbg_rate")" "$(f3 "$(ratio "$dbg_rate" "$q_rate")")" "(information)" "" "log_cost_debug"
   fi
 done
 
