@@ -573,9 +573,9 @@ fi
 read -r S_SMALL S_MID S_BIG <<<"${WARREN_BENCH_SCALING_COUNTS:-10000 100000 1000000}"
 if [ "$SCALING" = 1 ]; then
   # Warren as users run it (quorum, demo), one round each, and the C consumer beside it at the
-  # two larger counts: the broker's own pace changes with the queue's size (the C consumer in
-  # Warren's seat drained 1M at half its 100k rate), so the targets are on Warren's CPU per
-  # message, and the rates are shown next to C's.
+  # two larger counts: the broker's pace over a large queue varies with its state (in one run
+  # the C consumer in Warren's seat drained 1M at half its 100k rate, in the next at 0.98x), so
+  # the targets are on Warren's CPU per message, and the rates are shown next to C's.
   for n in "$S_SMALL" "$S_MID" "$S_BIG"; do drain_round "s.$n.w" 1 w quorum "$n" "" demo; done
   for n in "$S_MID" "$S_BIG"; do drain_round "s.$n.c" 1 c quorum "$n"; done
   # The first 100k messages of a queue 1.1M deep: the same work as s.100000 with 1M behind it.
