@@ -41,15 +41,18 @@ CLK_TCK=$(getconf CLK_TCK)
 sys_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
 # settle: give the broker time to finish writing what was just published, and wait (at most
-# 30 s) for the machine to be quiet: < 0.3 cores busy over one second.
+# WARREN_BENCH_SETTLE_MAX seconds, default 30) for the machine to be quiet: < 0.3 cores busy over
+# one second. On a machine that is never quiet, a smaller cap shortens a run (the rounds then
+# carry the "other load" warning anyway).
 settle() {
-  local deadline=$(( $(date +%s) + 30 )) a b
+  local max=${WARREN_BENCH_SETTLE_MAX:-30} a b
+  local deadline=$(( $(date +%s) + max ))
   sleep 1
   while :; do
     a=$(sys_busy_ticks); sleep 1; b=$(sys_busy_ticks)
     if [ $(( (b - a) * 10 )) -lt $(( 3 * CLK_TCK )) ]; then return 0; fi
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      log "WARNING: machine still busy ($(awk "BEGIN { printf \"%.2f\", ($b - $a) / $CLK_TCK }") cores) after 30 s; measuring anyway"
+      log "WARNING: machine still busy ($(awk "BEGIN { printf \"%.2f\", ($b - $a) / $CLK_TCK }") cores) after ${max} s; measuring anyway"
       return 0
     fi
   done

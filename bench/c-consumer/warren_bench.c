@@ -7,12 +7,34 @@
  *   warren_bench declare HOST PORT QUEUE DLX QUEUE_TYPE
  *       Deletes QUEUE if present, then declares it durable with
  *       x-dead-letter-exchange=DLX and x-queue-type=QUEUE_TYPE (both strings),
- *       i.e. exactly the arguments Warren declares its work queue with.
- *   warren_bench publish HOST PORT QUEUE COUNT SIZE
+ *       and for quorum queues x-delivery-limit=20, x-dead-letter-strategy=
+ *       at-least-once, x-overflow=reject-publish: exactly the arguments
+ *       `warren worker` declares its work queue with by default (Topology), so
+ *       that Warren's own declare of the same queue succeeds.
+ *   warren_bench delete HOST PORT QUEUE...
+ *       Deletes each QUEUE if present (a missing one is fine).
+ *   warren_bench publish HOST PORT QUEUE COUNT SIZE [BODY]
  *       Prefills QUEUE (default exchange) with COUNT persistent messages of
- *       exactly SIZE bytes of JSON ({"pad":"xxx..."}), content_type
- *       application/json, unique message_id, using publisher confirms with a
- *       pipelined window. Exits non-zero on any nack or missing confirm.
+ *       exactly SIZE bytes of JSON ({"pad":"xxx..."}), or of BODY verbatim
+ *       when given (SIZE is then ignored), content_type application/json,
+ *       unique message_id, using publisher confirms with a pipelined window.
+ *       Exits non-zero on any nack or missing confirm.
+ *   warren_bench pace HOST PORT QUEUE COUNT SIZE RATE
+ *       Paced publisher for the latency benchmark: COUNT persistent messages
+ *       like `publish`'s (SIZE bytes of JSON), message i sent at start + i/RATE
+ *       (absolute CLOCK_MONOTONIC deadlines, so a late send does not delay the
+ *       next ones), each with header timestamp_in_ms = the wall clock in whole
+ *       milliseconds at the send, as `warren publish` and RabbitMQ's
+ *       message-timestamp plugin stamp it. No confirms (they would pace the
+ *       publisher by the broker); the consumers count what arrives.
+ *   warren_bench latency HOST PORT QUEUE PREFETCH COUNT
+ *       The `consume` loop, plus at each delivery ("handler start") the age
+ *       now_ms - timestamp_in_ms measured exactly as Warren's
+ *       warren_message_age_seconds does (MessageAge.swift: wall clock
+ *       truncated to ms, a negative age counted as 0), recorded in the same
+ *       buckets (WarrenMetrics.messageAgeBuckets). Exits after COUNT messages
+ *       and prints the histogram in Prometheus text format, so that the
+ *       harness computes both consumers' quantiles with one function.
  *   warren_bench consume HOST PORT QUEUE PREFETCH COUNT
  *       Minimal consumer: basic.qos(PREFETCH), basic.consume(no_ack=false),
  *       amqp_consume_message loop, one basic.ack (multiple=false) per
@@ -20,11 +42,17 @@
  *   warren_bench ready HOST PORT QUEUE
  *       Prints the queue's ready message count (passive queue.declare).
  *   warren_bench watch HOST PORT QUEUE START_COUNT INTERVAL_MS TIMEOUT_S
+ *                      [DEST DEST_COUNT]
  *       Polls the ready count over one connection every INTERVAL_MS and
  *       prints wall-clock (CLOCK_REALTIME, seconds) time stamps:
  *         "first_drop <t> <count>"  first poll where count < START_COUNT
- *         "empty <t>"               first poll where count == 0
- *       Exits 0 after "empty", 3 on timeout.
+ *         "empty <t>"               first poll where count == 0 (and, with
+ *                                   DEST, DEST holds >= DEST_COUNT ready
+ *                                   messages: the failure path's copies have
+ *                                   all arrived where they belong)
+ *       With $BENCH_WATCH_UNTIL=K, "empty" means count <= K instead of 0.
+ *       DEST is polled only after the first drop (the consumer declares it
+ *       before it consumes). Exits 0 after "empty", 3 on timeout.
  *
  * Credentials come from $BENCH_AMQP_USER / $BENCH_AMQP_PASS (default
  * guest/guest), vhost from $BENCH_AMQP_VHOST (default "/").
@@ -133,10 +161,22 @@ static amqp_connection_state_t open_conn(const char *host, int port) {
   return c;
 }
 
+/* Closes a consumer's connection once its last acks have had time to settle.
+ * A quorum queue applies an ack through its Raft log, apart from the channel's
+ * own shutdown: closing right after the last basic.ack returned some of the
+ * last acked messages to the queue as ready (38 of 5,000 in one run). The
+ * pause comes after the consumer's own clock stopped; the harness's clock
+ * stops at ready = 0, before it. */
 static void close_conn(amqp_connection_state_t c) {
   amqp_channel_close(c, CH, AMQP_REPLY_SUCCESS);
   amqp_connection_close(c, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(c);
+}
+
+static void linger_then_close(amqp_connection_state_t c) {
+  struct timespec pause = {0, 500000000L};
+  nanosleep(&pause, NULL);
+  close_conn(c);
 }
 
 /* ---------------------------------------------------------------- declare */
@@ -147,14 +187,28 @@ static int cmd_declare(const char *host, int port, const char *queue,
   amqp_queue_delete(c, CH, amqp_cstring_bytes(queue), 0, 0);
   check_rpc(c, "queue.delete");
 
-  amqp_table_entry_t e[2];
+  amqp_table_entry_t e[5];
   e[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
   e[0].value.kind = AMQP_FIELD_KIND_UTF8;
   e[0].value.value.bytes = amqp_cstring_bytes(dlx);
   e[1].key = amqp_cstring_bytes("x-queue-type");
   e[1].value.kind = AMQP_FIELD_KIND_UTF8;
   e[1].value.value.bytes = amqp_cstring_bytes(qtype);
-  amqp_table_t args = {2, e};
+  int n = 2;
+  if (!strcmp(qtype, "quorum")) {
+    /* Warren's default quorum arguments (Topology.queueArguments). */
+    e[2].key = amqp_cstring_bytes("x-delivery-limit");
+    e[2].value.kind = AMQP_FIELD_KIND_I64;
+    e[2].value.value.i64 = 20;
+    e[3].key = amqp_cstring_bytes("x-dead-letter-strategy");
+    e[3].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[3].value.value.bytes = amqp_cstring_bytes("at-least-once");
+    e[4].key = amqp_cstring_bytes("x-overflow");
+    e[4].value.kind = AMQP_FIELD_KIND_UTF8;
+    e[4].value.value.bytes = amqp_cstring_bytes("reject-publish");
+    n = 5;
+  }
+  amqp_table_t args = {n, e};
 
   amqp_queue_declare(c, CH, amqp_cstring_bytes(queue), 0, 1, 0, 0, args);
   check_rpc(c, "queue.declare");
@@ -162,16 +216,32 @@ static int cmd_declare(const char *host, int port, const char *queue,
   return 0;
 }
 
+static int cmd_delete(const char *host, int port, char **queues, int n) {
+  amqp_connection_state_t c = open_conn(host, port);
+  for (int i = 0; i < n; i++) {
+    amqp_queue_delete(c, CH, amqp_cstring_bytes(queues[i]), 0, 0);
+    check_rpc(c, "queue.delete");
+  }
+  close_conn(c);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- publish */
 
-static int cmd_publish(const char *host, int port, const char *queue,
-                       long count, long size) {
+/* The message body: BODY verbatim, or SIZE bytes of {"pad":"xxx..."}. */
+static amqp_bytes_t make_body(long size, const char *literal) {
   static const char head[] = "{\"pad\":\"";
   static const char tail[] = "\"}";
   const long overhead = (long)(sizeof head - 1 + sizeof tail - 1);
+  if (literal) {
+    amqp_bytes_t b = {strlen(literal), strdup(literal)};
+    if (!b.bytes)
+      die("out of memory");
+    return b;
+  }
   if (size < overhead) {
     fprintf(stderr, "warren_bench: SIZE must be >= %ld\n", overhead);
-    return 64;
+    exit(64);
   }
   char *body = malloc((size_t)size);
   if (!body)
@@ -179,6 +249,21 @@ static int cmd_publish(const char *host, int port, const char *queue,
   memcpy(body, head, sizeof head - 1);
   memset(body + sizeof head - 1, 'x', (size_t)(size - overhead));
   memcpy(body + size - (long)(sizeof tail - 1), tail, sizeof tail - 1);
+  amqp_bytes_t b = {(size_t)size, body};
+  return b;
+}
+
+/* The wall clock in whole milliseconds since the epoch, truncated like
+ * Warren's WallClock.nowMilliseconds. */
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + (int64_t)(ts.tv_nsec / 1000000);
+}
+
+static int cmd_publish(const char *host, int port, const char *queue,
+                       long count, long size, const char *literal) {
+  amqp_bytes_t bbody = make_body(size, literal);
 
   /* confirmed[i] for delivery tag i+1 */
   unsigned char *confirmed = calloc((size_t)count + 1, 1);
@@ -199,7 +284,6 @@ static int cmd_publish(const char *host, int port, const char *queue,
                  AMQP_BASIC_MESSAGE_ID_FLAG;
   props.content_type = amqp_cstring_bytes("application/json");
   props.delivery_mode = 2;
-  amqp_bytes_t bbody = {(size_t)size, body};
   amqp_bytes_t rkey = amqp_cstring_bytes(queue);
   long pid = (long)getpid();
   double t0 = now_mono();
@@ -285,56 +369,73 @@ static int cmd_publish(const char *host, int port, const char *queue,
   close_conn(c);
   printf("published %ld messages of %ld bytes in %.3f s (%.0f msg/s), "
          "%ld nacked\n",
-         count, size, dt, dt > 0 ? count / dt : 0.0, nnacked);
+         count, (long)bbody.len, dt, dt > 0 ? count / dt : 0.0, nnacked);
   free(confirmed);
-  free(body);
+  free(bbody.bytes);
   return nnacked ? 1 : 0;
 }
 
 /* ---------------------------------------------------------------- consume */
 
-static int cmd_consume(const char *host, int port, const char *queue,
-                       long prefetch, long count) {
-  double t_start = now_mono();
+/* basic.qos(PREFETCH) and basic.consume(no_ack=false) on a new connection. */
+static amqp_connection_state_t open_consumer(const char *host, int port,
+                                             const char *queue, long prefetch) {
   amqp_connection_state_t c = open_conn(host, port);
   amqp_basic_qos(c, CH, 0, (uint16_t)prefetch, 0);
   check_rpc(c, "basic.qos");
   amqp_basic_consume(c, CH, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0,
                      0, amqp_empty_table);
   check_rpc(c, "basic.consume");
+  return c;
+}
+
+/* The next delivery into *env: 0, or 2 (reported) when none came for 60 s or
+ * the broker stopped the consumer. N of COUNT received so far, for messages. */
+static int next_delivery(amqp_connection_state_t c, amqp_envelope_t *env,
+                         long n, long count) {
+  for (;;) {
+    struct timeval tv = {60, 0};
+    amqp_maybe_release_buffers(c);
+    amqp_rpc_reply_t r = amqp_consume_message(c, env, &tv, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL)
+      return 0;
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_TIMEOUT) {
+      fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n", n,
+              count);
+      return 2;
+    }
+    if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+        r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      /* A non-delivery frame (e.g. basic.cancel, channel.close). */
+      amqp_frame_t f;
+      if (amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
+          f.frame_type == AMQP_FRAME_METHOD &&
+          (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+           f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
+           f.payload.method.id == AMQP_BASIC_CANCEL_METHOD)) {
+        fprintf(stderr, "warren_bench: consumer stopped by broker "
+                        "(method 0x%08x) after %ld/%ld\n",
+                f.payload.method.id, n, count);
+        return 2;
+      }
+      continue;
+    }
+    die_reply(r, "consume");
+  }
+}
+
+static int cmd_consume(const char *host, int port, const char *queue,
+                       long prefetch, long count) {
+  double t_start = now_mono();
+  amqp_connection_state_t c = open_consumer(host, port, queue, prefetch);
 
   double t_first = 0;
   long n = 0;
   while (n < count) {
     amqp_envelope_t env;
-    struct timeval tv = {60, 0};
-    amqp_maybe_release_buffers(c);
-    amqp_rpc_reply_t r = amqp_consume_message(c, &env, &tv, 0);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          r.library_error == AMQP_STATUS_TIMEOUT) {
-        fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n",
-                n, count);
-        return 2;
-      }
-      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-          r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-        /* A non-delivery frame (e.g. basic.cancel, channel.close). */
-        amqp_frame_t f;
-        if (amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
-            f.frame_type == AMQP_FRAME_METHOD &&
-            (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
-             f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD ||
-             f.payload.method.id == AMQP_BASIC_CANCEL_METHOD)) {
-          fprintf(stderr, "warren_bench: consumer stopped by broker "
-                          "(method 0x%08x) after %ld/%ld\n",
-                  f.payload.method.id, n, count);
-          return 2;
-        }
-        continue;
-      }
-      die_reply(r, "consume");
-    }
+    if (next_delivery(c, &env, n, count))
+      return 2;
     if (n == 0)
       t_first = now_mono();
     if (amqp_basic_ack(c, CH, env.delivery_tag, 0) != AMQP_STATUS_OK)
@@ -343,11 +444,156 @@ static int cmd_consume(const char *host, int port, const char *queue,
     n++;
   }
   double t_end = now_mono();
-  close_conn(c);
+  linger_then_close(c);
   double total = t_end - t_start, drain = t_end - t_first;
   printf("consumed %ld messages: %.3f s since start (%.0f msg/s), "
          "%.3f s since first delivery (%.0f msg/s)\n",
          n, total, n / total, drain, drain > 0 ? n / drain : 0.0);
+  return 0;
+}
+
+/* ------------------------------------------------------------ pace/latency */
+
+static int cmd_pace(const char *host, int port, const char *queue, long count,
+                    long size, long rate) {
+  if (rate <= 0) {
+    fprintf(stderr, "warren_bench: RATE must be > 0\n");
+    return 64;
+  }
+  amqp_bytes_t bbody = make_body(size, NULL);
+  amqp_connection_state_t c = open_conn(host, port);
+  char idbuf[64];
+  amqp_table_entry_t h[1];
+  h[0].key = amqp_cstring_bytes("timestamp_in_ms");
+  h[0].value.kind = AMQP_FIELD_KIND_I64;
+  amqp_basic_properties_t props;
+  memset(&props, 0, sizeof props);
+  props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                 AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG;
+  props.content_type = amqp_cstring_bytes("application/json");
+  props.delivery_mode = 2;
+  props.headers.num_entries = 1;
+  props.headers.entries = h;
+  amqp_bytes_t rkey = amqp_cstring_bytes(queue);
+  long pid = (long)getpid(), late = 0;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (long i = 0; i < count; i++) {
+    /* Deadline of message i: start + i/rate, absolute. */
+    long long ns = (long long)start.tv_nsec + (long long)(i * 1000000000.0 / rate);
+    struct timespec at = {start.tv_sec + (time_t)(ns / 1000000000LL),
+                          (long)(ns % 1000000000LL)};
+    struct timespec cur;
+    clock_gettime(CLOCK_MONOTONIC, &cur);
+    if (cur.tv_sec > at.tv_sec ||
+        (cur.tv_sec == at.tv_sec && cur.tv_nsec > at.tv_nsec + 1000000L))
+      late++; /* more than 1 ms behind schedule */
+    else
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+    snprintf(idbuf, sizeof idbuf, "pace-%ld-%ld", pid, i + 1);
+    props.message_id = amqp_cstring_bytes(idbuf);
+    h[0].value.value.i64 = now_ms();
+    int rc = amqp_basic_publish(c, CH, amqp_empty_bytes, rkey, 0, 0, &props,
+                                bbody);
+    if (rc != AMQP_STATUS_OK) {
+      fprintf(stderr, "warren_bench: publish: %s\n", amqp_error_string2(rc));
+      return 2;
+    }
+  }
+  struct timespec end;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  double dt = (double)(end.tv_sec - start.tv_sec) +
+              (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+  close_conn(c);
+  printf("paced %ld messages in %.3f s (%.0f msg/s, asked %ld), %ld sent "
+         "more than 1 ms late\n",
+         count, dt, dt > 0 ? count / dt : 0.0, rate, late);
+  free(bbody.bytes);
+  return 0;
+}
+
+/* WarrenMetrics.messageAgeBuckets, in milliseconds (upper bounds, le). */
+static const double age_bounds_ms[] = {
+    1,    2,    3,    5,     7.5,   10,    25,     50,     100,    250,
+    500,  1000, 2500, 5000,  10000, 30000, 60000, 300000, 900000, 3600000};
+#define NBOUNDS (sizeof age_bounds_ms / sizeof age_bounds_ms[0])
+
+/* Publish time in ms from the timestamp_in_ms header, read as Warren's
+ * MessageAge.publishedAtMilliseconds does (any integer kind, a timestamp, a
+ * double); else the AMQP timestamp (seconds). 0 = none. */
+static int published_ms(const amqp_basic_properties_t *p, int64_t *out) {
+  if (p->_flags & AMQP_BASIC_HEADERS_FLAG) {
+    for (int i = 0; i < p->headers.num_entries; i++) {
+      const amqp_table_entry_t *e = &p->headers.entries[i];
+      if (e->key.len != 15 || memcmp(e->key.bytes, "timestamp_in_ms", 15))
+        continue;
+      const amqp_field_value_t *v = &e->value;
+      switch (v->kind) {
+      case AMQP_FIELD_KIND_I8: *out = v->value.i8; return 1;
+      case AMQP_FIELD_KIND_U8: *out = v->value.u8; return 1;
+      case AMQP_FIELD_KIND_I16: *out = v->value.i16; return 1;
+      case AMQP_FIELD_KIND_U16: *out = v->value.u16; return 1;
+      case AMQP_FIELD_KIND_I32: *out = v->value.i32; return 1;
+      case AMQP_FIELD_KIND_U32: *out = v->value.u32; return 1;
+      case AMQP_FIELD_KIND_I64: *out = v->value.i64; return 1;
+      case AMQP_FIELD_KIND_U64:
+      case AMQP_FIELD_KIND_TIMESTAMP: *out = (int64_t)v->value.u64; return 1;
+      case AMQP_FIELD_KIND_F64: *out = (int64_t)v->value.f64; return 1;
+      default: break;
+      }
+    }
+  }
+  if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG) {
+    *out = (int64_t)p->timestamp * 1000;
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_latency(const char *host, int port, const char *queue,
+                       long prefetch, long count) {
+  long bucket[NBOUNDS + 1] = {0}; /* last: +Inf */
+  long n = 0, no_stamp = 0;
+  double sum = 0;
+  amqp_connection_state_t c = open_consumer(host, port, queue, prefetch);
+  fprintf(stderr, "warren_bench: latency: consuming\n");
+  while (n < count) {
+    amqp_envelope_t env;
+    if (next_delivery(c, &env, n, count))
+      return 2;
+    /* "Handler start": the delivery is decoded; measure before the ack. */
+    int64_t pub;
+    if (published_ms(&env.message.properties, &pub)) {
+      int64_t age = now_ms() - pub;
+      if (age < 0)
+        age = 0;
+      size_t b = 0;
+      while (b < NBOUNDS && (double)age > age_bounds_ms[b])
+        b++;
+      bucket[b]++;
+      sum += (double)age / 1000.0;
+    } else {
+      no_stamp++;
+    }
+    if (amqp_basic_ack(c, CH, env.delivery_tag, 0) != AMQP_STATUS_OK)
+      die("basic.ack failed");
+    amqp_destroy_envelope(&env);
+    n++;
+  }
+  linger_then_close(c);
+  long cum = 0;
+  for (size_t b = 0; b < NBOUNDS; b++) {
+    cum += bucket[b];
+    printf("warren_message_age_seconds_bucket{le=\"%g\"} %ld\n",
+           age_bounds_ms[b] / 1000.0, cum);
+  }
+  cum += bucket[NBOUNDS];
+  printf("warren_message_age_seconds_bucket{le=\"+Inf\"} %ld\n", cum);
+  printf("warren_message_age_seconds_sum %.6f\n", sum);
+  printf("warren_message_age_seconds_count %ld\n", cum);
+  if (no_stamp)
+    fprintf(stderr, "warren_bench: %ld messages without a timestamp\n",
+            no_stamp);
   return 0;
 }
 
@@ -370,9 +616,13 @@ static int cmd_ready(const char *host, int port, const char *queue) {
 }
 
 static int cmd_watch(const char *host, int port, const char *queue,
-                     long start_count, long interval_ms, long timeout_s) {
+                     long start_count, long interval_ms, long timeout_s,
+                     const char *dest, long dest_count) {
   amqp_connection_state_t c = open_conn(host, port);
   double deadline = now_mono() + (double)timeout_s;
+  /* $BENCH_WATCH_UNTIL: "empty" once the count is at most this (default 0),
+   * to time the first messages of a deep queue. */
+  long until = parse_long(env_or("BENCH_WATCH_UNTIL", "0"), "BENCH_WATCH_UNTIL");
   int dropped = 0;
   struct timespec pause = {interval_ms / 1000, (interval_ms % 1000) * 1000000L};
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -383,7 +633,10 @@ static int cmd_watch(const char *host, int port, const char *queue,
       printf("first_drop %.6f %ld\n", t, n);
       dropped = 1;
     }
-    if (n == 0) {
+    int done = n <= until;
+    if (done && dest && ready_count(c, dest) < dest_count)
+      done = 0; /* the copies are not all there yet */
+    if (done) {
       if (!dropped)
         printf("first_drop %.6f 0\n", t);
       printf("empty %.6f\n", t);
@@ -404,11 +657,14 @@ static void usage(void) {
   fprintf(stderr,
           "usage:\n"
           "  warren_bench declare HOST PORT QUEUE DLX QUEUE_TYPE\n"
-          "  warren_bench publish HOST PORT QUEUE COUNT SIZE\n"
+          "  warren_bench delete  HOST PORT QUEUE...\n"
+          "  warren_bench publish HOST PORT QUEUE COUNT SIZE [BODY]\n"
+          "  warren_bench pace    HOST PORT QUEUE COUNT SIZE RATE\n"
           "  warren_bench consume HOST PORT QUEUE PREFETCH COUNT\n"
+          "  warren_bench latency HOST PORT QUEUE PREFETCH COUNT\n"
           "  warren_bench ready   HOST PORT QUEUE\n"
           "  warren_bench watch   HOST PORT QUEUE START_COUNT INTERVAL_MS "
-          "TIMEOUT_S\n");
+          "TIMEOUT_S [DEST DEST_COUNT]\n");
   exit(64);
 }
 
@@ -419,22 +675,32 @@ int main(int argc, char **argv) {
   int port = (int)parse_long(argv[3], "PORT");
   if (!strcmp(cmd, "declare") && argc == 7)
     return cmd_declare(host, port, queue, argv[5], argv[6]);
-  if (!strcmp(cmd, "publish") && argc == 7)
+  if (!strcmp(cmd, "delete"))
+    return cmd_delete(host, port, argv + 4, argc - 4);
+  if (!strcmp(cmd, "publish") && (argc == 7 || argc == 8))
     return cmd_publish(host, port, queue, parse_long(argv[5], "COUNT"),
-                       parse_long(argv[6], "SIZE"));
-  if (!strcmp(cmd, "consume") && argc == 7) {
+                       parse_long(argv[6], "SIZE"), argc == 8 ? argv[7] : NULL);
+  if (!strcmp(cmd, "pace") && argc == 8)
+    return cmd_pace(host, port, queue, parse_long(argv[5], "COUNT"),
+                    parse_long(argv[6], "SIZE"), parse_long(argv[7], "RATE"));
+  if ((!strcmp(cmd, "consume") || !strcmp(cmd, "latency")) && argc == 7) {
     long prefetch = parse_long(argv[5], "PREFETCH");
     if (prefetch > 65535)
       usage();
+    if (!strcmp(cmd, "latency"))
+      return cmd_latency(host, port, queue, prefetch,
+                         parse_long(argv[6], "COUNT"));
     return cmd_consume(host, port, queue, prefetch,
                        parse_long(argv[6], "COUNT"));
   }
   if (!strcmp(cmd, "ready") && argc == 5)
     return cmd_ready(host, port, queue);
-  if (!strcmp(cmd, "watch") && argc == 8)
+  if (!strcmp(cmd, "watch") && (argc == 8 || argc == 10))
     return cmd_watch(host, port, queue, parse_long(argv[5], "START_COUNT"),
                      parse_long(argv[6], "INTERVAL_MS"),
-                     parse_long(argv[7], "TIMEOUT_S"));
+                     parse_long(argv[7], "TIMEOUT_S"),
+                     argc == 10 ? argv[8] : NULL,
+                     argc == 10 ? parse_long(argv[9], "DEST_COUNT") : 0);
   usage();
   return 64;
 }
