@@ -88,6 +88,8 @@ public final class WarrenConsumer: Service {
     /// Handlers running right now (a slot taken for crash-guard bookkeeping is not one): a
     /// delivery loop stuck while this is 0 is a stall (see `FlowMonitor`).
     private let handlersRunning = Atomic<Int>(0)
+    /// Each consuming connection's settlement pipeline (failed messages' copies in flight).
+    let settlementPipelines = SettlementPipelines()
 
     /// A consumer running one `MessageHandler` for every message.
     ///
@@ -307,6 +309,15 @@ public final class WarrenConsumer: Service {
         madeProgress.store(false, ordering: .relaxed)
         flow.consuming(on: connection.activity)
         defer { flow.notConsuming() }
+        // Failed messages' copies settle on this connection's pipeline; its settler is a child of
+        // the handler group, so a drain (and the group's end) waits for it.
+        let settlements = SettlementPipeline()
+        settlementPipelines.register(settlements, for: connection)
+        handlers.addTask { await settlements.run() }
+        defer {
+            settlementPipelines.remove(for: connection)
+            settlements.close()
+        }
         logger.info("consuming", metadata: [
             "event": "worker.consuming", "queue": "\(configuration.queue)", "consumer_tag": "\(consumer.tag)",
             "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
@@ -320,6 +331,9 @@ public final class WarrenConsumer: Service {
             // No new deliveries; wait for the running handlers. If the deadline or a second
             // signal cancels us meanwhile, they are cancelled and left unacked.
             await limit.waitUntilIdle()
+            // Copies still unconfirmed: their originals are acked once they are (or abandoned,
+            // cancelled).
+            await settlements.finish()
             await release(connection)
             let elapsed = started.duration(to: .now).milliseconds
             if Task.isCancelled {
@@ -557,7 +571,8 @@ public final class WarrenConsumer: Service {
             handlersRunning.subtract(1, ordering: .relaxed)
         }
         guard let tracer else {
-            return await handle(delivery, on: connection, counts: counts, span: nil, crashLoop: crashLoop)
+            _ = await handle(delivery, on: connection, counts: counts, span: nil, crashLoop: crashLoop)
+            return
         }
         var parent = ServiceContext.topLevel
         if let headers = delivery.properties.headers {
@@ -578,17 +593,19 @@ public final class WarrenConsumer: Service {
         span.attributes["server.address"] = node.host
         span.attributes["server.port"] = node.port
         span.attributes["warren.redelivered"] = delivery.redelivered
-        await ServiceContext.withValue(span.context) {
+        let spanEnded = await ServiceContext.withValue(span.context) {
             await handle(delivery, on: connection, counts: counts, span: span, crashLoop: crashLoop)
         }
-        span.end()
+        // A failed message's span ends once it is settled (see `settle(failure:…)`).
+        if !spanEnded { span.end() }
     }
 
     /// Runs one message through the handler, settles it from the outcome and records it in the
-    /// metrics and on `span` (when tracing).
+    /// metrics and on `span` (when tracing). Returns true when the settlement took over `span`
+    /// and ends it (a failure, settled once its copy is confirmed).
     private func handle(
         _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?, crashLoop: CrashLoopDetected?
-    ) async {
+    ) async -> Bool {
         let start = ContinuousClock.now
         if let age = MessageAge.nanoseconds(delivery.properties, nowMilliseconds: WallClock.nowMilliseconds()) {
             metrics.messageAge.recordNanoseconds(age)
@@ -654,7 +671,9 @@ public final class WarrenConsumer: Service {
             await settle(
                 failure: error, of: delivery, context: context, on: connection, immediateRetries: immediateRetries, counts: counts,
                 span: span, elapsedMilliseconds: elapsed)
+            return true
         }
+        return false
     }
 
     func abandoned(_ counts: DrainCounts, span: (any Span)?) {
