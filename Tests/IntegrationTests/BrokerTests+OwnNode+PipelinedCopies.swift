@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+import Warren
+import WarrenAMQP
+
+/// The settlement pipeline (`SettlementPipeline`): failed messages' copies are confirmed many at
+/// once, off the handler slots, and an original is still acked only once its copy is confirmed.
+/// A memory alarm holds every copy on Warren's blocked `/publish` connection (the consuming
+/// connection only consumes and acks, so the broker never blocks it): copies stay unconfirmed
+/// for as long as the test needs, deterministically.
+extension BrokerTests.OwnNode {
+    struct Poison: Error {}
+
+    /// An in-process consumer of `queue` (2 handler slots, prefetch 20, no retries) whose
+    /// handler records each message id and fails, so every message is dead-lettered.
+    static func poisonConsumer(
+        _ env: TestEnvironment, queue: String, connectionName: String, log: InProcessLog, handled: InProcessRecorder<String>
+    ) throws -> WarrenConsumer {
+        WarrenConsumer(
+            configuration: ConsumerConfiguration(
+                queue: queue, queueType: .classic, prefetch: 20, concurrency: 2, shutdownTimeout: .seconds(60),
+                retryPolicy: .none, crashLimit: nil),
+            connection: .dedicated(try env.connection(connectionName)),
+            handler: ClosureHandler { (_: Job, context) in
+                handled.append(context.properties.messageID ?? "?")
+                throw Poison()
+            },
+            logger: log.logger())
+    }
+
+    /// Publishes `count` `Job`s to `queue` (topology declared first); returns their ids.
+    static func publishJobs(_ env: TestEnvironment, queue: String, count: Int, label: String) async throws -> [String] {
+        try await env.declareTopology(queue)
+        let tag = uniqueSuffix()
+        let ids = (0..<count).map { "\(label)-\($0)-\(tag)" }
+        try await Broker(env).pikaPublish(queue: queue, ids.enumerated().map { OutgoingMessage(id: $1, body: #"{"n":\#($0)}"#) })
+        return ids
+    }
+
+    /// Ten failing messages, two handler slots, every copy held unconfirmed: all ten handlers
+    /// still run (their copies are in flight at once, five times the slots), yet no original is
+    /// acked while its copy is unconfirmed: the broker still holds all ten unacked and `Q.dead`
+    /// is empty. Once the alarm clears, every copy is confirmed and every original acked.
+    ///
+    /// Before the pipeline, each copy held its handler slot until confirmed (or, after two
+    /// 10 s timeouts, requeued): only two messages were handled while the copies were held.
+    @Test("ten failures with two handler slots: all ten copies in flight at once, no original acked before its copy is confirmed")
+    func copiesInFlightBeyondTheSlots() async throws {
+        let node = try OwnBroker.required()
+        let env = try await node.running(TestEnvironment.current())
+        let broker = Broker(env)
+        try await broker.withQueue("settle.pipelined") { queue in
+            let ids = try await Self.publishJobs(env, queue: queue, count: 10, label: "pipelined")
+            let log = InProcessLog()
+            let handled = InProcessRecorder<String>()
+            let name = "it-settle-pipelined-\(uniqueSuffix())"
+            let consumer = try Self.poisonConsumer(env, queue: queue, connectionName: name, log: log, handled: handled)
+            try await withCleanup {
+                try await broker.raiseMemoryAlarm()
+                try await withInProcessWorker([consumer], log: log, stopTimeout: .seconds(30)) { worker in
+                    _ = try await broker.waitUntilBlocked(connectionNamed: name + "/publish")
+                    // Well under the 20 s a held copy kept its slot before (two 10 s timeouts).
+                    try await poll(timeout: .seconds(8), interval: .milliseconds(50), "all ten handled while their copies are held", lastSeen: {
+                        "handled \(handled.all)"
+                    }) {
+                        Set(handled.all) == Set(ids)
+                    }
+                    #expect(log.events("message.dead_lettered").isEmpty, "\(log.transcript)")
+                    let counts = try await broker.listQueues()
+                    #expect(counts[queue]?.unacknowledged == 10, "no original acked before its copy is confirmed: \(counts)")
+                    #expect(counts[queue + ".dead"]?.messages == 0, "\(counts)")
+
+                    await broker.clearMemoryAlarm()
+                    try await log.waitFor("message.dead_lettered", count: 10, timeout: .seconds(30))
+                    try await worker.stop(timeout: .seconds(30))
+                }
+            } cleanup: {
+                await broker.clearMemoryAlarm()
+            }
+            #expect(handled.count == 10, "each handled once: \(handled.all)")
+            #expect(log.events("message.requeued").isEmpty && log.events("message.abandoned").isEmpty, "\(log.transcript)")
+            let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
+            #expect(Set(dead.compactMap(\.message_id)) == Set(ids) && dead.count == 10, "\(dead.map(\.message_id))")
+            let counts = try await broker.waitForCounts(of: queue, "empty") { $0.messages == 0 }
+            #expect(counts.unacknowledged == 0)
+        }
+    }
+
+    /// A graceful drain that begins while copies are unconfirmed waits for them: once the alarm
+    /// clears, every copy is confirmed and its original acked before the connection is released
+    /// (`worker.drained`, nothing abandoned), so nothing comes back to `Q` and `Q.dead` holds
+    /// each message once.
+    @Test("a drain with copies in flight waits for their confirms, then acks every original")
+    func drainWaitsForCopiesInFlight() async throws {
+        let node = try OwnBroker.required()
+        let env = try await node.running(TestEnvironment.current())
+        let broker = Broker(env)
+        try await broker.withQueue("settle.drain-pending") { queue in
+            let ids = try await Self.publishJobs(env, queue: queue, count: 6, label: "drain-pending")
+            let log = InProcessLog()
+            let handled = InProcessRecorder<String>()
+            let name = "it-settle-drain-pending-\(uniqueSuffix())"
+            let consumer = try Self.poisonConsumer(env, queue: queue, connectionName: name, log: log, handled: handled)
+            try await withCleanup {
+                try await broker.raiseMemoryAlarm()
+                try await withInProcessWorker([consumer], log: log, stopTimeout: .seconds(30)) { worker in
+                    _ = try await broker.waitUntilBlocked(connectionNamed: name + "/publish")
+                    try await poll(timeout: .seconds(8), interval: .milliseconds(50), "all six handled", lastSeen: { "handled \(handled.all)" }) {
+                        Set(handled.all) == Set(ids)
+                    }
+                    async let stopped = worker.stop(timeout: .seconds(45))
+                    try await log.waitFor("worker.draining")
+                    // The drain cannot finish while the copies are held.
+                    #expect(log.events("worker.drained").isEmpty, "\(log.transcript)")
+                    await broker.clearMemoryAlarm()
+                    _ = try await stopped
+                }
+            } cleanup: {
+                await broker.clearMemoryAlarm()
+            }
+            #expect(log.events("message.dead_lettered").count == 6, "\(log.transcript)")
+            #expect(log.events("message.abandoned").isEmpty, "\(log.transcript)")
+            #expect(log.events("worker.drained").count == 1, "\(log.transcript)")
+            let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
+            #expect(dead.compactMap(\.message_id).sorted() == ids.sorted(), "\(dead.map(\.message_id))")
+            #expect(try await broker.pikaGet(queue: queue, max: 20).isEmpty, "every original acked")
+        }
+    }
+
+    /// `warren worker` (demo handler, `{"fail":"permanent"}`) is killed with SIGKILL while the
+    /// copies of 20 failed messages are held unconfirmed: every message survives, in `Q` (its
+    /// original, never acked) or in `Q.dead` (a copy that got through): none lost.
+    @Test("SIGKILL while copies are unconfirmed: every message is still in Q or Q.dead")
+    func killWithCopiesInFlightLosesNothing() async throws {
+        let node = try OwnBroker.required()
+        let env = try await node.running(TestEnvironment.current())
+        let broker = Broker(env)
+        try await broker.withQueue("settle.kill") { queue in
+            try await env.declareTopology(queue)
+            let tag = uniqueSuffix()
+            let ids = (0..<20).map { "kill-\($0)-\(tag)" }
+            try await broker.pikaPublish(queue: queue, ids.map { OutgoingMessage(id: $0, body: #"{"fail":"permanent"}"#) })
+            try await broker.withMemoryAlarm {
+                let worker = try WarrenProcess.worker(
+                    env, queue: queue, ["--queue-type", "classic", "--prefetch", "50", "--concurrency", "2", "--crash-limit", "0"])
+                defer { worker.forceStop() }
+                let probe = try await worker.healthProbe()
+                // Every handler ran (their copies are in flight), none confirmed.
+                try await probe.waitForMetrics(timeout: .seconds(20), "all 20 handled") { samples in
+                    samples["warren_messages_received_total{queue=\"\(queue)\"}"] == 20
+                }
+                _ = try await worker.stop(with: SIGKILL)
+            }
+            _ = try await broker.waitForCounts(of: queue, "the originals back in the queue") { $0.unacknowledged == 0 }
+            let back = try await broker.pikaGet(queue: queue, max: 50).compactMap(\.message_id)
+            let dead = try await broker.pikaGet(queue: queue + ".dead", max: 50).compactMap(\.message_id)
+            #expect(Set(back).union(dead) == Set(ids), "lost: \(Set(ids).subtracting(back).subtracting(dead)); Q: \(back); Q.dead: \(dead)")
+        }
+    }
+}
