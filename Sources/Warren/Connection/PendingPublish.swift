@@ -10,7 +10,8 @@ struct PendingPublish: Sendable {
     }
 
     private let handle: Handle
-    private let deadline: ContinuousClock.Instant
+    /// When the wait for its confirm is over: `timeout` after `enqueuePublish` was called.
+    let deadline: ContinuousClock.Instant
     private let timeout: Duration
     private let publisher: WarrenConnection
     private let span: (any Span)?
@@ -34,20 +35,32 @@ struct PendingPublish: Sendable {
     /// Waits for the broker's answer until the deadline given to `enqueuePublish`: `nil` once
     /// confirmed, else the error (`AMQPError.publishNacked`, `AMQPError.unroutable`,
     /// `PublishTimeout`, the connection's error, or `CancellationError` when the waiting task is
-    /// cancelled). Counts it in `warren_publish_confirms_total` (not a cancellation) and ends
-    /// the producer span. Call once.
+    /// cancelled), passed through `finish`. Call once (or use `waitForConfirm` and `finish`).
     func outcome() async -> (any Error)? {
-        var error: (any Error)?
-        switch handle {
-        case .failed(let failure):
-            error = failure
-        case .confirmation(let confirmation):
-            do {
-                try await wait(for: confirmation)
-            } catch let failure {
-                error = failure
-            }
+        do {
+            try await waitForConfirmUntilDeadline()
+            return finish(nil)
+        } catch {
+            return finish(error)
         }
+    }
+
+    /// Waits for the confirm, with no deadline of its own: bound it with `deadline` (a caller
+    /// racing many of them against one timer, as `SettlementPipeline` does).
+    func waitForConfirm() async throws {
+        switch handle {
+        case .failed(let error): throw error
+        case .confirmation(let confirmation): try await confirmation.wait()
+        }
+    }
+
+    /// The error of a wait that reached `deadline`.
+    var timedOut: PublishTimeout { PublishTimeout(timeout: timeout, blockedReason: publisher.blockedReason) }
+
+    /// Records the outcome (`nil`: confirmed) in `warren_publish_confirms_total` (not a
+    /// cancellation) and ends the producer span; returns `error`. Call once.
+    @discardableResult
+    func finish(_ error: (any Error)?) -> (any Error)? {
         if !(error is CancellationError) { publisher.publishMetrics.record(error: error) }
         if let span {
             if let error { WarrenConnection.recordSendError(error, on: span) }
@@ -56,11 +69,11 @@ struct PendingPublish: Sendable {
         return error
     }
 
-    private func wait(for confirmation: PublishConfirmation) async throws {
+    private func waitForConfirmUntilDeadline() async throws {
         let deadline = self.deadline
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try await confirmation.wait()
+                try await waitForConfirm()
                 return true
             }
             group.addTask {
@@ -68,9 +81,7 @@ struct PendingPublish: Sendable {
                 return false
             }
             defer { group.cancelAll() }
-            guard try await group.next() == true else {
-                throw PublishTimeout(timeout: timeout, blockedReason: publisher.blockedReason)
-            }
+            guard try await group.next() == true else { throw timedOut }
         }
     }
 }
