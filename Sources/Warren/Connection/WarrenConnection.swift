@@ -134,10 +134,14 @@ public final class WarrenConnection: Service, Sendable {
     /// The connection if one is open right now, without waiting or connecting (the fast path of
     /// `enqueuePublish`). Thread-safe.
     var openConnection: AMQPConnection? {
-        state.withLock { state in
-            guard case .open(let connection, _) = state.phase, connection.isOpen else { return nil }
+        let connection = state.withLock { state -> AMQPConnection? in
+            guard case .open(let connection, _) = state.phase else { return nil }
             return connection
         }
+        // Asked outside the lock: it takes the connection's own, which its owner thread holds
+        // often, and every failed message's copy comes through here.
+        guard let connection, connection.isOpen else { return nil }
+        return connection
     }
 
     /// One connect attempt, on its own task: waits out the backoff left by the last failed
