@@ -37,6 +37,42 @@ extension BrokerTests.OwnNode {
         return ids
     }
 
+    /// A `poisonConsumer` of a fresh queue holding `count` jobs, run while a memory alarm holds
+    /// every copy on its blocked `/publish` connection.
+    struct HeldCopies {
+        var broker: Broker
+        var queue: String
+        var ids: [String]
+        var log: InProcessLog
+        var handled: InProcessRecorder<String>
+        var worker: InProcessWorker
+    }
+
+    /// Publishes `count` jobs to a fresh queue, raises a memory alarm, runs a `poisonConsumer`
+    /// on it and calls `body` once its `/publish` connection is blocked (the first copy sent).
+    /// The alarm is cleared on every path; the worker is stopped if `body` did not.
+    static func withHeldCopies(label: String, count: Int, _ body: (HeldCopies) async throws -> Void) async throws {
+        let node = try OwnBroker.required()
+        let env = try await node.running(TestEnvironment.current())
+        let broker = Broker(env)
+        try await broker.withQueue("settle.\(label)") { queue in
+            let ids = try await Self.publishJobs(env, queue: queue, count: count, label: label)
+            let log = InProcessLog()
+            let handled = InProcessRecorder<String>()
+            let name = "it-settle-\(label)-\(uniqueSuffix())"
+            let consumer = try Self.poisonConsumer(env, queue: queue, connectionName: name, log: log, handled: handled)
+            try await withCleanup {
+                try await broker.raiseMemoryAlarm()
+                try await withInProcessWorker([consumer], log: log, stopTimeout: .seconds(30)) { worker in
+                    _ = try await broker.waitUntilBlocked(connectionNamed: name + "/publish")
+                    try await body(HeldCopies(broker: broker, queue: queue, ids: ids, log: log, handled: handled, worker: worker))
+                }
+            } cleanup: {
+                await broker.clearMemoryAlarm()
+            }
+        }
+    }
+
     /// Ten failing messages, two handler slots, every copy held unconfirmed: all ten handlers
     /// still run (their copies are in flight at once, five times the slots), yet no original is
     /// acked while its copy is unconfirmed: the broker still holds all ten unacked and `Q.dead`
@@ -46,43 +82,29 @@ extension BrokerTests.OwnNode {
     /// 10 s timeouts, requeued): only two messages were handled while the copies were held.
     @Test("ten failures with two handler slots: all ten copies in flight at once, no original acked before its copy is confirmed")
     func copiesInFlightBeyondTheSlots() async throws {
-        let node = try OwnBroker.required()
-        let env = try await node.running(TestEnvironment.current())
-        let broker = Broker(env)
-        try await broker.withQueue("settle.pipelined") { queue in
-            let ids = try await Self.publishJobs(env, queue: queue, count: 10, label: "pipelined")
-            let log = InProcessLog()
-            let handled = InProcessRecorder<String>()
-            let name = "it-settle-pipelined-\(uniqueSuffix())"
-            let consumer = try Self.poisonConsumer(env, queue: queue, connectionName: name, log: log, handled: handled)
-            try await withCleanup {
-                try await broker.raiseMemoryAlarm()
-                try await withInProcessWorker([consumer], log: log, stopTimeout: .seconds(30)) { worker in
-                    _ = try await broker.waitUntilBlocked(connectionNamed: name + "/publish")
-                    // Well under the 20 s a held copy kept its slot before (two 10 s timeouts).
-                    try await poll(timeout: .seconds(8), interval: .milliseconds(50), "all ten handled while their copies are held", lastSeen: {
-                        "handled \(handled.all)"
-                    }) {
-                        Set(handled.all) == Set(ids)
-                    }
-                    #expect(log.events("message.dead_lettered").isEmpty, "\(log.transcript)")
-                    let counts = try await broker.listQueues()
-                    #expect(counts[queue]?.unacknowledged == 10, "no original acked before its copy is confirmed: \(counts)")
-                    #expect(counts[queue + ".dead"]?.messages == 0, "\(counts)")
-
-                    await broker.clearMemoryAlarm()
-                    try await log.waitFor("message.dead_lettered", count: 10, timeout: .seconds(30))
-                    try await worker.stop(timeout: .seconds(30))
-                }
-            } cleanup: {
-                await broker.clearMemoryAlarm()
+        try await Self.withHeldCopies(label: "pipelined", count: 10) { held in
+            let (broker, queue, ids, log, handled) = (held.broker, held.queue, held.ids, held.log, held.handled)
+            // Well under the 20 s a held copy kept its slot before (two 10 s timeouts).
+            try await poll(timeout: .seconds(8), interval: .milliseconds(50), "all ten handled while their copies are held", lastSeen: {
+                "handled \(handled.all)"
+            }) {
+                Set(handled.all) == Set(ids)
             }
+            #expect(log.events("message.dead_lettered").isEmpty, "\(log.transcript)")
+            let counts = try await broker.listQueues()
+            #expect(counts[queue]?.unacknowledged == 10, "no original acked before its copy is confirmed: \(counts)")
+            #expect(counts[queue + ".dead"]?.messages == 0, "\(counts)")
+
+            await broker.clearMemoryAlarm()
+            try await log.waitFor("message.dead_lettered", count: 10, timeout: .seconds(30))
+            try await held.worker.stop(timeout: .seconds(30))
+
             #expect(handled.count == 10, "each handled once: \(handled.all)")
             #expect(log.events("message.requeued").isEmpty && log.events("message.abandoned").isEmpty, "\(log.transcript)")
             let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
             #expect(Set(dead.compactMap(\.message_id)) == Set(ids) && dead.count == 10, "\(dead.map(\.message_id))")
-            let counts = try await broker.waitForCounts(of: queue, "empty") { $0.messages == 0 }
-            #expect(counts.unacknowledged == 0)
+            let empty = try await broker.waitForCounts(of: queue, "empty") { $0.messages == 0 }
+            #expect(empty.unacknowledged == 0)
         }
     }
 
@@ -92,37 +114,47 @@ extension BrokerTests.OwnNode {
     /// each message once.
     @Test("a drain with copies in flight waits for their confirms, then acks every original")
     func drainWaitsForCopiesInFlight() async throws {
-        let node = try OwnBroker.required()
-        let env = try await node.running(TestEnvironment.current())
-        let broker = Broker(env)
-        try await broker.withQueue("settle.drain-pending") { queue in
-            let ids = try await Self.publishJobs(env, queue: queue, count: 6, label: "drain-pending")
-            let log = InProcessLog()
-            let handled = InProcessRecorder<String>()
-            let name = "it-settle-drain-pending-\(uniqueSuffix())"
-            let consumer = try Self.poisonConsumer(env, queue: queue, connectionName: name, log: log, handled: handled)
-            try await withCleanup {
-                try await broker.raiseMemoryAlarm()
-                try await withInProcessWorker([consumer], log: log, stopTimeout: .seconds(30)) { worker in
-                    _ = try await broker.waitUntilBlocked(connectionNamed: name + "/publish")
-                    try await poll(timeout: .seconds(8), interval: .milliseconds(50), "all six handled", lastSeen: { "handled \(handled.all)" }) {
-                        Set(handled.all) == Set(ids)
-                    }
-                    async let stopped = worker.stop(timeout: .seconds(45))
-                    try await log.waitFor("worker.draining")
-                    // The drain cannot finish while the copies are held.
-                    #expect(log.events("worker.drained").isEmpty, "\(log.transcript)")
-                    await broker.clearMemoryAlarm()
-                    _ = try await stopped
-                }
-            } cleanup: {
-                await broker.clearMemoryAlarm()
+        try await Self.withHeldCopies(label: "drain-pending", count: 6) { held in
+            let (broker, queue, ids, log, handled) = (held.broker, held.queue, held.ids, held.log, held.handled)
+            try await poll(timeout: .seconds(8), interval: .milliseconds(50), "all six handled", lastSeen: { "handled \(handled.all)" }) {
+                Set(handled.all) == Set(ids)
             }
+            async let stopped = held.worker.stop(timeout: .seconds(45))
+            try await log.waitFor("worker.draining")
+            // The drain cannot finish while the copies are held.
+            #expect(log.events("worker.drained").isEmpty, "\(log.transcript)")
+            await broker.clearMemoryAlarm()
+            _ = try await stopped
+
             #expect(log.events("message.dead_lettered").count == 6, "\(log.transcript)")
             #expect(log.events("message.abandoned").isEmpty, "\(log.transcript)")
             #expect(log.events("worker.drained").count == 1, "\(log.transcript)")
             let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
             #expect(dead.compactMap(\.message_id).sorted() == ids.sorted(), "\(dead.map(\.message_id))")
+            #expect(try await broker.pikaGet(queue: queue, max: 20).isEmpty, "every original acked")
+        }
+    }
+
+    /// Copies held past `copyTimeout` (10 s) by a memory alarm: each times out on its own
+    /// deadline, although they wait together (one timer for the run of copies), and is published
+    /// once more (`message.copy_retrying` naming the timeout); once the alarm clears, every
+    /// message is dead-lettered and acked, none requeued or abandoned.
+    @Test("copies held past their timeout are each published once more, then dead-lettered once the alarm clears")
+    func heldCopiesTimeOutAndArePublishedOnceMore() async throws {
+        try await Self.withHeldCopies(label: "timeout", count: 4) { held in
+            let (broker, queue, ids, log) = (held.broker, held.queue, held.ids, held.log)
+            // 10 s after each copy was handed over, plus a loaded machine's slack.
+            let retrying = try await log.waitFor("message.copy_retrying", count: ids.count, timeout: .seconds(30))
+            #expect(Set(retrying.compactMap { $0["message_id"] }) == Set(ids), "\(log.transcript)")
+            #expect(retrying.allSatisfy { $0["copy_error"]?.contains("not confirmed within") == true }, "\(retrying)")
+            await broker.clearMemoryAlarm()
+            try await log.waitFor("message.dead_lettered", count: ids.count, timeout: .seconds(30))
+            try await held.worker.stop(timeout: .seconds(30))
+
+            #expect(log.events("message.requeued").isEmpty && log.events("message.abandoned").isEmpty, "\(log.transcript)")
+            // A timed-out copy may still be stored once the alarm clears: a duplicate, never a loss.
+            let dead = try await broker.pikaGet(queue: queue + ".dead", max: 20)
+            #expect(Set(dead.compactMap(\.message_id)) == Set(ids), "\(dead.map(\.message_id))")
             #expect(try await broker.pikaGet(queue: queue, max: 20).isEmpty, "every original acked")
         }
     }
