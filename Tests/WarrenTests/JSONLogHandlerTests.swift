@@ -10,6 +10,25 @@ import Testing
         #expect(out == #""a\"b\\c\nd\te\u0001f\u007fg\u2028h\u2029i\r\u001b""#)
     }
 
+    /// Strings needing no escape are appended whole; each character that needs one, alone in
+    /// an otherwise plain string, still takes the escaping path.
+    @Test func plainStringsAppendedWholeAndEveryEscapeStillCaught() {
+        let escaped: [(String, String)] = [
+            ("\"", #"\""#), ("\\", #"\\"#), ("\n", #"\n"#), ("\r", #"\r"#), ("\t", #"\t"#), ("\u{01}", #"\u0001"#),
+            ("\u{1F}", #"\u001f"#), ("\u{7F}", #"\u007f"#), ("\u{2028}", #"\u2028"#), ("\u{2029}", #"\u2029"#),
+        ]
+        for (raw, json) in escaped {
+            var out = ""
+            JSONText.appendString("id-42 \(raw) end", to: &out)
+            #expect(out == "\"id-42 \(json) end\"", "\(raw.unicodeScalars.map(\.value))")
+        }
+        for plain in ["", "message.dead_lettered", "é 日本 € \u{2027} \u{1F600} ~"] {
+            var out = ""
+            JSONText.appendString(plain, to: &out)
+            #expect(out == "\"\(plain)\"")
+        }
+    }
+
     @Test func invalidUTF8IsRepairedBeforeItReachesTheLine() {
         let text = String(decoding: [0x61, 0xFF, 0x62] as [UInt8], as: UTF8.self)
         var out = ""

@@ -40,7 +40,7 @@ public final class WarrenConnection: Service, Sendable {
     /// Declared on every connection opened here, before anyone uses it.
     public let topologies: [Topology]
     private let logger: Logger
-    private let publishMetrics = PublishMetrics()
+    let publishMetrics = PublishMetrics()
     private let state: Mutex<State>
     private let listeners = Mutex<[UInt64: @Sendable (AMQPConnectionEvent) -> Void]>([:])
 
@@ -129,6 +129,19 @@ public final class WarrenConnection: Service, Sendable {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume(throwing: CancellationError())
         }
+    }
+
+    /// The connection if one is open right now, without waiting or connecting (the fast path of
+    /// `enqueuePublish`). Thread-safe.
+    var openConnection: AMQPConnection? {
+        let connection = state.withLock { state -> AMQPConnection? in
+            guard case .open(let connection, _) = state.phase else { return nil }
+            return connection
+        }
+        // Asked outside the lock: it takes the connection's own, which its owner thread holds
+        // often, and every failed message's copy comes through here.
+        guard let connection, connection.isOpen else { return nil }
+        return connection
     }
 
     /// One connect attempt, on its own task: waits out the backoff left by the last failed
@@ -249,26 +262,13 @@ public final class WarrenConnection: Service, Sendable {
         guard !(tracer is NoOpTracer) else {
             return try await publishCounted(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout)
         }
-        let destination = exchange.isEmpty ? routingKey : exchange
-        let span = tracer.startSpan("send \(destination)", context: ServiceContext.current ?? .topLevel, ofKind: .producer)
+        let (span, properties) = Self.startSendSpan(
+            tracer, exchange: exchange, routingKey: routingKey, properties: properties, bodySize: body.count)
         defer { span.end() }
-        span.attributes["messaging.system"] = "rabbitmq"
-        span.attributes["messaging.operation.type"] = "send"
-        span.attributes["messaging.operation.name"] = "send"
-        span.attributes["messaging.destination.name"] = exchange
-        if !routingKey.isEmpty { span.attributes["messaging.rabbitmq.destination.routing_key"] = routingKey }
-        if let messageID = properties.messageID { span.attributes["messaging.message.id"] = messageID }
-        span.attributes["messaging.message.body.size"] = body.count
-        var properties = properties
-        var headers = properties.headers ?? [:]
-        tracer.inject(span.context, into: &headers, using: AMQPHeadersInjector())
-        properties.headers = headers
         do {
             try await publishCounted(body, exchange: exchange, routingKey: routingKey, mandatory: mandatory, properties: properties, timeout: timeout)
         } catch {
-            span.recordError(error)
-            span.attributes["error.type"] = String(describing: type(of: error))
-            span.setStatus(SpanStatus(code: .error))
+            Self.recordSendError(error, on: span)
             throw error
         }
     }

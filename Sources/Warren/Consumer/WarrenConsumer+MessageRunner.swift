@@ -49,10 +49,11 @@ extension WarrenConsumer {
     }
 
     /// Runs one message through the handler, settles it from the outcome and records it in the
-    /// metrics and on `span` (when tracing).
+    /// metrics and on `span` (when tracing). Returns true when the settlement took over `span`
+    /// and ends it (a failure, settled once its copy is confirmed).
     func handle(
         _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?, crashLoop: CrashLoopDetected?
-    ) async {
+    ) async -> Bool {
         let start = ContinuousClock.now
         if let age = MessageAge.nanoseconds(delivery.properties, nowMilliseconds: WallClock.nowMilliseconds()) {
             metrics.messageAge.recordNanoseconds(age)
@@ -118,6 +119,8 @@ extension WarrenConsumer {
             await settle(
                 failure: error, of: delivery, context: context, on: connection, immediateRetries: immediateRetries, counts: counts,
                 span: span, elapsedMilliseconds: elapsed)
+            return true
         }
+        return false
     }
 }

@@ -12,13 +12,17 @@ import WarrenAMQP
 /// connections failed: a copy that cannot be published is published once more (on a fresh
 /// connection when the last one failed), then the original is requeued; a copy cut short by
 /// cancellation (drain deadline, second signal) leaves the original unacked for redelivery.
+///
+/// A failed message's copy does not hold its handler slot: it is handed to the publishing
+/// connection and its confirm awaited by the connection's `SettlementPipeline`, many at once.
 extension WarrenConsumer {
     /// Longest wait for a copy's confirm (a broker under a memory alarm blocks publishers); then
     /// the copy is tried once more, then the original is requeued.
     static let copyTimeout: Duration = .seconds(10)
-    /// How long a message whose copy could not be published holds its handler slot before it
-    /// is requeued: the broker redelivers a requeued message at once, and a copy path that stays
-    /// broken (a retry queue deleted and not re-creatable, an alarm) must not spin it.
+    /// How long a message whose copy could not be published waits (unacked, on a task of the
+    /// settler's, holding no handler slot) before it is requeued: the broker redelivers a
+    /// requeued message at once, and a copy path that stays broken (a retry queue deleted and not
+    /// re-creatable, an alarm) must not spin it.
     static let requeuePause: Duration = .seconds(1)
 
     /// Settles a message whose handler failed, as `configuration.retryPolicy` decides:
@@ -35,7 +39,14 @@ extension WarrenConsumer {
     /// again. If the task is cancelled meanwhile, the original is left unacked
     /// (`message.abandoned`) and the broker redelivers it. Neither case dead-letters it.
     ///
-    /// Logs the one line naming the handler's error. On the message's task.
+    /// The copy is handed to the publishing connection on the message's task (at once while
+    /// that connection is open) and submitted to `connection`'s `SettlementPipeline`; this then
+    /// returns, freeing the handler slot, and the pipeline's settler acks the original once the
+    /// copy is confirmed (or runs the fallback above on a task of its own). When `connection`'s
+    /// pipeline is already closed (the connection ended), all of it runs here instead.
+    ///
+    /// Logs the one line naming the handler's error, after the ack, and counts it then.
+    /// Ends `span` (after setting `warren.outcome`) once the message is settled.
     func settle(
         failure error: any Error, of delivery: AMQPDelivery, context: MessageContext, on connection: AMQPConnection,
         immediateRetries: Int, counts: DrainCounts, span: (any Span)?, elapsedMilliseconds: @autoclosure () -> Int64
@@ -56,43 +67,81 @@ extension WarrenConsumer {
         let headers = DeadLetterHeaders.adding(
             to: delivery.properties.headers ?? [:], error: error, attempts: context.attempt, exchange: delivery.exchange,
             routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
+        let messageLogger = logger
 
+        let route: CopyRoute
+        // What an acked original logs and counts: written once, after the ack.
+        let settled: @Sendable () -> Void
         switch settlement.decision {
         case .retryLater(let delay, let nextAttempt):
             var retryHeaders = headers
             retryHeaders[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
             let retryQueue = RetryPolicy.retryQueue(of: configuration.queue, delay: delay)
-            if let copyError = await publishCopyOnceMore(
-                of: delivery, on: connection, headers: retryHeaders, exchange: "", routingKey: retryQueue, logger: logger)
-            {
-                return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
+            route = CopyRoute(headers: retryHeaders, exchange: "", routingKey: retryQueue)
+            settled = { [metrics] in
+                metrics.retriedLater.increment()
+                span?.attributes["warren.outcome"] = "retry_scheduled"
+                messageLogger.warning("message failed; retry scheduled", metadata: [
+                    "event": "message.retry_scheduled", "delay_ms": "\(delay.milliseconds)", "next_attempt": "\(nextAttempt)",
+                    "retry_queue": "\(retryQueue)",
+                ])
             }
-            guard connection.ack(delivery.deliveryTag) else {
-                return abandonedAfterCopy(counts: counts, span: span, logger: logger)
-            }
-            metrics.retriedLater.increment()
-            span?.attributes["warren.outcome"] = "retry_scheduled"
-            logger.warning("message failed; retry scheduled", metadata: [
-                "event": "message.retry_scheduled", "delay_ms": "\(delay.milliseconds)", "next_attempt": "\(nextAttempt)",
-                "retry_queue": "\(retryQueue)",
-            ])
         case .deadLetter, .retryNow:
-            let topology = configuration.topology
-            if let copyError = await publishCopyOnceMore(
-                of: delivery, on: connection, headers: headers, exchange: topology.deadLetterExchange, routingKey: delivery.routingKey,
-                logger: logger)
-            {
-                return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
+            route = CopyRoute(headers: headers, exchange: configuration.topology.deadLetterExchange, routingKey: delivery.routingKey)
+            let attempt = context.attempt
+            settled = { [metrics] in
+                metrics.deadLettered(category)
+                span?.attributes["warren.outcome"] = "dead_lettered"
+                messageLogger.warning("message failed; dead-lettered", metadata: [
+                    "event": "message.dead_lettered", "dead_letter_reason": "\(category.rawValue)", "attempts": "\(attempt)",
+                ])
             }
-            guard connection.ack(delivery.deliveryTag) else {
-                return abandonedAfterCopy(counts: counts, span: span, logger: logger)
-            }
-            metrics.deadLettered(category)
-            span?.attributes["warren.outcome"] = "dead_lettered"
-            logger.warning("message failed; dead-lettered", metadata: [
-                "event": "message.dead_lettered", "dead_letter_reason": "\(category.rawValue)", "attempts": "\(context.attempt)",
-            ])
         }
+        let copy = await startCopy(of: delivery, route: route)
+        let finish: @Sendable ((any Error)?) async -> Void = { firstError in
+            let logger = messageLogger
+            // The second copy (if any) nests under the message's span, as the first one does.
+            if let span {
+                await ServiceContext.withValue(span.context) {
+                    await self.finishSettlement(
+                        delivery, route: route, firstError: firstError, on: connection, counts: counts, span: span, logger: logger,
+                        settled: settled)
+                }
+                span.end()
+            } else {
+                await self.finishSettlement(
+                    delivery, route: route, firstError: firstError, on: connection, counts: counts, span: nil, logger: logger,
+                    settled: settled)
+            }
+        }
+        if let pipeline = settlementPipelines.pipeline(for: connection), pipeline.submit(.init(copy: copy, settle: finish)) { return }
+        // Its connection's pipeline is closed (the connection ended): settled here.
+        await finish(await copy.outcome())
+    }
+
+    /// Where a failed message's copy goes, and its headers.
+    struct CopyRoute: Sendable {
+        var headers: AMQPTable
+        var exchange: String
+        var routingKey: String
+    }
+
+    /// Settles the original once the first copy's outcome is known (`firstError == nil`:
+    /// confirmed): publishes once more if it failed (`publishCopyOnceMore`), then acks the
+    /// original and runs `settled` (its outcome line and metrics), or falls back (`fallBack`).
+    private func finishSettlement(
+        _ delivery: AMQPDelivery, route: CopyRoute, firstError: (any Error)?, on connection: AMQPConnection, counts: DrainCounts,
+        span: (any Span)?, logger: Logger, settled: @Sendable () -> Void
+    ) async {
+        if let firstError,
+           let copyError = await publishCopyOnceMore(of: delivery, after: firstError, on: connection, route: route, logger: logger)
+        {
+            return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
+        }
+        guard connection.ack(delivery.deliveryTag) else {
+            return abandonedAfterCopy(counts: counts, span: span, logger: logger)
+        }
+        settled()
     }
 
     /// Gives back a delivery that was prefetched but not started (a drain, or a suspect that
@@ -121,20 +170,28 @@ extension WarrenConsumer {
         return true
     }
 
-    /// Publishes `delivery` (body and every property, `headers` in place of its headers,
-    /// persistent) and waits for the broker's confirm.
-    private func publishCopy(of delivery: AMQPDelivery, headers: AMQPTable, exchange: String, routingKey: String) async throws {
+    /// `delivery` as its copy: body and every property, `headers` in place of its headers,
+    /// persistent.
+    private func copyProperties(of delivery: AMQPDelivery, headers: AMQPTable) -> AMQPProperties {
         var properties = delivery.properties
         properties.headers = headers
         // It must survive a broker restart while it waits in a retry or dead-letter queue.
         properties.deliveryMode = 2
-        try await publisher.publish(
-            delivery.body, exchange: exchange, routingKey: routingKey, mandatory: true, properties: properties, timeout: Self.copyTimeout)
+        return properties
     }
 
-    /// Publishes a copy (`publishCopy`); if that fails for any reason but cancellation, and the
-    /// consuming `connection` (where the original must be acked) is still open, publishes it
-    /// once more. Returns `nil` once one is confirmed, else the last error.
+    /// Hands the copy to the publishing connection without waiting for its confirm (at once
+    /// when that connection is open; else waiting for it, within `copyTimeout`). Its outcome,
+    /// awaited later, comes within `copyTimeout` of this call.
+    private func startCopy(of delivery: AMQPDelivery, route: CopyRoute) async -> PendingPublish {
+        await publisher.enqueuePublish(
+            delivery.body, exchange: route.exchange, routingKey: route.routingKey, mandatory: true,
+            properties: copyProperties(of: delivery, headers: route.headers), timeout: Self.copyTimeout)
+    }
+
+    /// The first copy failed with `first`: if that is not cancellation, and the consuming
+    /// `connection` (where the original must be acked) is still open, publishes it once more
+    /// and waits for its confirm. Returns `nil` once one is confirmed, else the last error.
     ///
     /// Every such failure is infrastructure, not the handler's doing: the publishing connection
     /// was closed (forced, broker restart) or refused the publish, or the broker blocked it past
@@ -142,17 +199,9 @@ extension WarrenConsumer {
     /// first one failed. An unroutable copy (`basic.return`) means the queue's own topology is
     /// gone (a retry queue or `Q.dead` deleted): the topology is declared again first, which
     /// is idempotent and what every connect does anyway.
-    func publishCopyOnceMore(
-        of delivery: AMQPDelivery, on connection: AMQPConnection, headers: AMQPTable, exchange: String, routingKey: String,
-        logger: Logger
+    private func publishCopyOnceMore(
+        of delivery: AMQPDelivery, after first: any Error, on connection: AMQPConnection, route: CopyRoute, logger: Logger
     ) async -> (any Error)? {
-        let first: any Error
-        do {
-            try await publishCopy(of: delivery, headers: headers, exchange: exchange, routingKey: routingKey)
-            return nil
-        } catch {
-            first = error
-        }
         // With the consuming connection gone the original cannot be acked any more: the broker
         // redelivers it, and a second copy would only make a duplicate.
         if Self.isCancellation(first) || !connection.isOpen { return first }
@@ -172,7 +221,9 @@ extension WarrenConsumer {
             }
         }
         do {
-            try await publishCopy(of: delivery, headers: headers, exchange: exchange, routingKey: routingKey)
+            try await publisher.publish(
+                delivery.body, exchange: route.exchange, routingKey: route.routingKey, mandatory: true,
+                properties: copyProperties(of: delivery, headers: route.headers), timeout: Self.copyTimeout)
             return nil
         } catch {
             return error

@@ -133,6 +133,15 @@ extension WarrenConsumer {
         madeProgress.store(false, ordering: .relaxed)
         flow.consuming(on: connection.activity)
         defer { flow.notConsuming() }
+        // Failed messages' copies settle on this connection's pipeline; its settler is a child of
+        // the handler group, so a drain (and the group's end) waits for it.
+        let settlements = SettlementPipeline()
+        settlementPipelines.register(settlements, for: connection)
+        handlers.addTask { await settlements.run() }
+        defer {
+            settlementPipelines.remove(for: connection)
+            settlements.close()
+        }
         logger.info("consuming", metadata: [
             "event": "worker.consuming", "queue": "\(configuration.queue)", "consumer_tag": "\(consumer.tag)",
             "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
@@ -146,6 +155,9 @@ extension WarrenConsumer {
             // No new deliveries; wait for the running handlers. If the deadline or a second
             // signal cancels us meanwhile, they are cancelled and left unacked.
             await limit.waitUntilIdle()
+            // Copies still unconfirmed: their originals are acked once they are (or abandoned,
+            // cancelled).
+            await settlements.finish()
             await release(connection)
             let elapsed = started.duration(to: .now).milliseconds
             if Task.isCancelled {

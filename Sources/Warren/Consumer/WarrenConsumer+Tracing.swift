@@ -24,7 +24,8 @@ extension WarrenConsumer {
             handlersRunning.subtract(1, ordering: .relaxed)
         }
         guard let tracer else {
-            return await handle(delivery, on: connection, counts: counts, span: nil, crashLoop: crashLoop)
+            _ = await handle(delivery, on: connection, counts: counts, span: nil, crashLoop: crashLoop)
+            return
         }
         var parent = ServiceContext.topLevel
         if let headers = delivery.properties.headers {
@@ -45,9 +46,10 @@ extension WarrenConsumer {
         span.attributes["server.address"] = node.host
         span.attributes["server.port"] = node.port
         span.attributes["warren.redelivered"] = delivery.redelivered
-        await ServiceContext.withValue(span.context) {
+        let spanEnded = await ServiceContext.withValue(span.context) {
             await handle(delivery, on: connection, counts: counts, span: span, crashLoop: crashLoop)
         }
-        span.end()
+        // A failed message's span ends once it is settled (see `settle(failure:…)`).
+        if !spanEnded { span.end() }
     }
 }

@@ -94,6 +94,8 @@ public final class WarrenConsumer: Service {
     /// Handlers running right now (a slot taken for crash-guard bookkeeping is not one): a
     /// delivery loop stuck while this is 0 is a stall (see `FlowMonitor`).
     let handlersRunning = Atomic<Int>(0)
+    /// Each consuming connection's settlement pipeline (failed messages' copies in flight).
+    let settlementPipelines = SettlementPipelines()
 
     /// A consumer running one `MessageHandler` for every message.
     ///

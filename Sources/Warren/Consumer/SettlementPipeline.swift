@@ -1,0 +1,204 @@
+import Synchronization
+
+/// Settles the failed messages of one consuming connection with many copies unconfirmed at
+/// once, so a burst of failures drains at the rate the broker confirms, not one confirm round
+/// trip per handler slot.
+///
+/// A handler's task hands its message's copy to the publishing connection (without waiting:
+/// `WarrenConnection.enqueuePublish`), submits it here and returns, freeing its slot. One
+/// settler (`run()`, a long-lived child of the consumer's handler group, so a drain can wait for
+/// it) awaits the copies' confirms in the order they were submitted and settles each original:
+/// confirmed, it is acked and its outcome logged on the settler; otherwise its fallback
+/// (publish once more, requeue after a pause, abandon) runs on a task of its own, so one bad
+/// copy does not hold up the confirmed ones behind it.
+///
+/// Memory is bounded by the prefetch: every entry, and every fallback task, is an unacked
+/// delivery of this connection, and the broker sends no more than `prefetch` of those.
+///
+/// - Important: Thread-safe: `submit` is called from handler tasks, `run` by the settler, and
+///   `close`/`finish` by the connection's supervisor.
+final class SettlementPipeline: Sendable {
+    /// A failed message whose copy was handed to the publishing connection.
+    struct Entry: Sendable {
+        /// The copy, confirmed or not.
+        var copy: PendingPublish
+        /// Settles the original from the copy's outcome (`nil`: confirmed), logs the outcome and
+        /// ends the message's span. Called once, by the settler or a fallback task of it.
+        var settle: @Sendable ((any Error)?) async -> Void
+    }
+
+    private struct State {
+        var entries: [Entry] = []
+        /// The settler, waiting for entries.
+        var settler: CheckedContinuation<Void, Never>?
+        var closed = false
+        var finished = false
+        var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// Queues `entry` for the settler. Returns false (and keeps nothing) once the pipeline is
+    /// closed: the caller then settles the message itself. From any task.
+    func submit(_ entry: Entry) -> Bool {
+        let (accepted, settler) = state.withLock { state -> (Bool, CheckedContinuation<Void, Never>?) in
+            guard !state.closed else { return (false, nil) }
+            state.entries.append(entry)
+            defer { state.settler = nil }
+            return (true, state.settler)
+        }
+        settler?.resume()
+        return accepted
+    }
+
+    /// Accepts nothing more; the settler settles what it holds, then `run()` returns.
+    func close() {
+        let settler = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.closed = true
+            defer { state.settler = nil }
+            return state.settler
+        }
+        settler?.resume()
+    }
+
+    /// Closes the pipeline and waits until every message submitted is settled (confirmed and
+    /// acked, or fallen back). Cancelled, the settler (a child of the same cancelled group)
+    /// abandons what it holds at once, so this returns promptly.
+    func finish() async {
+        close()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.finishWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// The settler: runs until the pipeline is closed and everything submitted is settled.
+    /// Cancelled, each copy's wait throws `CancellationError` at once, and each message falls
+    /// back to being abandoned (left unacked for redelivery), as on a handler's task.
+    func run() async {
+        await withDiscardingTaskGroup { fallbacks in
+            while let batch = await nextBatch() {
+                var index = 0
+                while index < batch.count {
+                    let (confirmed, failure) = await Self.confirms(of: batch[index...])
+                    for entry in batch[index..<index + confirmed] {
+                        entry.copy.finish(nil)
+                        await entry.settle(nil)
+                    }
+                    index += confirmed
+                    guard let failure else { continue }
+                    let entry = batch[index]
+                    index += 1
+                    entry.copy.finish(failure)
+                    fallbacks.addTask { await entry.settle(failure) }
+                }
+            }
+        }
+        let waiters = state.withLock { state in
+            state.finished = true
+            defer { state.finishWaiters = [] }
+            return state.finishWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Awaits the confirms of `entries` in order, racing one timer (the first entry's deadline)
+    /// rather than one per copy. Returns how many were confirmed before the first that failed,
+    /// and that one's error: its confirm's, `PublishTimeout` once its deadline passed, or
+    /// `CancellationError`. A timer that fires after the first was confirmed ends the wait
+    /// early (no failure): the caller waits again from the next one, against its own deadline.
+    private static func confirms(of entries: ArraySlice<Entry>) async -> (confirmed: Int, failure: (any Error)?) {
+        guard let first = entries.first else { return (0, nil) }
+        let progress = ConfirmProgress()
+        let winner = await withTaskGroup(of: Result<Bool, any Error>.self) { group in
+            group.addTask {
+                do {
+                    for entry in entries {
+                        try await entry.copy.waitForConfirm()
+                        progress.confirmedOne()
+                    }
+                    return .success(true)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                do {
+                    try await Task.sleep(until: first.copy.deadline)
+                    return .success(false)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let winner = await group.next() ?? .success(false)
+            // The other child ends before the group returns, so `progress` is final below.
+            group.cancelAll()
+            return winner
+        }
+        let confirmed = progress.count
+        switch winner {
+        case .success(true): return (confirmed, nil)
+        case .success(false): return (confirmed, confirmed == 0 ? first.copy.timedOut : nil)
+        case .failure(let error): return (confirmed, error)
+        }
+    }
+
+    /// Every entry submitted since the last batch, waiting for one; `nil` once closed and empty.
+    private func nextBatch() async -> [Entry]? {
+        while true {
+            let batch = state.withLock { state -> [Entry]?? in
+                if !state.entries.isEmpty {
+                    defer { state.entries = [] }
+                    return .some(state.entries)
+                }
+                return state.closed ? .some(nil) : nil
+            }
+            if let batch { return batch }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.closed || !state.entries.isEmpty { return true }
+                    state.settler = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
+    }
+}
+
+/// How many of a run of copies were confirmed so far, counted by the task awaiting them.
+private final class ConfirmProgress: Sendable {
+    private let confirmed = Atomic<Int>(0)
+
+    func confirmedOne() { confirmed.add(1, ordering: .relaxed) }
+    var count: Int { confirmed.load(ordering: .relaxed) }
+}
+
+/// The settlement pipeline of each open consuming connection, so that a failing message's task
+/// finds its connection's. A connection not found here (already closed by its supervisor)
+/// settles on the message's own task, as before pipelining.
+///
+/// Thread-safe.
+final class SettlementPipelines: Sendable {
+    private let pipelines = Mutex<[ObjectIdentifier: SettlementPipeline]>([:])
+
+    init() {}
+
+    func register(_ pipeline: SettlementPipeline, for connection: AnyObject) {
+        pipelines.withLock { $0[ObjectIdentifier(connection)] = pipeline }
+    }
+
+    func remove(for connection: AnyObject) {
+        pipelines.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(connection)) }
+    }
+
+    func pipeline(for connection: AnyObject) -> SettlementPipeline? {
+        pipelines.withLock { $0[ObjectIdentifier(connection)] }
+    }
+}
