@@ -1,0 +1,137 @@
+import Configuration
+import SystemPackage
+import Warren
+
+/// The `warren` executable's settings: flags > environment > an optional JSON or YAML file
+/// (`--config PATH` or `WARREN_CONFIG`) > each setting's default. See Docs/configuration.md.
+///
+/// swift-configuration does what it is good at here: reading the environment
+/// (`EnvironmentVariablesProvider`) and parsing the file (`JSONSnapshot`, `YAMLSnapshot`, with
+/// the secret keys marked). The precedence walk stays in `SettingsResolver` (the `Warren`
+/// library, which keeps no configuration dependency) because Warren needs what a `ConfigReader`
+/// does not tell: which layer answered (for errors naming the key and for `warren config`), and
+/// whether `NAME` and `NAME_FILE` were both set in the same layer (an error).
+enum SettingsLayers {
+    /// The settings that may hold a secret: read through `SettingsResolver.secret`, marked secret
+    /// in the file's parser, never printed.
+    static let secretNames: Set<String> = ["amqp-url", "amqp-password", "tls-key-password"]
+    /// A configuration file is settings, not data: a larger one is a wrong path.
+    static let maximumFileSize = 1024 * 1024
+
+    /// A resolver over `flags`, `environment` and the file named by `configPath` (the `--config`
+    /// flag) or else `WARREN_CONFIG`. Throws `ConfigurationError` naming `--config` or
+    /// `WARREN_CONFIG` when the file cannot be read or parsed.
+    static func resolver(
+        flags: [String: String], configPath: String?, environment: [String: String],
+        readFile: @escaping @Sendable (String) throws -> String = SecretFile.read
+    ) throws -> SettingsResolver {
+        var layers = [SettingsLayer.flags(flags), environmentLayer(environment)]
+        if let file = try configFile(flag: configPath, environment: environment) {
+            layers.append(try fileLayer(path: file.path, key: file.key))
+        }
+        return SettingsResolver(layers: layers, readFile: readFile)
+    }
+
+    /// The configuration file's path and the key that named it, or `nil` for none.
+    static func configFile(flag: String?, environment: [String: String]) throws -> (path: String, key: String)? {
+        let named = flag.map { ($0, "--config") } ?? environment["WARREN_CONFIG"].map { ($0, "WARREN_CONFIG") }
+        guard let (path, key) = named else { return nil }
+        guard !path.isEmpty else { throw ConfigurationError(key: key, value: "\"\"", problem: "must not be empty") }
+        return (path, key)
+    }
+
+    /// `WARREN_NAME` through swift-configuration's environment provider: the setting `name`
+    /// is the key `warren.name`, which the provider spells `WARREN_NAME`.
+    static func environmentLayer(_ environment: [String: String]) -> SettingsLayer {
+        let provider = EnvironmentVariablesProvider(
+            environmentVariables: environment,
+            secretsSpecifier: .specific(Set(secretNames.map(SettingsResolver.environmentName))))
+        return SettingsLayer(source: .environment, readsSecretFiles: true, keyName: SettingsResolver.environmentName) { name, _ in
+            // Read as text: the resolver parses and validates every value the same way whatever its layer.
+            guard case .string(let text)? = try? provider.value(forKey: AbsoluteConfigKey(["warren", name]), type: .string).value?.content else {
+                return nil
+            }
+            return text
+        }
+    }
+
+    /// The file's top-level keys are the settings' names (`prefetch: 10`); `.json` is JSON,
+    /// `.yaml` and `.yml` YAML.
+    static func fileLayer(path: String, key: String) throws -> SettingsLayer {
+        let bytes: [UInt8]
+        do {
+            bytes = try Array(SecretFile.read(path, maximumSize: maximumFileSize).utf8)
+        } catch {
+            throw ConfigurationError(key: key, value: path, problem: "cannot read the file: \(error)")
+        }
+        let snapshot: any ConfigSnapshot
+        let secrets = SecretsSpecifier<String, Void>.specific(secretNames)
+        // Parse errors are not shown: a YAML error quotes the offending line, which may hold a secret.
+        switch FormatName(path: path) {
+        case .json:
+            do {
+                snapshot = try JSONSnapshot(
+                    data: bytes.span.bytes, providerName: path,
+                    parsingOptions: .init(secretsSpecifier: .specific(secretNames)))
+            } catch {
+                throw ConfigurationError(key: key, value: path, problem: "is not a JSON object of settings (its contents are not shown)")
+            }
+        case .yaml:
+            do {
+                snapshot = try YAMLSnapshot(data: bytes.span.bytes, providerName: path, parsingOptions: .init(secretsSpecifier: secrets))
+            } catch {
+                throw ConfigurationError(key: key, value: path, problem: "is not a YAML mapping of settings (its contents are not shown)")
+            }
+        case nil:
+            throw ConfigurationError(key: key, value: path, problem: "must end in .json, .yaml or .yml")
+        }
+        return SettingsLayer(source: .file, readsSecretFiles: true, keyName: { "\($0) in \(path)" }) { name, kind in
+            try fileValue(snapshot, name: name, kind: kind, keyName: "\(name) in \(path)")
+        }
+    }
+
+    private enum FormatName {
+        case json, yaml
+
+        init?(path: String) {
+            if path.hasSuffix(".json") {
+                self = .json
+            } else if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
+                self = .yaml
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// The file's value as the resolver's text: the parser is asked for the type the resolver
+    /// expects first (JSON tells `true` from `1` only so), then for any scalar, so that a wrong
+    /// one (`prefetch: 1.5`) reaches the resolver's own check and message.
+    static func fileValue(_ snapshot: any ConfigSnapshot, name: String, kind: SettingsLayer.ValueKind, keyName: String) throws -> String? {
+        let key = AbsoluteConfigKey([name])
+        let preferred: [ConfigType]
+        switch kind {
+        case .text: preferred = [.string]
+        case .integer: preferred = [.int]
+        case .boolean: preferred = [.bool]
+        case .list: preferred = [.stringArray]
+        }
+        for type in preferred + [.string, .int, .double, .bool] {
+            // A type mismatch throws; an absent key is a nil value whatever the type.
+            guard let result = try? snapshot.value(forKey: key, type: type) else { continue }
+            switch result.value?.content {
+            case nil: return nil
+            case .string(let text): return text
+            case .int(let number): return String(number)
+            case .double(let number): return "\(number)"
+            case .bool(let flag): return flag ? "true" : "false"
+            case .stringArray(let items):
+                guard case .list(let separator) = kind else { continue }
+                return items.joined(separator: String(separator))
+            default: continue
+            }
+        }
+        let expected = if case .list = kind { "a string or a list of strings" } else { "a single value (a string, number or boolean)" }
+        throw ConfigurationError(key: keyName, value: "(not shown)", problem: "must be \(expected)")
+    }
+}
