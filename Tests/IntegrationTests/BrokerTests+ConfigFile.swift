@@ -80,6 +80,7 @@ extension BrokerTests {
                     amqp-url: \(env.amqpURL)
                     queue: \(queue)
                     queue-type: classic
+                    log-level: debug
                     """)
                 let worker = try WarrenProcess.launch(env, ["worker", "--config", file])
                 defer { worker.forceStop() }
@@ -90,6 +91,7 @@ extension BrokerTests {
 
                 let id = "config-file-\(uniqueSuffix())"
                 try await broker.pikaPublish(queue: queue, messages: [(id, "{}")])
+                // message.acked is a debug line: log-level from the file too.
                 try await poll(timeout: .seconds(20), "the message is acked", lastSeen: { worker.transcript }) {
                     worker.ackedIDs.contains(id)
                 }
