@@ -25,6 +25,9 @@ let package = Package(
         // defaults): the `Warren` library stays provider-agnostic (`SettingsResolver`'s layers).
         // JSON and YAML parsing link full Foundation into `warren` (see Docs/configuration.md).
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["JSON", "YAML"]),
+        // Already swift-configuration's YAML parser (same range): warren lists a file's keys
+        // with it to refuse unknown ones, which the snapshots cannot list.
+        .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
     ],
     targets: [
         // librabbitmq (rabbitmq-c) and nothing else.
@@ -64,6 +67,7 @@ let package = Package(
                 "Warren",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

@@ -12,13 +12,7 @@ struct ConfigReport {
     }
 
     /// The settings in the README's table order.
-    static let names = [
-        "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "handler",
-        "log-level", "log-format", "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay",
-        "shutdown-timeout", "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays",
-        "crash-limit", "delivery-limit", "bind", "exchange-type", "existing-queue", "schedule", "schedule-missed-ticks",
-        "tls-ca-file", "tls-cert-file", "tls-key-file", "tls-key-password",
-    ]
+    static let names = SettingsLayers.names
     static let redacted = "<redacted>"
     /// The settings a file may give as a list, as `WorkerConfiguration(resolving:)` reads them.
     static let listKinds: [String: SettingsLayer.ValueKind] = [

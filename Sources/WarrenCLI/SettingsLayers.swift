@@ -1,6 +1,7 @@
 import Configuration
-import SystemPackage
+import Foundation
 import Warren
+import Yams
 
 /// The `warren` executable's settings: flags > environment > an optional JSON or YAML file
 /// (`--config PATH` or `WARREN_CONFIG`) > each setting's default. See Docs/configuration.md.
@@ -12,6 +13,15 @@ import Warren
 /// does not tell: which layer answered (for errors naming the key and for `warren config`), and
 /// whether `NAME` and `NAME_FILE` were both set in the same layer (an error).
 enum SettingsLayers {
+    /// Every setting the executable reads, in the README's table order (`warren config` prints
+    /// them so); a file key must be one of them, or a secret's `NAME-file`.
+    static let names = [
+        "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "handler",
+        "log-level", "log-format", "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay",
+        "shutdown-timeout", "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays",
+        "crash-limit", "delivery-limit", "bind", "exchange-type", "existing-queue", "schedule", "schedule-missed-ticks",
+        "tls-ca-file", "tls-cert-file", "tls-key-file", "tls-key-password",
+    ]
     /// The settings that may hold a secret: read through `SettingsResolver.secret`, marked secret
     /// in the file's parser, never printed.
     static let secretNames: Set<String> = ["amqp-url", "amqp-password", "tls-key-password"]
@@ -67,7 +77,8 @@ enum SettingsLayers {
         let snapshot: any ConfigSnapshot
         let secrets = SecretsSpecifier<String, Void>.specific(secretNames)
         // Parse errors are not shown: a YAML error quotes the offending line, which may hold a secret.
-        switch FormatName(path: path) {
+        let format = FormatName(path: path)
+        switch format {
         case .json:
             do {
                 snapshot = try JSONSnapshot(
@@ -85,9 +96,27 @@ enum SettingsLayers {
         case nil:
             throw ConfigurationError(key: key, value: path, problem: "must end in .json, .yaml or .yml")
         }
+        // A misspelt key would otherwise leave its setting at the default without a word.
+        let known = Set(names + secretNames.map { $0 + "-file" })
+        if let unknown = try topLevelKeys(bytes, format: format, path: path, key: key).sorted().first(where: { !known.contains($0) }) {
+            throw ConfigurationError(key: "\(unknown) in \(path)", value: "(not shown)", problem: "is not a Warren setting (README: Configuration)")
+        }
         return SettingsLayer(source: .file, readsSecretFiles: true, keyName: { "\($0) in \(path)" }) { name, kind in
             try fileValue(snapshot, name: name, kind: kind, keyName: "\(name) in \(path)")
         }
+    }
+
+    /// The file's top-level keys (a second parse: swift-configuration's snapshots do not list them).
+    private static func topLevelKeys(_ bytes: [UInt8], format: FormatName?, path: String, key: String) throws -> [String] {
+        let keys: [String]?
+        switch format {
+        case .json: keys = (try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]).map { Array($0.keys) }
+        case .yaml: keys = (try? Yams.compose(yaml: String(decoding: bytes, as: UTF8.self)))?.flatMap { $0.mapping?.keys.map { $0.string ?? "\($0)" } }
+        case nil: keys = []
+        }
+        // The snapshot parsed it: this parse cannot fail unless the parsers disagree.
+        guard let keys else { throw ConfigurationError(key: key, value: path, problem: "cannot list the file's keys") }
+        return keys
     }
 
     private enum FormatName {
