@@ -133,19 +133,20 @@ enum SettingsLayers {
         }
     }
 
-    /// The file's value as the resolver's text: the parser is asked for the type the resolver
-    /// expects first (JSON tells `true` from `1` only so), then for any scalar, so that a wrong
-    /// one (`prefetch: 1.5`) reaches the resolver's own check and message.
+    /// The file's value as the resolver's text. A scalar is read as text first, so that YAML's
+    /// looser literals (`yes`, `0x10`) meet the same rules as a variable's value; JSON's numbers
+    /// and booleans are not text, and are asked for by the type the resolver expects (JSON tells
+    /// `true` from `1` only so: both read as either). A wrong one (`prefetch: 1.5`) reaches the
+    /// resolver's own check and message.
     static func fileValue(_ snapshot: any ConfigSnapshot, name: String, kind: SettingsLayer.ValueKind, keyName: String) throws -> String? {
         let key = AbsoluteConfigKey([name])
         let preferred: [ConfigType]
         switch kind {
-        case .text: preferred = [.string]
-        case .integer: preferred = [.int]
-        case .boolean: preferred = [.bool]
-        case .list: preferred = [.stringArray]
+        case .text, .integer: preferred = [.string, .int, .double, .bool]
+        case .boolean: preferred = [.string, .bool]
+        case .list: preferred = [.stringArray, .string]
         }
-        for type in preferred + [.string, .int, .double, .bool] {
+        for type in preferred + [.int, .double, .bool] {
             // A type mismatch throws; an absent key is a nil value whatever the type.
             guard let result = try? snapshot.value(forKey: key, type: type) else { continue }
             switch result.value?.content {

@@ -68,6 +68,9 @@ import Warren
         ("bad2.json", #"{"heartbeat": "soon"}"#, "heartbeat in", "duration"),
         ("bad3.json", #"{"queue": ["a", "b"]}"#, "queue in", "a single value"),
         ("bad4.yaml", "existing-queue: maybe\n", "existing-queue in", "true or false"),
+        // YAML's looser literals meet the variables' rules.
+        ("yes.yaml", "existing-queue: yes\n", "existing-queue in", "true or false"),
+        ("hex.yaml", "prefetch: 0x10\n", "prefetch in", "integer from 1 to 65535"),
         // A misspelt or nested key is refused rather than leaving its setting at the default.
         ("typo.yaml", "queue: q\nprefech: 5\n", "prefech in", "is not a Warren setting"),
         ("nested.json", #"{"tls": {"ca-file": "/ca.pem"}}"#, "tls in", "is not a Warren setting"),
