@@ -70,6 +70,21 @@ extension BrokerTests {
             #expect(!fixed.output.contains(password), "\(fixed)")
         }
 
+        /// The tools read the worker's file too, so they reach its broker and declare its queue.
+        @Test("warren publish --config file.json publishes to the broker and queue the file names")
+        func publishReadsTheFile() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("config.publish") { queue in
+                let file = try Self.write("publish.json", #"{"amqp-url": "\#(env.amqpURL)", "queue": "\#(queue)", "queue-type": "classic"}"#)
+                let publish = try await warrenPublish(env, ["--config", file, "--count", "3"])
+                #expect(publish.succeeded, "\(publish)")
+                let queues = try await broker.listQueues()
+                #expect(queues[queue]?.type == "classic", "\(queues[queue].map(\.description) ?? "missing")")
+                #expect(queues[queue]?.messages == 3, "\(queues[queue].map(\.description) ?? "missing")")
+            }
+        }
+
         @Test("warren worker --config file.yaml consumes the queue the file names")
         func workerConsumesTheFilesQueue() async throws {
             let env = try TestEnvironment.current()
