@@ -21,13 +21,12 @@ let package = Package(
         // W3C traceparent parsing and ids, without a tracer (swift-otel builds for ~7 min: users
         // who export spans bootstrap it in their own executable).
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
-        // Layered settings for the executable only (flags > environment > a JSON or YAML file >
-        // defaults): the `Warren` library stays provider-agnostic (`SettingsResolver`'s layers).
-        // JSON and YAML parsing link full Foundation into `warren` (see Docs/configuration.md).
-        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: ["JSON", "YAML"]),
-        // Already swift-configuration's YAML parser (same range): warren lists a file's keys
-        // with it to refuse unknown ones, which the snapshots cannot list.
-        .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
+        // Layered settings for the executable only (flags > environment > a JSON file > defaults):
+        // the `Warren` library stays provider-agnostic (`SettingsResolver`'s layers). No traits,
+        // not even the default `JSON`: its `JSONSerialization`, like the `YAML` trait's Yams, links
+        // full Foundation and ICU (+44 MB static); warren parses its JSON file with
+        // FoundationEssentials' JSONDecoder and refuses YAML (Docs/configuration.md).
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     ],
     targets: [
         // librabbitmq (rabbitmq-c) and nothing else.
@@ -67,7 +66,6 @@ let package = Package(
                 "Warren",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

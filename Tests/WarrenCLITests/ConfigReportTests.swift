@@ -19,7 +19,7 @@ import Warren
     }
 
     @Test func everySettingHasOneLineWithItsSource() throws {
-        let path = files.write("w.yaml", "queue: orders\nprefetch: 3\nconcurrency: 4\nbind: [a=b, c=d]\nschedule: [\"n=@daily\"]\n")
+        let path = files.write("w.json", #"{"queue": "orders", "prefetch": 3, "concurrency": 4, "bind": ["a=b", "c=d"], "schedule": ["n=@daily"]}"#)
         let report = try report(flags: ["prefetch": "1"], environment: ["WARREN_CONCURRENCY": "2"], configPath: path)
         #expect(report.lines.map(\.name) == ConfigReport.names)
         #expect(line(report, "prefetch") == .init(name: "prefetch", source: "flag --prefetch", value: "1"))
@@ -33,7 +33,7 @@ import Warren
 
     @Test func secretsAreRedactedWhereverTheyComeFrom() throws {
         let secretFile = files.write("key-password", "kp-hunter2\n")
-        let path = files.write("w.yaml", "tls-key-password-file: \(secretFile)\n")
+        let path = files.write("w.json", #"{"tls-key-password-file": "\#(secretFile)"}"#)
         let report = try report(
             flags: ["amqp-url": "amqp://app:url-hunter2@broker:5672/"], environment: ["WARREN_AMQP_PASSWORD": "pw-hunter2"],
             configPath: path)
@@ -45,9 +45,9 @@ import Warren
     }
 
     @Test func warrenConfigTakesTheWorkersFlags() throws {
-        let command = try WarrenCommand.parseAsRoot(["config", "--prefetch", "9", "--queue", "q", "--config", "/w.yaml", "--bind", "a=b"])
+        let command = try WarrenCommand.parseAsRoot(["config", "--prefetch", "9", "--queue", "q", "--config", "/w.json", "--bind", "a=b"])
         let config = try #require(command as? ConfigCommand)
         #expect(config.options.flags["prefetch"] == "9" && config.options.flags["queue"] == "q" && config.options.flags["bind"] == "a=b")
-        #expect(config.options.broker.config == "/w.yaml")
+        #expect(config.options.broker.config == "/w.json")
     }
 }

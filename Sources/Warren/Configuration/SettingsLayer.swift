@@ -14,8 +14,8 @@ public struct SettingsLayer: Sendable {
         case file
     }
 
-    /// What the resolver will parse a value as. Text-based layers (flags, environment, YAML)
-    /// ignore it; a JSON file needs it to tell `true` from `1`.
+    /// What the resolver will parse a value as. Text-based layers (flags, environment) ignore
+    /// it; `warren`'s JSON file needs it to know where an array of strings is allowed (a list).
     public enum ValueKind: Sendable, Equatable {
         case text
         case integer
@@ -33,7 +33,7 @@ public struct SettingsLayer: Sendable {
     /// wrong shape (a list where a number belongs).
     public var lookup: @Sendable (_ name: String, _ kind: ValueKind) throws -> String?
     /// How an error names the setting `name` of this layer: `--prefetch`, `WARREN_PREFETCH`,
-    /// `prefetch in /etc/warren.yaml`.
+    /// `prefetch in /etc/warren.json`.
     public var keyName: @Sendable (_ name: String) -> String
 
     public init(
