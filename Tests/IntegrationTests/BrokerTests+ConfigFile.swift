@@ -36,12 +36,9 @@ extension BrokerTests {
             let env = try TestEnvironment.current()
             let password = "Pw" + uniqueSuffix() + "Zq"
             let passwordFile = try Self.write("password", password + "\n")
-            let file = try Self.write("warren.yaml", """
-                amqp-url: amqp://app:\(password)@broker.example:5672/
-                queue: from-file
-                prefetch: 3
-                concurrency: 4
-                amqp-password-file: \(passwordFile)
+            let file = try Self.write("warren.json", """
+                {"amqp-url": "amqp://app:\(password)@broker.example:5672/", "queue": "from-file", "prefetch": 3,
+                 "concurrency": 4, "amqp-password-file": "\(passwordFile)"}
                 """)
             let result = try await Self.runConfig(
                 env, ["--prefetch", "1", "--config", file], environment: ["WARREN_CONCURRENCY": "2"])
@@ -70,6 +67,24 @@ extension BrokerTests {
             #expect(!fixed.output.contains(password), "\(fixed)")
         }
 
+        /// YAML is refused before the file is read: parsing it would link Foundation and ICU into warren.
+        @Test("warren worker and warren config exit 78 on a YAML file, saying to write it as JSON and why")
+        func yamlIsRefusedWithTheReason() async throws {
+            let env = try TestEnvironment.current()
+            let password = "Pw" + uniqueSuffix() + "Zq"
+            let file = try Self.write("warren.yaml", "queue: from-yaml\namqp-password: \(password)\n")
+            let config = try await Self.runConfig(env, ["--config", file], environment: [:])
+            let worker = try await runTool(
+                env.warrenBinary, ["worker"], environment: ["WARREN_CONFIG": file],
+                removingEnvironment: { $0.hasPrefix("WARREN_") }, timeout: .seconds(30))
+            for (result, key) in [(config, "--config"), (worker, "WARREN_CONFIG")] {
+                #expect(result.termination == .exited(78), "\(result)")
+                #expect(result.stderr.contains(key) && result.stderr.contains("write the settings as a JSON object"), "\(result)")
+                #expect(result.stderr.contains("Foundation and ICU"), "the reason is given:\n\(result)")
+                #expect(!result.output.contains(password), "\(result)")
+            }
+        }
+
         /// The tools read the worker's file too, so they reach its broker and declare its queue.
         @Test("warren publish --config file.json publishes to the broker and queue the file names")
         func publishReadsTheFile() async throws {
@@ -85,17 +100,14 @@ extension BrokerTests {
             }
         }
 
-        @Test("warren worker --config file.yaml consumes the queue the file names")
+        @Test("warren worker --config file.json consumes the queue the file names")
         func workerConsumesTheFilesQueue() async throws {
             let env = try TestEnvironment.current()
             let broker = Broker(env)
             try await broker.withQueue("config.file") { queue in
-                let file = try Self.write("worker.yaml", """
-                    # The broker and the queue come from this file alone.
-                    amqp-url: \(env.amqpURL)
-                    queue: \(queue)
-                    queue-type: classic
-                    log-level: debug
+                // The broker and the queue come from this file alone.
+                let file = try Self.write("worker.json", """
+                    {"amqp-url": "\(env.amqpURL)", "queue": "\(queue)", "queue-type": "classic", "log-level": "debug"}
                     """)
                 let worker = try WarrenProcess.launch(env, ["worker", "--config", file])
                 defer { worker.forceStop() }
