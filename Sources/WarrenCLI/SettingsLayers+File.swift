@@ -6,8 +6,8 @@ extension SettingsLayers {
     /// `key` (`--config` or `WARREN_CONFIG`) when the file cannot be read, is YAML, or is not such
     /// an object, and naming `KEY in PATH` for a key that is not a setting.
     ///
-    /// YAML is refused rather than read: every YAML parser for Swift (Yams, swift-configuration's
-    /// `YAML` trait) links full Foundation and ICU into `warren`, about 44 MB on the static binary
+    /// YAML is refused rather than read: Yams (the parser of swift-configuration's `YAML` trait)
+    /// links full Foundation and ICU into `warren`, about 44 MB on the static binary
     /// (Docs/configuration.md). JSON is valid YAML, so a YAML-minded place (a ConfigMap) can hold it.
     static func fileLayer(path: String, key: String) throws -> SettingsLayer {
         if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
