@@ -21,6 +21,12 @@ let package = Package(
         // W3C traceparent parsing and ids, without a tracer (swift-otel builds for ~7 min: users
         // who export spans bootstrap it in their own executable).
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
+        // Layered settings for the executable only (flags > environment > a JSON file > defaults):
+        // the `Warren` library stays provider-agnostic (`SettingsResolver`'s layers). No traits,
+        // not even the default `JSON`: its `JSONSerialization`, like the `YAML` trait's Yams, links
+        // full Foundation and ICU (+44 MB static); warren parses its JSON file with
+        // FoundationEssentials' JSONDecoder and refuses YAML (Docs/configuration.md).
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
     ],
     targets: [
         // librabbitmq (rabbitmq-c) and nothing else.
@@ -59,6 +65,7 @@ let package = Package(
             dependencies: [
                 "Warren",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
         .testTarget(
@@ -69,7 +76,10 @@ let package = Package(
         // Unit tests of the executable's own logic (exit codes, parsing): `@testable import WarrenCLI`.
         .testTarget(
             name: "WarrenCLITests",
-            dependencies: ["WarrenCLI", "Warren", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "WarrenCLI", "Warren", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
         ),
         // Real-broker tests: they need the broker started by `make test` (see scripts/broker.sh)
         // and run the built `warren` binary as a child process.

@@ -1,12 +1,14 @@
 @testable import WarrenSettings
 
-// Fuzz target for configuration parsing: `WorkerConfiguration(resolving:)` over flags, variables
-// and `_FILE` secrets built from the input, and the value parsers it uses
+// Fuzz target for configuration parsing: `WorkerConfiguration(resolving:)` over flags, variables,
+// a configuration file's keys (a dictionary layer, as `warren --config` reads them) and `_FILE`
+// secrets built from the input, and the value parsers it uses
 // (`SettingsResolver.parseDuration`, `RetryPolicy.parseDelays`, `QueueBinding.parseList`).
 //
 // Properties:
 // - resolving is deterministic, and only ever fails with a `ConfigurationError`;
-// - a flag wins over its variable: dropping the variables that flags override changes nothing;
+// - a flag wins over its variable, which wins over the file's key: dropping the variables and
+//   file keys that a higher layer overrides changes nothing;
 // - a resolved configuration keeps every documented range (bindings: a named exchange, names
 //   and keys within AMQP's 255 bytes);
 // - durations and retry delays parse back from the form Warren logs (`delayName`, which also
@@ -18,17 +20,25 @@
 public func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     checkValueParsers(input.string(upTo: 40))
-    let (flags, environment) = makeSettings(&input)
+    let (flags, environment, file) = makeSettings(&input)
 
-    let first = resolve(flags: flags, environment: environment)
-    check(first == resolve(flags: flags, environment: environment), "resolving is not deterministic")
+    let first = resolve(flags: flags, environment: environment, file: file)
+    check(first == resolve(flags: flags, environment: environment, file: file), "resolving is not deterministic")
     var unshadowed = environment
+    var unshadowedFile = file
     for flag in flags.keys {
         let name = SettingsResolver.environmentName(flag)
         unshadowed[name] = nil
         unshadowed[name + "_FILE"] = nil
+        unshadowedFile[flag] = nil
+        unshadowedFile[flag + "-file"] = nil
     }
-    check(first == resolve(flags: flags, environment: unshadowed), "a variable changed the result although its flag is set")
+    for name in names where environment[SettingsResolver.environmentName(name)] != nil || environment[SettingsResolver.environmentName(name) + "_FILE"] != nil {
+        unshadowedFile[name] = nil
+        unshadowedFile[name + "-file"] = nil
+    }
+    check(first == resolve(flags: flags, environment: unshadowed, file: unshadowedFile),
+          "a variable or file key changed the result although a higher layer sets it")
 
     switch first {
     case .success(let configuration):
@@ -71,9 +81,10 @@ private func value(_ input: inout FuzzInput) -> String {
     return text
 }
 
-private func makeSettings(_ input: inout FuzzInput) -> (flags: [String: String], environment: [String: String]) {
+private func makeSettings(_ input: inout FuzzInput) -> (flags: [String: String], environment: [String: String], file: [String: String]) {
     var flags: [String: String] = [:]
     var environment: [String: String] = [:]
+    var file: [String: String] = [:]
     for _ in 0..<input.choice(12) {
         let name = names[input.choice(names.count)]
         var text = value(&input)
@@ -85,15 +96,17 @@ private func makeSettings(_ input: inout FuzzInput) -> (flags: [String: String],
                 "amqp://\(value(&input)):\(marker)\(value(&input))@\(value(&input))"
             }.joined(separator: ",")
         }
-        switch input.choice(4) {
+        switch input.choice(6) {
         case 0: flags[name] = text
         case 1, 2: environment[SettingsResolver.environmentName(name)] = text
+        case 3: file[name] = text
         // A secret file's path; `readFile` makes up its contents.
-        case _ where name.hasPrefix("amqp-"): environment[SettingsResolver.environmentName(name) + "_FILE"] = value(&input)
+        case 4 where name.hasPrefix("amqp-"): environment[SettingsResolver.environmentName(name) + "_FILE"] = value(&input)
+        case 5 where name.hasPrefix("amqp-"): file[name + "-file"] = value(&input)
         default: environment[SettingsResolver.environmentName(name)] = text
         }
     }
-    return (flags, environment)
+    return (flags, environment, file)
 }
 
 /// Secret files: whatever the file holds is secret (a URL, a password, or a mistake), so it
@@ -104,8 +117,9 @@ private func makeSettings(_ input: inout FuzzInput) -> (flags: [String: String],
     return path.hasPrefix("a") ? "amqp://u:\(marker)\(path)@h/" : marker + path + "\n"
 }
 
-private func resolve(flags: [String: String], environment: [String: String]) -> Result<WorkerConfiguration, ConfigurationError> {
-    let settings = SettingsResolver(flags: flags, environment: environment, readFile: readFile)
+private func resolve(flags: [String: String], environment: [String: String], file: [String: String]) -> Result<WorkerConfiguration, ConfigurationError> {
+    let fileLayer = SettingsLayer(source: .file, readsSecretFiles: true, keyName: { "\($0) in fuzz.yaml" }) { name, _ in file[name] }
+    let settings = SettingsResolver(layers: [.flags(flags), .environment(environment), fileLayer], readFile: readFile)
     do {
         return .success(try WorkerConfiguration(resolving: settings))
     } catch let error as ConfigurationError {

@@ -23,6 +23,9 @@ struct BrokerOptions: ParsableArguments {
     @Option(name: .customLong("tls-cert-file"), help: "amqps: PEM client certificate for mutual TLS (env WARREN_TLS_CERT_FILE; the URL's certfile= wins). Its key's passphrase: env WARREN_TLS_KEY_PASSWORD or WARREN_TLS_KEY_PASSWORD_FILE.")
     var tlsCertFile: String?
 
+    @Option(name: .customLong("config"), help: ArgumentHelp("A JSON file (.json, not YAML) of settings, keyed by flag name ({\"prefetch\": 10}); flags and WARREN_* variables win over it (env WARREN_CONFIG).", valueName: "path"))
+    var config: String?
+
     @Option(name: .customLong("tls-key-file"), help: "amqps: PEM private key of --tls-cert-file (env WARREN_TLS_KEY_FILE; the URL's keyfile= wins).")
     var tlsKeyFile: String?
 
@@ -37,11 +40,19 @@ struct BrokerOptions: ParsableArguments {
         return flags
     }
 
-    /// The broker, queue and queue type from these flags and the `WARREN_*` environment; a bad
-    /// value is reported on stderr and thrown as exit 78.
+    /// The settings of these flags and `extra` ones over the `WARREN_*` environment over the
+    /// `--config` (or `WARREN_CONFIG`) file: `SettingsLayers`. A file that cannot be read is a
+    /// `ConfigurationError`.
+    func settings(adding extra: [String: String] = [:]) throws -> SettingsResolver {
+        try SettingsLayers.resolver(
+            flags: flags.merging(extra) { _, new in new }, configPath: config, environment: SettingsResolver.processEnvironment())
+    }
+
+    /// The broker, queue and queue type from these flags, the `WARREN_*` environment and the
+    /// configuration file; a bad value is reported on stderr and thrown as exit 78.
     func resolved() throws -> BrokerConfiguration {
         do {
-            return try BrokerConfiguration(resolving: SettingsResolver(flags: flags, environment: SettingsResolver.processEnvironment()))
+            return try BrokerConfiguration(resolving: settings())
         } catch let error as ConfigurationError {
             throw configurationFailure(error)
         }
@@ -49,12 +60,14 @@ struct BrokerOptions: ParsableArguments {
 
     /// The topology `warren worker` declares for `broker`'s queue: the retry queues, delivery
     /// limit, bindings and whether the queue is someone else's come from `WARREN_RETRY_DELAYS`,
-    /// `WARREN_DELIVERY_LIMIT`, `WARREN_BIND` and `WARREN_EXISTING_QUEUE`, so a tool that declares
-    /// first declares exactly what the worker will (the broker refuses a redeclaration with other
-    /// arguments). A bad value is reported on stderr and thrown as exit 78.
+    /// `WARREN_DELIVERY_LIMIT`, `WARREN_BIND` and `WARREN_EXISTING_QUEUE` (or the configuration
+    /// file), so a tool that declares first declares exactly what the worker will (the broker
+    /// refuses a redeclaration with other arguments). A bad value is reported on stderr and
+    /// thrown as exit 78.
     func topology(of broker: BrokerConfiguration) throws -> Topology {
         do {
-            return try Topology(broker: broker, resolving: SettingsResolver(flags: [:], environment: SettingsResolver.processEnvironment()))
+            // These tools have no flags for the topology settings: the environment and the file set them.
+            return try Topology(broker: broker, resolving: settings())
         } catch let error as ConfigurationError {
             throw configurationFailure(error)
         }

@@ -9,7 +9,7 @@ struct HealthcheckCommand: ParsableCommand {
         abstract: "Probe a running worker: exit 0 if /readyz (or /healthz with --live) answers 200, else 1.",
         discussion: """
         The default URL is http://127.0.0.1:PORT/readyz, PORT being --http-port, else WARREN_HTTP_PORT, \
-        else 8080. On success it prints the status and body; otherwise it prints them, or why there \
+        else http-port in the --config (or WARREN_CONFIG) file, else 8080. On success it prints the status and body; otherwise it prints them, or why there \
         was no answer, to standard error. Plain http:// only.
         """
     )
@@ -22,6 +22,9 @@ struct HealthcheckCommand: ParsableCommand {
 
     @Option(name: .customLong("http-port"), help: "The worker's HTTP port, for the default URL (env WARREN_HTTP_PORT; default 8080).")
     var httpPort: String?
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("The worker's configuration file, for http-port (env WARREN_CONFIG).", valueName: "path"))
+    var config: String?
 
     @Option(help: "Seconds to wait for the whole answer.")
     var timeout: Double = 2
@@ -56,15 +59,17 @@ struct HealthcheckCommand: ParsableCommand {
     }
 
     private func defaultURL() throws -> String {
-        let settings = SettingsResolver(flags: ["http-port": httpPort].compactMapValues { $0 }, environment: SettingsResolver.processEnvironment())
+        let settings: SettingsResolver
         let port: Int
         do {
+            settings = try SettingsLayers.resolver(
+                flags: ["http-port": httpPort].compactMapValues { $0 }, configPath: config, environment: SettingsResolver.processEnvironment())
             port = try WorkerConfiguration.httpPort(resolving: settings)
         } catch let error as ConfigurationError {
             throw configurationFailure(error)
         }
         guard port != 0 else {
-            let key = settings.raw("http-port")?.key ?? "--http-port"
+            let key = (try? settings.raw("http-port"))??.key ?? "--http-port"
             throw configurationFailure(ConfigurationError(
                 key: key, value: "0",
                 problem: "the worker picked a free port: pass --url with the port it logged (event http.listening)"))

@@ -9,7 +9,7 @@ struct WarrenCommand: AsyncParsableCommand {
         commandName: "warren",
         abstract: "A RabbitMQ queue consumer: acks after handling, dead-letters failures, drains on SIGTERM.",
         version: version,
-        subcommands: [WorkerCommand.self, PublishCommand.self, HealthcheckCommand.self, DlqCommand.self]
+        subcommands: [WorkerCommand.self, ConfigCommand.self, PublishCommand.self, HealthcheckCommand.self, DlqCommand.self]
     )
 }
 

@@ -48,10 +48,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
         queue = try settings.string("queue", default: "warren.jobs")
         // AMQP short strings: the queue name and its derived names (".dead") must fit 255 bytes.
         guard queue.utf8.count <= 250 else {
-            throw ConfigurationError(key: settings.raw("queue")!.key, value: String(queue.prefix(40)) + "…", problem: "must be at most 250 bytes")
+            throw ConfigurationError(key: try settings.raw("queue")!.key, value: String(queue.prefix(40)) + "…", problem: "must be at most 250 bytes")
         }
         guard !queue.hasPrefix("amq.") else {
-            throw ConfigurationError(key: settings.raw("queue")!.key, value: queue, problem: "the amq. prefix is reserved by RabbitMQ")
+            throw ConfigurationError(key: try settings.raw("queue")!.key, value: queue, problem: "the amq. prefix is reserved by RabbitMQ")
         }
         queueType = try settings.choice("queue-type", default: QueueType.quorum)
         tls = try settings.tls()

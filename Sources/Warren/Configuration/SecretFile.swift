@@ -11,6 +11,12 @@ public enum SecretFile {
 
     /// The file's contents as UTF-8 text; throws `SecretFileError` (with `strerror`'s text).
     @Sendable public static func read(_ path: String) throws -> String {
+        try read(path, maximumSize: maximumSize)
+    }
+
+    /// The file's contents as UTF-8 text, refusing one larger than `maximumSize` bytes (the
+    /// `warren` executable reads its configuration file so too).
+    public static func read(_ path: String, maximumSize: Int) throws -> String {
         guard let file = fopen(path, "rb") else { throw SecretFileError(description: String(cString: strerror(errno))) }
         defer { fclose(file) }
         var bytes: [UInt8] = []

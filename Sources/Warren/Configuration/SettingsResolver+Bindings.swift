@@ -4,7 +4,7 @@ extension Topology {
     /// Throws `ConfigurationError` naming the key and the entry.
     public static func bindings(resolving settings: SettingsResolver) throws -> [QueueBinding] {
         let exchangeType = try settings.choice("exchange-type", default: ExchangeType.topic)
-        guard let (value, key) = settings.raw("bind") else { return [] }
+        guard let (value, key) = try settings.raw("bind", as: .list(separator: ",")) else { return [] }
         switch QueueBinding.parseList(value, exchangeType: exchangeType) {
         case .success(let bindings):
             return bindings

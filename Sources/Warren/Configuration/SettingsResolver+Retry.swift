@@ -5,7 +5,7 @@ extension RetryPolicy {
     public init(resolving settings: SettingsResolver) throws {
         let immediateRetries = try settings.integer("immediate-retries", default: 0, in: 0...100)
         var delays = RetryPolicy.defaultDelays
-        if let raw = settings.raw("retry-delays") {
+        if let raw = try settings.raw("retry-delays", as: .list(separator: ",")) {
             guard let parsed = RetryPolicy.parseDelays(raw.value) else {
                 throw ConfigurationError(
                     key: raw.key, value: raw.value,

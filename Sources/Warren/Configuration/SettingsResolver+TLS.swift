@@ -16,7 +16,7 @@ extension SettingsResolver {
     }
 
     private func optionalPath(_ flag: String) throws -> String? {
-        guard raw(flag) != nil else { return nil }
+        guard try raw(flag) != nil else { return nil }
         return try string(flag, default: "")
     }
 }

@@ -1,24 +1,32 @@
 import Logging
 import WarrenAMQP
 
-/// Resolves settings from command-line flags and environment variables: a flag wins over its
-/// variable, which wins over the default. Pure: tests pass both sources in.
+/// Resolves settings from layers of sources, by default command-line flags and environment
+/// variables: a flag wins over its variable, which wins over the default. Pure: tests pass the
+/// sources in. The `warren` executable adds a configuration file below the environment
+/// (`SettingsLayer`; Docs/configuration.md).
 ///
-/// Each setting has a flag `--name` and a variable `WARREN_NAME` (dashes become underscores).
+/// Each setting has a flag `--name` and a variable `WARREN_NAME` (dashes become underscores);
+/// in a file it is the key `name`.
 ///
 /// Settings that may hold a secret (`secret(_:)`: the AMQP URL, the AMQP password) also read
-/// `WARREN_NAME_FILE`, a file holding the value (the Docker and Kubernetes secrets convention);
-/// one trailing newline is ignored. Setting both `WARREN_NAME` and `WARREN_NAME_FILE` is an error.
+/// `WARREN_NAME_FILE` (in a file: `name-file`), a file holding the value (the Docker and
+/// Kubernetes secrets convention); one trailing newline is ignored. Setting both `WARREN_NAME`
+/// and `WARREN_NAME_FILE` in the same layer is an error; a higher layer's either one wins over a
+/// lower layer's.
 public struct SettingsResolver: Sendable {
-    /// Flag values given on the command line, keyed by flag name without dashes (`prefetch`).
-    public var flags: [String: String]
-    public var environment: [String: String]
+    /// The sources, first wins.
+    public var layers: [SettingsLayer]
     /// Reads a `_FILE` setting's file; throws a text for the error message. Injected for tests.
     public var readFile: @Sendable (String) throws -> String
 
+    /// Flags (keyed by flag name without dashes, `prefetch`) over environment variables.
     public init(flags: [String: String], environment: [String: String], readFile: @escaping @Sendable (String) throws -> String = SecretFile.read) {
-        self.flags = flags
-        self.environment = environment
+        self.init(layers: [.flags(flags), .environment(environment)], readFile: readFile)
+    }
+
+    public init(layers: [SettingsLayer], readFile: @escaping @Sendable (String) throws -> String = SecretFile.read) {
+        self.layers = layers
         self.readFile = readFile
     }
 
@@ -26,16 +34,21 @@ public struct SettingsResolver: Sendable {
         "WARREN_" + flag.uppercased().replacingDashes()
     }
 
-    /// The raw value and the key it came from, or `nil` when neither is set.
-    public func raw(_ flag: String) -> (value: String, key: String)? {
-        if let value = flags[flag] { return (value, "--\(flag)") }
-        let name = Self.environmentName(flag)
-        if let value = environment[name] { return (value, name) }
+    /// The raw value and the key it came from, or `nil` when no layer sets it.
+    public func raw(_ flag: String, as kind: SettingsLayer.ValueKind = .text) throws -> (value: String, key: String)? {
+        try origin(flag, as: kind).map { ($0.value, $0.key) }
+    }
+
+    /// The raw value, the key and the layer it came from, or `nil` when no layer sets it.
+    public func origin(_ flag: String, as kind: SettingsLayer.ValueKind = .text) throws -> (value: String, key: String, source: SettingsLayer.Source)? {
+        for layer in layers {
+            if let value = try layer.lookup(flag, kind) { return (value, layer.keyName(flag), layer.source) }
+        }
         return nil
     }
 
     public func string(_ flag: String, default defaultValue: String, allowEmpty: Bool = false) throws -> String {
-        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let (value, key) = try raw(flag) else { return defaultValue }
         if !allowEmpty && value.isEmpty {
             throw ConfigurationError(key: key, value: "\"\"", problem: "must not be empty")
         }
@@ -43,7 +56,7 @@ public struct SettingsResolver: Sendable {
     }
 
     public func integer<T: FixedWidthInteger & Sendable>(_ flag: String, default defaultValue: T, in range: ClosedRange<T>) throws -> T {
-        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let (value, key) = try raw(flag, as: .integer) else { return defaultValue }
         guard let number = T(value.trimmingSpaces()), range.contains(number) else {
             throw ConfigurationError(key: key, value: value, problem: "must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
@@ -51,7 +64,7 @@ public struct SettingsResolver: Sendable {
     }
 
     public func choice<T: RawRepresentable & CaseIterable & Sendable>(_ flag: String, default defaultValue: T) throws -> T where T.RawValue == String {
-        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let (value, key) = try raw(flag) else { return defaultValue }
         guard let choice = T(rawValue: value.lowercased()) else {
             let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigurationError(key: key, value: value, problem: "must be one of: \(allowed)")
@@ -60,47 +73,61 @@ public struct SettingsResolver: Sendable {
     }
 
     /// A secret's raw value and the key it came from: the flag, `WARREN_NAME`, or the contents
-    /// of the file named by `WARREN_NAME_FILE`; `nil` when none is set. The value is never put
-    /// into an error message.
+    /// of the file named by `WARREN_NAME_FILE` (in a file: `name` or `name-file`); `nil` when
+    /// none is set. The value is never put into an error message.
     public func secret(_ flag: String) throws -> (value: String, key: String)? {
-        if let value = flags[flag] { return (value, "--\(flag)") }
-        let name = Self.environmentName(flag)
-        let fileKey = name + "_FILE"
-        switch (environment[name], environment[fileKey]) {
-        case (let value?, nil):
-            return (value, name)
-        case (_?, _?):
-            throw ConfigurationError(key: fileKey, value: "(set)", problem: "set either \(name) or \(fileKey), not both")
-        case (nil, let path?):
-            do {
-                var value = try readFile(path)
-                // "\r\n" is one Character, so one removeLast drops either ending.
-                if value.hasSuffix("\n") || value.hasSuffix("\r\n") { value.removeLast() }
-                return (value, fileKey)
-            } catch {
-                throw ConfigurationError(key: fileKey, value: path, problem: "cannot read the file: \(error)")
-            }
-        case (nil, nil):
-            return nil
+        guard let origin = try secretOrigin(flag) else { return nil }
+        guard origin.isFile else { return (origin.value, origin.key) }
+        do {
+            var value = try readFile(origin.value)
+            // "\r\n" is one Character, so one removeLast drops either ending.
+            if value.hasSuffix("\n") || value.hasSuffix("\r\n") { value.removeLast() }
+            return (value, origin.key)
+        } catch {
+            throw ConfigurationError(key: origin.key, value: origin.value, problem: "cannot read the file: \(error)")
         }
+    }
+
+    /// Where a secret comes from, without reading its file: the first layer that sets `name` or
+    /// `name-file`, with `value` the secret itself or (`isFile`) the file's path. Both in one
+    /// layer is an error.
+    public func secretOrigin(_ flag: String) throws -> (value: String, key: String, source: SettingsLayer.Source, isFile: Bool)? {
+        let fileFlag = flag + "-file"
+        for layer in layers {
+            let value = try layer.lookup(flag, .text)
+            let path = layer.readsSecretFiles ? try layer.lookup(fileFlag, .text) : nil
+            switch (value, path) {
+            case (let value?, nil):
+                return (value, layer.keyName(flag), layer.source, false)
+            case (_?, _?):
+                let name = layer.keyName(flag), fileKey = layer.keyName(fileFlag)
+                throw ConfigurationError(key: fileKey, value: "(set)", problem: "set either \(name) or \(fileKey), not both")
+            case (nil, let path?):
+                return (path, layer.keyName(fileFlag), layer.source, true)
+            case (nil, nil):
+                continue
+            }
+        }
+        return nil
     }
 
     /// A secret holding one AMQP URL or a comma-separated list of them (`AMQPURLList`).
     public func amqpURLs(_ flag: String, default defaultValue: String) throws -> AMQPURLList {
+        let fromFile = try secretOrigin(flag)?.isFile ?? false
         let (value, key) = try secret(flag) ?? (defaultValue, "default")
         do {
             return try AMQPURLList(value)
         } catch let error as AMQPError {
             // The value may hold passwords: show it redacted, or not at all. A secret file's
             // contents are never shown: what does not parse may be the bare password.
-            let shown = key.hasSuffix("_FILE") ? "(the file's contents, not shown)" : AMQPURLList.redact(value)
+            let shown = fromFile ? "(the file's contents, not shown)" : AMQPURLList.redact(value)
             throw ConfigurationError(key: key, value: shown, problem: "\(error)")
         }
     }
 
     /// `true` or `false` (any case).
     public func boolean(_ flag: String, default defaultValue: Bool) throws -> Bool {
-        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let (value, key) = try raw(flag, as: .boolean) else { return defaultValue }
         switch value.trimmingSpaces().lowercased() {
         case "true": return true
         case "false": return false
@@ -110,7 +137,7 @@ public struct SettingsResolver: Sendable {
 
     /// A duration: `250ms`, `2s`, `1.5s`, `1m`, or a bare number of seconds.
     public func duration(_ flag: String, default defaultValue: Duration, in range: ClosedRange<Duration>) throws -> Duration {
-        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let (value, key) = try raw(flag) else { return defaultValue }
         guard let duration = Self.parseDuration(value), range.contains(duration) else {
             throw ConfigurationError(
                 key: key, value: value,
@@ -140,7 +167,7 @@ public struct SettingsResolver: Sendable {
     }
 
     public func logLevel(_ flag: String, default defaultValue: Logger.Level) throws -> Logger.Level {
-        guard let (value, key) = raw(flag) else { return defaultValue }
+        guard let (value, key) = try raw(flag) else { return defaultValue }
         guard let level = Logger.Level(rawValue: value.lowercased()) else {
             let allowed = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigurationError(key: key, value: value, problem: "must be one of: \(allowed)")

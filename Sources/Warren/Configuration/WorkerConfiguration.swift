@@ -169,7 +169,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         let maximum = try settings.duration("reconnect-max-delay", default: .seconds(30), in: .milliseconds(10)...(.seconds(3600)))
         guard maximum >= initial else {
             throw ConfigurationError(
-                key: settings.raw("reconnect-max-delay")?.key ?? settings.raw("reconnect-initial-delay")!.key,
+                key: try settings.raw("reconnect-max-delay")?.key ?? settings.raw("reconnect-initial-delay")!.key,
                 value: "\(maximum)", problem: "must not be below the reconnect initial delay (\(initial))")
         }
         reconnectBackoff = Backoff(initial: initial, maximum: maximum)
@@ -183,7 +183,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         deliveryLimit = try Topology.deliveryLimit(resolving: settings)
         bindings = try Topology.bindings(resolving: settings)
         existingQueue = try Topology.existingQueue(resolving: settings)
-        if let (value, key) = settings.raw("schedule") {
+        if let (value, key) = try settings.raw("schedule", as: .list(separator: ";")) {
             do {
                 schedules = try ScheduledJobSetting.list(parsing: value)
             } catch {
