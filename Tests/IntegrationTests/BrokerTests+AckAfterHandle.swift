@@ -11,7 +11,11 @@ extension BrokerTests {
         /// The broker's count is the truth. A `message.acked` line means the ack was handed to
         /// the connection's thread: an ack still on its way when SIGKILL lands never reaches the
         /// broker, so that message comes back too (a duplicate, never a loss). The test allows
-        /// exactly those duplicates and no others.
+        /// exactly those duplicates and no others. The other way round, an ack can reach the
+        /// broker while its line is still in the log writer's buffer when SIGKILL lands (any
+        /// logger loses buffered lines then): such a message was handled and acked, yet has no
+        /// line. Only a handler finishing at the kill can be in that window, so there are at most
+        /// `concurrency` of them; acking on receipt would show the prefetched ones (20) there.
         @Test("SIGKILL mid-batch loses nothing; a restarted worker finishes the rest")
         func killedWorkerLosesNothing() async throws {
             let env = try TestEnvironment.current()
@@ -51,9 +55,7 @@ extension BrokerTests {
                 let back = try await broker.waitForCounts(
                     of: queue, timeout: .seconds(15), "the connection gone (none unacked)"
                 ) { $0.unacknowledged == 0 }.messages
-                #expect(back >= total - firstAcked.count && back < total, "\(back) back; \(firstAcked.count) acks logged")
-                // Acks logged but still on their way when the process died.
-                let unsentAcks = firstAcked.count - (total - back)
+                #expect(back < total, "\(back) back; \(firstAcked.count) acks logged")
 
                 // Second run finishes the rest.
                 let second = try WarrenProcess.launch(env, workerArguments)
@@ -62,12 +64,16 @@ extension BrokerTests {
                     Set(second.events("message.acked").compactMap { $0["message_id"] })
                 }
                 try await poll(
-                    timeout: .seconds(30), "all \(total) message ids acked across both runs",
-                    lastSeen: { "\(firstAcked.union(secondAcked()).count) acked\n\(second.transcript)" }
-                ) { firstAcked.union(secondAcked()).count >= total }
+                    timeout: .seconds(30), "the \(back) messages back in the queue acked by the second run",
+                    lastSeen: { "\(secondAcked().count) acked\n\(second.transcript)" }
+                ) { secondAcked().count >= back }
 
-                #expect(firstAcked.union(secondAcked()).count == total)
                 #expect(secondAcked().count == back, "the second run handles exactly what was back in the queue")
+                // Acked by the first run (they did not come back) without their line: see above.
+                let unloggedAcks = total - firstAcked.union(secondAcked()).count
+                #expect((0...8).contains(unloggedAcks), "\(unloggedAcks) messages acked by the first run without a line")
+                // Acks logged but still on their way when the process died.
+                let unsentAcks = firstAcked.count - (total - back - unloggedAcks)
                 #expect(firstAcked.intersection(secondAcked()).count == unsentAcks,
                         "only messages whose ack was in flight at the kill come back after an ack line")
                 #expect(second.events("message.acked").count == secondAcked().count)
