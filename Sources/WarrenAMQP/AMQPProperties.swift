@@ -46,8 +46,14 @@ public struct AMQPProperties: Sendable, Equatable {
 
     /// Decodes properties owned by librabbitmq; only the fields flagged as present are read.
     init(_ c: amqp_basic_properties_t) {
+        var uncached = RepeatedText()
+        self.init(c, contentTypes: &uncached)
+    }
+
+    /// As `init(_:)`, with the content type taken from (and remembered in) `contentTypes`.
+    init(_ c: amqp_basic_properties_t, contentTypes: inout RepeatedText) {
         func has(_ flag: Int32) -> Bool { c._flags & amqp_flags_t(flag) != 0 }
-        contentType = has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.swiftShortString : nil
+        contentType = has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? contentTypes.text(of: c.content_type) : nil
         contentEncoding = has(AMQP_BASIC_CONTENT_ENCODING_FLAG) ? c.content_encoding.swiftShortString : nil
         headers = has(AMQP_BASIC_HEADERS_FLAG) ? AMQPTable(cTable: c.headers) : nil
         deliveryMode = has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? c.delivery_mode : nil

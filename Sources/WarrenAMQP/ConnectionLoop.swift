@@ -32,7 +32,12 @@ final class ConnectionLoop {
     /// Stamped at every turn, for stall detection by other threads.
     let activity: LoopActivity
 
-    private var consumers: [String: ConsumerRegistration] = [:]
+    private var consumers: [String: ConsumerRegistration] = [:] {
+        didSet { lastConsumer = nil }
+    }
+    /// The consumer of the last delivery: nearly every delivery has the same one, and its tag
+    /// is the same `String` (`RepeatedText`), so comparing beats hashing it into `consumers`.
+    private var lastConsumer: (tag: String, registration: ConsumerRegistration)?
     private var confirms = ConfirmTracker()
     private var acks = AckCoalescer()
     /// Publishes held while the broker blocks the connection, in call order.
@@ -154,7 +159,7 @@ final class ConnectionLoop {
         switch event {
         case .delivery(let delivery):
             acks.delivered(delivery.deliveryTag)
-            guard let consumer = consumers[delivery.consumerTag],
+            guard let consumer = consumer(tagged: delivery.consumerTag),
                   case .enqueued = consumer.continuation.yield(delivery)
             else {
                 // Nobody will handle it (its consumer was cancelled, or stopped iterating):
@@ -179,6 +184,13 @@ final class ConnectionLoop {
             onEvent(.unblocked)
             releaseHeldPublishes()
         }
+    }
+
+    private func consumer(tagged tag: String) -> ConsumerRegistration? {
+        if let lastConsumer, lastConsumer.tag == tag { return lastConsumer.registration }
+        let found = consumers[tag]
+        lastConsumer = found.map { (tag, $0) }
+        return found
     }
 
     private func waitForInput() throws {

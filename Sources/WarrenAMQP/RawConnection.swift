@@ -16,6 +16,8 @@ final class RawConnection: AMQPTransport {
 
     let state: amqp_connection_state_t
     private var isClosed = false
+    /// Delivery fields that repeat from one delivery to the next (see `RepeatedText`).
+    private var texts = DeliveryTextCache()
     /// Set once a socket or protocol error was seen: close handshakes would block or fail.
     private(set) var isBroken = false
     /// False after the broker closed the channel (a channel-level error), until `reopenChannel`.
@@ -263,10 +265,10 @@ final class RawConnection: AMQPTransport {
             return .delivery(AMQPDelivery(
                 deliveryTag: envelope.delivery_tag,
                 redelivered: envelope.redelivered != 0,
-                exchange: envelope.exchange.swiftShortString,
-                routingKey: envelope.routing_key.swiftShortString,
-                consumerTag: envelope.consumer_tag.swiftShortString,
-                properties: AMQPProperties(envelope.message.properties),
+                exchange: texts.exchange.text(of: envelope.exchange),
+                routingKey: texts.routingKey.text(of: envelope.routing_key),
+                consumerTag: texts.consumerTag.text(of: envelope.consumer_tag),
+                properties: AMQPProperties(envelope.message.properties, contentTypes: &texts.contentType),
                 body: envelope.message.body.swiftBytes))
         case AMQP_RESPONSE_LIBRARY_EXCEPTION where reply.library_error == AMQP_STATUS_TIMEOUT.rawValue:
             return nil

@@ -149,6 +149,40 @@ import Testing
         await connection.close()
     }
 
+    /// The loop remembers the last delivery's consumer (`ConnectionLoop.consumer(tagged:)`):
+    /// interleaved deliveries still reach their own consumers, and one cancelled since is not
+    /// fed from that memory.
+    @Test("deliveries reach their own consumer when two share the connection, and none a cancelled one")
+    func twoConsumersAndACancel() async throws {
+        let transport = FakeTransport()
+        let connection = try await AMQPConnection.fake(transport)
+        let first = try await connection.consume(queue: "q1")
+        let second = try await connection.consume(queue: "q2")
+        #expect(first.tag == "ctag-1" && second.tag == "ctag-2")
+        let firstTags = SeenTags()
+        let secondTags = SeenTags()
+        let readers = [Task { try await firstTags.read(first) }, Task { try await secondTags.read(second) }]
+        transport.push(.delivery(.fake(tag: 1, consumerTag: "ctag-1")), .delivery(.fake(tag: 2, consumerTag: "ctag-1")),
+                       .delivery(.fake(tag: 3, consumerTag: "ctag-2")), .delivery(.fake(tag: 4, consumerTag: "ctag-1")))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while firstTags.tags.count + secondTags.tags.count < 4, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(firstTags.tags == [1, 2, 4])
+        #expect(secondTags.tags == [3])
+        // Cancelled right after its own delivery (the remembered one): the next is handed back.
+        try await connection.cancel(consumerTag: "ctag-1")
+        transport.push(.delivery(.fake(tag: 5, consumerTag: "ctag-1")), .delivery(.fake(tag: 6, consumerTag: "ctag-2")))
+        _ = try await transport.waitForWritten { $0.contains(.nack(5, requeue: true)) }
+        while secondTags.tags.count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(firstTags.tags == [1, 2, 4])
+        #expect(secondTags.tags == [3, 6])
+        await connection.close()
+        for reader in readers { _ = try? await reader.value }
+    }
+
     @Test("a silent broker is detected after two heartbeat intervals and everything waiting fails")
     func missedHeartbeats() async throws {
         let transport = FakeTransport(heartbeat: 1)
@@ -249,4 +283,14 @@ final class Recorder<Value: Sendable>: Sendable {
     private let storage = Mutex<[Value]>([])
     func append(_ value: Value) { storage.withLock { $0.append(value) } }
     var values: [Value] { storage.withLock { $0 } }
+}
+
+/// Delivery tags one consumer's stream yielded, in order.
+private final class SeenTags: Sendable {
+    private let seen = Mutex<[UInt64]>([])
+    var tags: [UInt64] { seen.withLock { $0 } }
+
+    func read(_ consumer: AMQPConsumer) async throws {
+        for try await delivery in consumer.deliveries { seen.withLock { $0.append(delivery.deliveryTag) } }
+    }
 }
