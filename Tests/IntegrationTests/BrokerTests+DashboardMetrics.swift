@@ -26,7 +26,7 @@ extension BrokerTests {
             defer { worker.forceStop() }
             let (response, _) = try await worker.healthProbe().waitForMetrics(timeout: .seconds(30), "consuming, with the job's metrics") { samples in
                 samples[#"warren_connection_state{queue="\#(queue)",state="consuming"}"#] == 1
-                    && samples[#"warren_job_interval_seconds{job="tick"}"#] == 1
+                    && samples[#"warren_job_interval_seconds{job_name="tick"}"#] == 1
                     && samples[#"warren_concurrency_limit{queue="\#(queue)"}"#] == 3
             }
             _ = try await worker.stop(with: SIGTERM, timeout: .seconds(30))

@@ -89,12 +89,12 @@ extension BrokerTests {
                 // last success are counted on the replica that ran them.
                 let standby = try #require(replicas.first { $0.isRunning && $0.child.pid != fourth.child.pid && !gone.contains($0.child.pid) })
                 try await fourth.healthProbe().waitForMetrics("the leader's job metrics") { samples in
-                    samples[#"warren_job_leader{job="tick"}"#] == 1
-                        && (samples[#"warren_job_runs_total{job="tick",outcome="completed"}"#] ?? 0) >= 2
-                        && (samples[#"warren_job_last_success_timestamp_seconds{job="tick"}"#] ?? 0) > 1_700_000_000
+                    samples[#"warren_job_leader{job_name="tick"}"#] == 1
+                        && (samples[#"warren_job_runs_total{job_name="tick",outcome="completed"}"#] ?? 0) >= 2
+                        && (samples[#"warren_job_last_success_timestamp_seconds{job_name="tick"}"#] ?? 0) > 1_700_000_000
                 }
                 try await standby.healthProbe().waitForMetrics("a standby's leader gauge at 0") { samples in
-                    samples[#"warren_job_leader{job="tick"}"#] == 0
+                    samples[#"warren_job_leader{job_name="tick"}"#] == 0
                 }
 
                 // Run to about 30 s in all.

@@ -17,7 +17,7 @@ import Testing
     @Test func aKnownNameGetsItsHelpLineWhateverTheKindOfMetric() {
         let text = exposition { factory in
             Counter(label: "warren_messages_acked_total", dimensions: [("queue", "q")], factory: factory).increment()
-            Gauge(label: "warren_job_leader", dimensions: [("job", "j")], factory: factory).record(1)
+            Gauge(label: "warren_job_leader", dimensions: [("job_name", "j")], factory: factory).record(1)
             Meter(label: "warren_messages_in_flight", dimensions: [("queue", "q")], factory: factory).set(2)
             Timer(label: "warren_handler_duration_seconds", dimensions: [("queue", "q")], factory: factory)
                 .recordNanoseconds(1_000_000)

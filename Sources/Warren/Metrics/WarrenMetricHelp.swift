@@ -32,7 +32,7 @@ public enum WarrenMetricHelp {
         "warren_publish_confirms_total": "Confirmed publishes, by the broker's answer: ack, nack, unroutable, timeout or error.",
         // Logging (`LogOutput`).
         "warren_log_lines_dropped_total": "Log lines dropped because stdout was too slow.",
-        // Scheduled jobs (`JobMetrics`), every series labelled `job`.
+        // Scheduled jobs (`JobMetrics`), every series labelled `job_name` (not `job`: Prometheus' own target label).
         "warren_job_runs_total": "Scheduled job ticks, by outcome: completed, failed or skipped (not run).",
         "warren_job_leader": "1 while this replica holds the job's lease and runs its ticks, else 0.",
         "warren_job_last_success_timestamp_seconds":
