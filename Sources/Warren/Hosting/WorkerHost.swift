@@ -72,6 +72,11 @@ public struct WorkerHost: Sendable {
     }
 
     /// Runs the group; a second SIGTERM/SIGINT (the first one started the drain) cancels it.
+    ///
+    /// Kept by hand rather than `ServiceGroupConfiguration.cancellationSignals`: the group
+    /// refuses a signal that is both a graceful-shutdown and a cancellation signal (a
+    /// precondition in swift-service-lifecycle 2.x), so "the first SIGTERM drains, the second
+    /// cancels" cannot be configured there.
     private static func runUntilSecondSignal(_ group: ServiceGroup, logger: Logger) async throws {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
