@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.3.0"),
+        // Deque for FIFO queues (waiters, outstanding confirms): already in the graph through
+        // swift-service-lifecycle's swift-async-algorithms, so no new download. WarrenAMQP
+        // stays on swift-log alone (its fuzz targets build it with swiftc and nothing else).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // W3C traceparent parsing and ids, without a tracer (swift-otel builds for ~7 min: users
         // who export spans bootstrap it in their own executable).
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context", from: "1.0.0"),
@@ -49,6 +53,7 @@ let package = Package(
             dependencies: [
                 "WarrenAMQP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -25,6 +25,8 @@ struct AckCoalescer {
     /// Delivered but not yet settled on the wire: the truth about what is outstanding.
     private var live: Set<UInt64> = []
     /// Delivered tags in arrival (= tag) order from `head` on; settled ones are removed lazily.
+    /// An array with a head index rather than swift-collections' `Deque`: WarrenAMQP depends on
+    /// swift-log alone, and the fuzz targets build it with nothing else.
     private var order: [UInt64] = []
     private var head = 0
     /// Acked in this batch, not yet sent (a subset of `live`).

@@ -12,6 +12,9 @@ import Synchronization
 final class PublishWindow: Sendable {
     private struct State {
         var available: Int
+        // An array, not swift-collections' `Deque`: WarrenAMQP depends on swift-log alone (the
+        // fuzz targets build it with nothing else); the waiters are few (callers beyond 1,024
+        // unconfirmed publishes).
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, Error>)] = []
         var nextID: UInt64 = 0
     }

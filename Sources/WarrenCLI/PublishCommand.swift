@@ -1,4 +1,5 @@
 import ArgumentParser
+import DequeModule
 import Logging
 import Warren
 import WarrenAMQP
@@ -114,21 +115,14 @@ struct PublishCommand: AsyncParsableCommand {
         var tally = Tally(metrics: confirms)
         // One task enqueues in input order (so --stdin-lines keeps its order on the wire) and
         // keeps at most `window` confirmations outstanding.
-        var outstanding: [PublishConfirmation] = []
-        var oldest = 0
+        var outstanding: Deque<PublishConfirmation> = []
         for (index, body) in bodies.enumerated() {
             if let rate {
                 let due = start + .seconds(Double(index) / rate)
                 if due > .now { try? await Task.sleep(until: due) }
             }
-            if outstanding.count - oldest >= Self.window {
-                await tally.record(outstanding[oldest])
-                oldest += 1
-                // Drop settled confirmations now and then, so memory stays bounded by the window.
-                if oldest >= Self.window {
-                    outstanding.removeFirst(oldest)
-                    oldest = 0
-                }
+            if outstanding.count >= Self.window {
+                await tally.record(outstanding.removeFirst())
             }
             var properties = AMQPProperties.persistentJSON(messageID: UUID().uuidString.lowercased())
             properties.timestamp = UInt64(time(nil))
@@ -142,7 +136,7 @@ struct PublishCommand: AsyncParsableCommand {
                 exchange: target.exchange, routingKey: target.routingKey, mandatory: true, properties: properties, body: body))
             tally.published += 1
         }
-        for confirmation in outstanding[oldest...] { await tally.record(confirmation) }
+        for confirmation in outstanding { await tally.record(confirmation) }
         await connection.close()
 
         let seconds = Double(start.duration(to: .now).milliseconds) / 1000

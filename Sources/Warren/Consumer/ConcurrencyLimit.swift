@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// Bounds how many handlers run at once, across reconnects: handlers of a connection that died
@@ -7,7 +8,7 @@ import Synchronization
 final class ConcurrencyLimit: Sendable {
     private struct State {
         var available: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: Deque<CheckedContinuation<Void, Never>> = []
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 

@@ -1,3 +1,4 @@
+import DequeModule
 /// The pure decision of which ticks a job's leader runs now, given the last tick whose
 /// completion is recorded in the broker.
 ///
@@ -37,7 +38,7 @@ struct TickPlan: Equatable, Sendable {
         // Due ticks: after the recorded one, not after now. Walk them without storing more
         // than needed: keep the newest `keep` and count the rest.
         let keep = policy == .all ? max(1, catchUpLimit) : 1
-        var newest: [Int64] = []
+        var newest: Deque<Int64> = []
         var older: [Int64] = []
         var olderCount = 0
         var cursor = lastCompleted
@@ -66,10 +67,10 @@ struct TickPlan: Equatable, Sendable {
             run = newest.filter { now - $0 <= grace }
             skipped = older.map { ($0, .missed) }
         case .latest:
-            run = newest
+            run = Array(newest)
             skipped = older.map { ($0, .missed) }
         case .all:
-            run = newest
+            run = Array(newest)
             skipped = older.map { ($0, .catchUpLimit) }
         }
         skippedCount = olderCount
