@@ -79,13 +79,10 @@ final class ConnectionLoop {
             do {
                 try flushAcks()
                 // Only when there is something to read: a turn woken by a command alone would
-                // otherwise cost a `recv` that finds nothing.
-                // librabbitmq sends a due heartbeat only inside its read calls: a loop woken
-                // by commands alone still reads now and then.
-                if socketReadable || raw.hasBufferedInput {
-                    try pump()
-                    lastPump = .now
-                } else if ContinuousClock.now - lastPump > .milliseconds(250) {
+                // otherwise cost a `recv` that finds nothing. But librabbitmq sends a due
+                // heartbeat only inside its read calls, so a loop woken by commands alone still
+                // reads every 250 ms (the clock is read only on such turns).
+                if socketReadable || raw.hasBufferedInput || ContinuousClock.now - lastPump > .milliseconds(250) {
                     try pump()
                     lastPump = .now
                 }

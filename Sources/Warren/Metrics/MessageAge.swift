@@ -29,10 +29,11 @@ public enum MessageAge {
     public static func nowMilliseconds() -> Int64 { WallClock.nowMilliseconds() }
 
     /// The age in nanoseconds at `nowMilliseconds`; a clock ahead of ours (another host's
-    /// skew) counts as age 0 rather than a negative age.
-    static func nanoseconds(_ properties: AMQPProperties, nowMilliseconds: Int64) -> Int64? {
+    /// skew) counts as age 0 rather than a negative age. The clock is read only for a message
+    /// that has a publish time (most of a stream either all have one or none do).
+    static func nanoseconds(_ properties: AMQPProperties, nowMilliseconds: @autoclosure () -> Int64) -> Int64? {
         guard let published = publishedAtMilliseconds(properties) else { return nil }
-        let (age, overflow) = nowMilliseconds.subtractingReportingOverflow(published)
+        let (age, overflow) = nowMilliseconds().subtractingReportingOverflow(published)
         // A garbage header (far past or future) is no age at all, rather than a trap.
         guard !overflow, age < Int64.max / 1_000_000 else { return nil }
         return max(0, age) * 1_000_000
