@@ -88,6 +88,11 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         guard !hostPart.contains(where: { $0 == "[" || $0 == "]" }) else {
             throw AMQPError.invalidURL("a bracket in the host; only an IPv6 address is bracketed, as in amqp://[::1]:5672/")
         }
+        // With a path, the query is taken from the path, so a '?' before it stays in the host,
+        // where `redacted` would show it as the start of a query (found by the fuzz target).
+        guard !hostPart.contains("?") else {
+            throw AMQPError.invalidURL("a '?' in the host; the query goes after the vhost, as in amqp://host/vhost?heartbeat=10")
+        }
         host = hostPart.isEmpty ? "localhost" : String(hostPart)
         if let portPart {
             guard let p = Int(portPart), (1...65535).contains(p) else {

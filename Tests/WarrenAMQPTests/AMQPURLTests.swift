@@ -73,6 +73,19 @@ import Testing
         }
     }
 
+    /// Found by fuzz/AMQPURLFuzz.swift: `amqp://u@ra?art.intl/orders?heartbeat=10` parsed with the
+    /// host `ra?art.intl` (the query came from the path), and its redacted form did not parse back.
+    /// Without a path, a '?' after the host still starts the query.
+    @Test func aQuestionMarkInTheHostIsRejected() throws {
+        #expect {
+            try AMQPURL("amqp://u@ra?art.intl/orders?heartbeat=10")
+        } throws: { error in
+            "\(error)".contains("'?' in the host")
+        }
+        let url = try AMQPURL("amqp://u@h?heartbeat=10")
+        #expect(url.host == "h")
+    }
+
     @Test(arguments: [
         ("http://h/", "unsupported scheme"),
         ("h:5672", "missing scheme"),
