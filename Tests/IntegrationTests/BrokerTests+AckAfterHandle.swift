@@ -31,14 +31,18 @@ extension BrokerTests {
                 let workerArguments =
                     ["worker"] + common + ["--concurrency", "8", "--prefetch", "20", "--log-level", "debug"]
 
-                // First run: let a few finish, then kill it while the next handlers are running.
+                // First run: kill it while handlers are running, once the broker has provably
+                // taken some of its acks. An ack line alone does not prove that (the ack may
+                // still be on its way to the owner thread, and on a loaded machine it can be for
+                // longer than the test takes to read the line and send SIGKILL). A 21st message
+                // does: with prefetch 20 the broker delivers it only after an ack arrived.
                 let first = try WarrenProcess.launch(env, workerArguments)
                 defer { first.forceStop() }
                 try await first.waitForEvent("worker.consuming")
                 try await poll(
-                    timeout: .seconds(20), interval: .milliseconds(5), "the first worker to ack 3 messages",
+                    timeout: .seconds(20), interval: .milliseconds(5), "the first worker to ack more than its prefetch",
                     lastSeen: { first.transcript }
-                ) { first.events("message.acked").count >= 3 }
+                ) { Set(first.events("message.acked").compactMap { $0["message_id"] }).count > 20 }
                 first.send(SIGKILL)
                 let killed = try await first.waitForExit(timeout: .seconds(10))
                 #expect(killed == .signaled(SIGKILL))
