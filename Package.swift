@@ -31,6 +31,8 @@ let package = Package(
         // full Foundation and ICU (+44 MB static); warren parses its JSON file with
         // FoundationEssentials' JSONDecoder and refuses YAML (Docs/configuration.md).
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
+        // `make docs`: the DocC catalog (Sources/Warren/Warren.docc); a command plugin, not linked.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // librabbitmq (rabbitmq-c) and nothing else.

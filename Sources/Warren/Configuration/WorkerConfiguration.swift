@@ -99,8 +99,10 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// Reads every `WARREN_*` variable of the process environment (no flags); throws
     /// `ConfigurationError` naming the offending variable.
     ///
-    /// - Parameter defaults: the program's own defaults, by setting name (`["queue": "orders"]`),
-    ///   used where the environment sets nothing; they are validated like any other value.
+    /// - Parameters:
+    ///   - environment: the variables to read (the process environment by default).
+    ///   - defaults: the program's own defaults, by setting name (`["queue": "orders"]`),
+    ///     used where the environment sets nothing; they are validated like any other value.
     public static func fromEnvironment(
         _ environment: [String: String] = SettingsResolver.processEnvironment(), defaults: [String: String] = [:]
     ) throws -> WorkerConfiguration {

@@ -74,6 +74,7 @@ public final class WarrenConnection: Service, Sendable {
     }
 
     /// - Parameters:
+    ///   - configuration: the broker (URL list, credentials, TLS) and the connection's name.
     ///   - topologies: queues (with their dead-letter routes) to declare on every connection
     ///     opened here, before it is handed out, so a publisher can publish to a queue whose
     ///     consumer has not connected yet (a publish to a missing queue is unroutable). Declaring
@@ -249,11 +250,17 @@ public final class WarrenConnection: Service, Sendable {
     /// the caller's `ServiceContext.current`, e.g. the handler's `process` span — is written into
     /// the headers (W3C `traceparent` with an OpenTelemetry tracer), replacing any given there.
     ///
-    /// - Parameter timeout: longest wait for the connection and the confirm together (a broker
-    ///   under a memory alarm blocks publishers indefinitely); then `PublishTimeout` is thrown,
-    ///   carrying the broker's `connection.blocked` reason when the connection was blocked.
-    ///   A timed-out message may still be stored by the broker: retrying may duplicate it, so
-    ///   consumers must be idempotent (as at-least-once delivery requires anyway).
+    /// - Parameters:
+    ///   - body: the message body, sent as it is.
+    ///   - exchange: the exchange to publish to; `""` is the default exchange.
+    ///   - routingKey: the routing key (on the default exchange: the queue's name).
+    ///   - mandatory: ask the broker to return the message when no queue takes it.
+    ///   - properties: the message's properties (persistent by default).
+    ///   - timeout: longest wait for the connection and the confirm together (a broker
+    ///     under a memory alarm blocks publishers indefinitely); then `PublishTimeout` is thrown,
+    ///     carrying the broker's `connection.blocked` reason when the connection was blocked.
+    ///     A timed-out message may still be stored by the broker: retrying may duplicate it, so
+    ///     consumers must be idempotent (as at-least-once delivery requires anyway).
     public func publish(
         _ body: [UInt8], exchange: String = "", routingKey: String, mandatory: Bool = true,
         properties: AMQPProperties = AMQPProperties(deliveryMode: 2), timeout: Duration? = nil

@@ -100,12 +100,15 @@ public final class WarrenConsumer: Service {
     /// A consumer running one `MessageHandler` for every message.
     ///
     /// - Parameters:
+    ///   - configuration: the queue, its topology, prefetch, concurrency, retries and timeouts.
     ///   - connection: its own connection (`.dedicated`) or one shared with others (`.shared`).
     ///   - publisher: where `MessageContext.publish` sends follow-up messages. By default a
     ///     connection of the consumer's own (same broker, name suffixed `/follow-ups`), opened
     ///     on the first publish and closed when the consumer stops. Warren's own copies (retries,
     ///     dead letters) never go there: they use a separate connection (suffixed `/publish`), so
     ///     a handler's failed publish cannot fail them.
+    ///   - handler: called for every message, concurrently up to the configured concurrency.
+    ///   - status: what the consumer is doing, for readiness probes.
     ///   - logger: used for every line the consumer and its handlers log.
     public convenience init(
         configuration: ConsumerConfiguration, connection: ConsumerConnection, handler: some MessageHandler,

@@ -40,6 +40,7 @@ public struct WorkerHost: Sendable {
     ///     `http.listening`); `nil` runs none (an app that serves its own probes).
     ///   - metrics: served at `/metrics` by the health server (`WarrenMetrics.bootstrap()` makes
     ///     one and points swift-metrics at it).
+    ///   - logger: given to the service group and the health server; logs the second signal.
     public init(services: [any Service], healthPort: Int? = nil, metrics: PrometheusCollectorRegistry? = nil, logger: Logger) {
         self.services = services
         self.healthPort = healthPort
