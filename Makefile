@@ -3,12 +3,15 @@
 #
 #   make build      debug build; fails on compiler warnings in Sources/, Tests/, Examples/
 #   make examples   build the example packages under Examples/ (same warning check)
+#   make docs       the library's DocC documentation (Sources/Warren/Warren.docc and the doc
+#                   comments) into .build/docs; any DocC warning (a broken symbol link) fails it
 #   make run        run `warren worker $(ARGS)`; starts a throwaway broker unless
 #                   WARREN_AMQP_URL is set
 #   make test       build + swift test against a throwaway broker (unless
 #                   WARREN_TEST_AMQP_URL is set), then lint; FILTER=regex narrows the tests
 #   make lint       hadolint, compose/workflow schemas, systemd-analyze, kubernetes-validate,
-#                   promtool (alert rules checked and unit-tested), bash -n
+#                   promtool (alert rules checked and unit-tested), bash -n, the DocC
+#                   "Getting started" code equal to the example that `make test` builds
 #   make fuzz       libFuzzer targets (fuzz/: AMQP URL, field tables, settings, traceparent), each for
 #                   FUZZ_SECONDS (default 300); FUZZ_TARGETS="amqp-url settings" narrows them. New
 #                   inputs are kept in .build-fuzz/corpus/, a crash's input in .build-fuzz/crash-*
@@ -45,7 +48,7 @@ export FILTER
 FUZZ_TARGETS ?=
 export FUZZ_SECONDS FUZZ_RUNS FUZZ_OPT FUZZ_SEED
 
-.PHONY: build examples run test lint fuzz fuzz-smoke runtime-test bench soak release clean distclean deps
+.PHONY: build examples docs run test lint fuzz fuzz-smoke runtime-test bench soak release clean distclean deps
 
 deps:
 	scripts/ensure-deps.sh
@@ -55,6 +58,9 @@ build: deps
 
 examples: deps
 	scripts/build-examples.sh
+
+docs: deps
+	scripts/docs.sh
 
 run:
 	scripts/run.sh $(ARGS)

@@ -38,6 +38,8 @@ step promtool test rules deploy/prometheus/warren-rules.test.yml
 step python3 -m json.tool deploy/grafana/warren.json /dev/null
 # Strict: an unknown field (a typo) fails, as kubectl's server-side validation would.
 step kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
+# The DocC article's program is the example `make test` compiles (`make docs` builds the article).
+step scripts/check-docs-code.sh
 if [ -d .github/workflows ]; then
     shopt -s nullglob
     workflows=(.github/workflows/*.yml .github/workflows/*.yaml)

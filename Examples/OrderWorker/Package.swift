@@ -24,6 +24,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The program of the DocC article "Getting started" (Sources/Warren/Warren.docc), built
+        // here so that the article's code compiles; scripts/check-docs-code.sh (make lint) keeps
+        // the two equal. A target without a declared product: OrderWorker stays the package's program.
+        // (The dependency list repeats OrderWorker's on purpose: each target's list changes alone.)
+        .executableTarget(
+            name: "GettingStarted",
+            dependencies: [
+                .product(name: "Warren", package: "Warren"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
