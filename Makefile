@@ -3,8 +3,9 @@
 #
 #   make build      debug build; fails on compiler warnings in Sources/, Tests/, Examples/
 #   make examples   build the example packages under Examples/ (same warning check)
-#   make docs       the library's DocC documentation (Sources/Warren/Warren.docc and the doc
-#                   comments) into .build/docs; any DocC warning (a broken symbol link) fails it
+#   make docs       the DocC documentation of Warren (Sources/Warren/Warren.docc and the doc
+#                   comments) and WarrenAMQP into .build/docs/<Module>.doccarchive; any DocC
+#                   warning (a broken symbol link) fails it
 #   make run        run `warren worker $(ARGS)`; starts a throwaway broker unless
 #                   WARREN_AMQP_URL is set
 #   make test       build + swift test against a throwaway broker (unless

@@ -50,8 +50,11 @@ public final class AMQPConnection: Sendable {
     /// Cancelling the calling task returns at once with `CancellationError`; a connection that
     /// the owner thread completes afterwards is closed by it.
     ///
-    /// - Parameter onEvent: told about `connection.blocked`/`unblocked`. Called on the owner
-    ///   thread: it must return quickly and never block.
+    /// - Parameters:
+    ///   - configuration: the broker's URL, credentials, TLS, heartbeat and timeouts.
+    ///   - logger: given to the owner thread for its lines.
+    ///   - onEvent: told about `connection.blocked`/`unblocked`. Called on the owner
+    ///     thread: it must return quickly and never block.
     public static func connect(
         _ configuration: AMQPConnectionConfiguration, logger: Logger = Logger(label: "warren.amqp"),
         onEvent: @escaping @Sendable (AMQPConnectionEvent) -> Void = { _ in }
@@ -150,9 +153,13 @@ public final class AMQPConnection: Sendable {
     /// broker and deliveries that arrive for it are requeued (`basic.nack`, requeue), never
     /// left unsettled.
     ///
-    /// - Parameter prefetch: this consumer's `basic.qos` prefetch. It is sent in the same turn of
-    ///   the owner thread as `basic.consume`, so on a connection shared by several consumers no
-    ///   other consumer's `basic.qos` can come between them and swap their limits.
+    /// - Parameters:
+    ///   - queue: the queue to consume.
+    ///   - prefetch: this consumer's `basic.qos` prefetch. It is sent in the same turn of
+    ///     the owner thread as `basic.consume`, so on a connection shared by several consumers no
+    ///     other consumer's `basic.qos` can come between them and swap their limits.
+    ///   - consumerTag: the tag to consume under; empty lets the broker choose one.
+    ///   - arguments: `basic.consume` arguments (such as `x-priority`).
     public func consume(queue: String, prefetch: UInt16? = nil, consumerTag: String = "", arguments: AMQPTable = [:]) async throws -> AMQPConsumer {
         let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, Error>.makeStream()
         let registration = ConsumerRegistration(continuation)

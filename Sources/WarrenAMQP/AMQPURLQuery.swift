@@ -47,8 +47,10 @@ public struct AMQPURLQuery: Sendable, Equatable {
     public init() {}
 
     /// Parses `name=value&name=value` (without the `?`), percent-decoding names and values.
-    /// - Parameter tls: whether the URL's scheme is `amqps`; TLS-only parameters are refused
-    ///   without it.
+    /// - Parameters:
+    ///   - text: the query, without the `?`.
+    ///   - tls: whether the URL's scheme is `amqps`; TLS-only parameters are refused
+    ///     without it.
     /// - Throws: `AMQPError.invalidURL` naming the parameter (never quoting its value).
     public init(parsing text: Substring, tls: Bool) throws {
         var seen: Set<String> = []
