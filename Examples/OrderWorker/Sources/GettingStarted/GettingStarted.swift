@@ -17,6 +17,7 @@ struct OrderHandler: MessageHandler {
 enum GettingStarted {
     static func main() async throws {
         let configuration = try WorkerConfiguration.fromEnvironment(defaults: ["queue": "orders"])
+        WarrenLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)  // JSON lines
         let logger = Logger(label: "orders")
         let consumer = WarrenConsumer(
             configuration: configuration.consumer,
