@@ -137,10 +137,10 @@ public struct HealthServer: Service {
 
     static func readinessBody(_ readiness: WorkerStatus.Readiness) -> String {
         var body = "{\"ready\":\(readiness.isReady),\"state\":"
-        JSONText.appendString(readiness.state, to: &body)
+        JSONText.appendString(readiness.state.rawValue, to: &body)
         if !readiness.isReady {
             body += ",\"reason\":"
-            JSONText.appendString(readiness.reason ?? readiness.state, to: &body)
+            JSONText.appendString(readiness.reason ?? readiness.state.rawValue, to: &body)
         }
         if let node = readiness.node {
             body += ",\"node\":"

@@ -200,16 +200,16 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// Readiness for `/readyz`: ready only while consuming and not blocked.
-    public var readiness: (isReady: Bool, state: String, detail: String?) {
+    public var readiness: (isReady: Bool, state: WorkerStatus.State, detail: String?) {
         switch state {
-        case .idle: return (false, "starting", "starting")
-        case .connecting(let attempt): return (false, "connecting", attempt == 1 ? "connecting" : "connecting (attempt \(attempt))")
-        case .consuming(nil): return (true, "consuming", nil)
-        case .consuming(let reason?): return (false, "blocked", "blocked by the broker: \(reason)")
-        case .backingOff(_, _, let cause): return (false, "reconnecting", cause)
-        case .draining: return (false, "draining", "draining")
-        case .closed(.stopped): return (false, "stopped", "stopped")
-        case .closed(.failed(let reason, _)): return (false, "failed", reason)
+        case .idle: return (false, .starting, "starting")
+        case .connecting(let attempt): return (false, .connecting, attempt == 1 ? "connecting" : "connecting (attempt \(attempt))")
+        case .consuming(nil): return (true, .consuming, nil)
+        case .consuming(let reason?): return (false, .blocked, "blocked by the broker: \(reason)")
+        case .backingOff(_, _, let cause): return (false, .reconnecting, cause)
+        case .draining: return (false, .draining, "draining")
+        case .closed(.stopped): return (false, .stopped, "stopped")
+        case .closed(.failed(let reason, _)): return (false, .failed, reason)
         }
     }
 }
