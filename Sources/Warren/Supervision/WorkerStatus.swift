@@ -41,6 +41,7 @@ public final class WorkerStatus: Sendable {
         /// Why it is not alive.
         public var reason: String?
 
+        /// A snapshot; `reason` only when not alive.
         public init(isAlive: Bool, reason: String? = nil) {
             self.isAlive = isAlive
             self.reason = reason
@@ -56,6 +57,7 @@ public final class WorkerStatus: Sendable {
     /// (`WarrenConnection.blockedReason`), by registration id.
     private let publishers = Mutex<(nextID: UInt64, connections: [UInt64: (role: String, connection: WarrenConnection)])>((0, [:]))
 
+    /// A status reading `starting`, not ready, until a consumer reports to it.
     public init() {}
 
     /// The consumer that reports here watches its flow with `monitor`.
