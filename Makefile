@@ -11,7 +11,8 @@
 #   make test       build + swift test against a throwaway broker (unless
 #                   WARREN_TEST_AMQP_URL is set), then lint; FILTER=regex narrows the tests
 #   make lint       hadolint, compose/workflow schemas, systemd-analyze, kubernetes-validate,
-#                   promtool (alert rules checked and unit-tested), bash -n
+#                   promtool (alert rules checked and unit-tested), bash -n, and a doc comment on
+#                   every public symbol of the libraries (scripts/check-doc-comments.py)
 #   make fuzz       libFuzzer targets (fuzz/: AMQP URL, field tables, settings, traceparent), each for
 #                   FUZZ_SECONDS (default 300); FUZZ_TARGETS="amqp-url settings" narrows them. New
 #                   inputs are kept in .build-fuzz/corpus/, a crash's input in .build-fuzz/crash-*

@@ -36,6 +36,10 @@ step promtool test rules deploy/prometheus/warren-rules.test.yml
 # The dashboard's metric names are checked against a live worker by the integration tests
 # (DashboardMetrics); here, that it is JSON at all.
 step python3 -m json.tool deploy/grafana/warren.json /dev/null
+# Every public symbol of the libraries has a doc comment (the DocC reference is made of them);
+# the script prints each one without, as path:line.
+step python3 scripts/check-doc-comments.py --self-test
+step python3 scripts/check-doc-comments.py
 # Strict: an unknown field (a typo) fails, as kubectl's server-side validation would.
 step kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 # The DocC article's program is the example `make test` compiles (`make docs` builds the article).

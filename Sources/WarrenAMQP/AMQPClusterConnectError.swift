@@ -11,6 +11,7 @@ public struct AMQPClusterConnectError: Error, Sendable, CustomStringConvertible 
     /// Each node tried, redacted, with its error.
     public var failures: [(node: AMQPURL, error: any Error)]
 
+    /// The failures of one attempt, in the order the nodes were tried.
     public init(failures: [(node: AMQPURL, error: any Error)]) {
         self.failures = failures
     }

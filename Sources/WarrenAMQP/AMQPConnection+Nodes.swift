@@ -4,6 +4,7 @@ extension AMQPConnection {
     /// A connection to the first of `nodes` that accepts one, tried in order; one connect attempt
     /// of a client configured with a cluster's URL list.
     public struct NodeConnection: Sendable {
+        /// The open connection, to the node at `index`.
         public var connection: AMQPConnection
         /// Index in `nodes` of the node connected to.
         public var index: Int

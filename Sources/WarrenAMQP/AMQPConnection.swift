@@ -135,6 +135,9 @@ public final class AMQPConnection: Sendable {
         try await perform { try $0.raw.declareQueue(name, passive: true, durable: false, arguments: [:]) }
     }
 
+    /// Declares an exchange of `type` (`direct`, `fanout`, `topic`, `headers`, …): idempotent when
+    /// type and arguments match, `406 PRECONDITION_FAILED` otherwise. Runs on the connection's
+    /// thread; the caller suspends until the broker answers.
     public func declareExchange(_ name: String, type: String, durable: Bool = true, arguments: AMQPTable = [:]) async throws {
         try await perform { try $0.raw.declareExchange(name, type: type, durable: durable, arguments: arguments) }
     }
@@ -260,7 +263,10 @@ public final class AMQPConnection: Sendable {
 
 /// A registered consumer: its tag and its deliveries.
 public struct AMQPConsumer: Sendable {
+    /// The consumer tag, the broker's if none was asked for; `cancel(consumerTag:)` takes it.
     public let tag: String
+    /// The deliveries in order (see `AMQPConnection.consume`); iterate it from one task. Ack or
+    /// nack each on the same connection.
     public let deliveries: AsyncThrowingStream<AMQPDelivery, Error>
 }
 

@@ -2,6 +2,7 @@ import Logging
 
 /// How to open an `AMQPConnection`.
 public struct AMQPConnectionConfiguration: Sendable {
+    /// The node to connect to; its query parameters win over the settings below.
     public var url: AMQPURL
     /// Requested heartbeat interval in seconds (0 disables; the broker may lower it).
     public var heartbeatSeconds: Int
@@ -12,6 +13,8 @@ public struct AMQPConnectionConfiguration: Sendable {
     /// TLS settings for `amqps://` URLs (the URL's own parameters win; see `effectiveTLS`).
     public var tls = TLSConfiguration()
 
+    /// A configuration with the default TLS settings; `heartbeatSeconds` 0 disables heartbeats,
+    /// `connectTimeoutSeconds` bounds the TCP connect, the login and each RPC.
     public init(url: AMQPURL, connectionName: String, heartbeatSeconds: Int = 30, connectTimeoutSeconds: Int = 10) {
         self.url = url
         self.connectionName = connectionName

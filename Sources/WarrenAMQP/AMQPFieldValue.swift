@@ -3,15 +3,25 @@
 /// AMQP has many integer widths; they all decode to `.int`, which is encoded as a signed
 /// 64-bit long (`l`), a type RabbitMQ accepts for every numeric argument.
 public indirect enum AMQPFieldValue: Sendable, Equatable, Hashable {
+    /// A boolean (`t`).
     case bool(Bool)
+    /// Any integer width, decoded to 64 bits; encoded as a signed 64-bit long (`l`).
     case int(Int64)
+    /// A 32- or 64-bit float, decoded to `Double`; encoded as 64-bit (`d`).
     case double(Double)
+    /// A long string (`S`), UTF-8.
     case string(String)
+    /// A byte array (`x`).
     case bytes([UInt8])
+    /// A timestamp (`T`): seconds since the Unix epoch.
     case timestamp(UInt64)
+    /// A decimal (`D`): `value` × 10^-`scale`.
     case decimal(scale: UInt8, value: UInt32)
+    /// A nested field table (`F`).
     case table(AMQPTable)
+    /// A field array (`A`).
     case array([AMQPFieldValue])
+    /// No value (`V`).
     case void
 }
 
@@ -19,8 +29,11 @@ public indirect enum AMQPFieldValue: Sendable, Equatable, Hashable {
 public typealias AMQPTable = [String: AMQPFieldValue]
 
 extension AMQPFieldValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    /// `"text"` is `.string("text")`.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// `42` is `.int(42)`.
     public init(integerLiteral value: Int64) { self = .int(value) }
+    /// `true` is `.bool(true)`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
 

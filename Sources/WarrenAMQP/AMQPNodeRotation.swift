@@ -12,6 +12,7 @@ public struct AMQPNodeRotation: Sendable, Equatable {
     /// Index in `nodes` of the first node the next attempt tries.
     public private(set) var start = 0
 
+    /// A rotation over `nodes` (not empty: a precondition), starting with the first.
     public init(_ nodes: [AMQPURL]) {
         precondition(!nodes.isEmpty, "an AMQPNodeRotation needs at least one node")
         self.nodes = nodes

@@ -2,22 +2,34 @@ import CRabbitMQ
 
 /// The basic-class properties of a message (AMQP 0-9-1 content header).
 public struct AMQPProperties: Sendable, Equatable {
+    /// MIME type of the body, e.g. `application/json`.
     public var contentType: String?
+    /// Encoding of the body, e.g. `gzip`.
     public var contentEncoding: String?
+    /// Application headers (Warren's `x-warren-*`, `traceparent`, …).
     public var headers: AMQPTable?
     /// 2 = persistent, 1 = transient.
     public var deliveryMode: UInt8?
+    /// Message priority; only priority queues (`x-max-priority`) use it.
     public var priority: UInt8?
+    /// Ties a reply or follow-up to the message that caused it.
     public var correlationID: String?
+    /// The queue a reply should go to.
     public var replyTo: String?
+    /// Per-message TTL in milliseconds, as decimal text (AMQP's type for it).
     public var expiration: String?
+    /// The publisher's id for the message (Warren logs it).
     public var messageID: String?
     /// Seconds since the Unix epoch.
     public var timestamp: UInt64?
+    /// The application's message type name.
     public var type: String?
+    /// The user that published it; RabbitMQ checks it against the connection's user.
     public var userID: String?
+    /// The publishing application.
     public var appID: String?
 
+    /// Properties from their values; every one defaults to absent.
     public init(
         contentType: String? = nil, contentEncoding: String? = nil, headers: AMQPTable? = nil,
         deliveryMode: UInt8? = nil, priority: UInt8? = nil, correlationID: String? = nil,

@@ -8,10 +8,16 @@
 /// one is an error. `amqps://` means TLS (default port 5671; see `TLSConfiguration`). A vhost holding `://` is refused: it is a list of URLs joined wrongly (see
 /// `AMQPURLList`), and it would carry the next URL's password into log lines.
 public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
+    /// The user, percent-decoded; `guest` when the URL names none.
     public var user: String
+    /// The password, percent-decoded; `guest` when the URL names none. A secret: `description`
+    /// and `redacted` never show it.
     public var password: String
+    /// The host name or address, IPv6 without brackets.
     public var host: String
+    /// The TCP port; 5672 (`amqp`) or 5671 (`amqps`) when the URL names none.
     public var port: Int
+    /// The virtual host, percent-decoded; `/` when the path is empty.
     public var vhost: String
     /// Whether the scheme is `amqps` (TLS).
     public var tls: Bool
@@ -128,6 +134,7 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
         return "\(tls ? "amqps" : "amqp")://\(Self.percentEncoded(user)):***@\(hostText):\(port)/\(vhostText)"
     }
 
+    /// `redacted`: the password never reaches logs through string interpolation.
     public var description: String { redacted }
 
     /// One URL's text as it may be shown in an error message that echoes user input: a URL that

@@ -52,6 +52,7 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
     /// Every URL redacted, comma-separated: the only form of the list that may reach logs.
     public var redacted: String { urls.map(\.redacted).joined(separator: ",") }
 
+    /// `redacted`: no password reaches logs through string interpolation.
     public var description: String { redacted }
 
     /// The URLs in the order a process tries them: as given when `shuffled` is false, otherwise

@@ -13,13 +13,19 @@
 /// An unknown, repeated or empty parameter is an error naming the parameter. Error texts never
 /// quote a value: a mistyped URL can put the password anywhere.
 public struct AMQPURLQuery: Sendable, Equatable {
+    /// The `verify` parameter: whether the broker's certificate is checked.
     public enum Verify: String, Sendable, Equatable, CaseIterable {
+        /// Check the chain and the host name (the default).
         case verifyPeer = "verify_peer"
+        /// Encrypt but trust whoever answers.
         case verifyNone = "verify_none"
     }
 
+    /// The `auth_mechanism` parameter: how the client logs in.
     public enum AuthMechanism: String, Sendable, Equatable, CaseIterable {
+        /// SASL PLAIN: the URL's user and password.
         case plain
+        /// SASL EXTERNAL: the broker maps the client certificate to a user (TLS only).
         case external
     }
 
@@ -29,11 +35,17 @@ public struct AMQPURLQuery: Sendable, Equatable {
     public var connectionTimeout: Duration?
     /// Highest channel number to negotiate; 0 means the broker's limit.
     public var channelMax: Int?
+    /// `cacertfile`: PEM file of the CAs to trust instead of the system's.
     public var caCertFile: String?
+    /// `certfile`: PEM client certificate for mutual TLS.
     public var certFile: String?
+    /// `keyfile`: PEM private key of the client certificate.
     public var keyFile: String?
+    /// `verify`: whether the broker's certificate is checked.
     public var verify: Verify?
+    /// `server_name_indication`: the name sent as SNI and required in the broker's certificate.
     public var serverNameIndication: String?
+    /// `auth_mechanism`: how the client logs in.
     public var authMechanism: AuthMechanism?
 
     /// Every parameter name this type understands.
@@ -44,6 +56,7 @@ public struct AMQPURLQuery: Sendable, Equatable {
     /// The names that only make sense over TLS (`amqps://`).
     public static let tlsOnlyNames: Set<String> = ["cacertfile", "certfile", "keyfile", "verify", "server_name_indication"]
 
+    /// No parameters: every setting comes from the connection configuration.
     public init() {}
 
     /// Parses `name=value&name=value` (without the `?`), percent-decoding names and values.

@@ -28,6 +28,7 @@ public struct TLSConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// broker maps the client certificate to a user; the URL's password is not sent).
     public var authMechanism: AMQPURLQuery.AuthMechanism
 
+    /// Settings with the safe defaults: the system's CAs, peer verification on, PLAIN login.
     public init(
         caCertificateFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil,
         keyPassword: String? = nil, verifyPeer: Bool = true, serverName: String? = nil,

@@ -42,7 +42,7 @@ extension BrokerTests {
                     }
                     try await broker.pikaPublish(queue: queue, messages: [(id: "during-wedge", body: "{}")])
                     let stalled = try await pollValue(timeout: .seconds(15), "readiness to turn stalled") {
-                        status.readiness.state == "stalled" ? status.readiness : nil
+                        status.readiness.state == .stalled ? status.readiness : nil
                     }
                     #expect(!stalled.isReady)
                     #expect(stalled.reason?.contains("thread has not turned") == true, "\(stalled)")

@@ -10,7 +10,7 @@ import Warren
 
     @Test func startConnectsAndAConnectionMeansConsuming() {
         var m = machine()
-        #expect(m.readiness.state == "starting")
+        #expect(m.readiness.state == .starting)
         #expect(m.start() == .connect(attempt: 1))
         #expect(m.state == .connecting(attempt: 1))
         #expect(m.readiness.isReady == false)
@@ -32,7 +32,7 @@ import Warren
             #expect(waitedAttempt == attempt)
             #expect(cause == refused.description)
             #expect(delay == Backoff(initial: .milliseconds(500), maximum: .seconds(30)).cap(afterFailures: attempt) * 0.5)
-            #expect(m.readiness == (false, "reconnecting", refused.description) as (Bool, String, String?))
+            #expect(m.readiness == (false, .reconnecting, refused.description) as (Bool, WorkerStatus.State, String?))
             #expect(m.backoffElapsed() == .connect(attempt: attempt + 1))
         }
     }
@@ -53,7 +53,7 @@ import Warren
         guard case .fail(let reason, .refused) = action else { Issue.record("expected fail(refused), got \(action)"); return }
         #expect(reason.contains("403 ACCESS_REFUSED") && reason.contains("3 times"))
         guard case .closed(.failed) = m.state else { Issue.record("expected closed(failed)"); return }
-        #expect(m.readiness.state == "failed")
+        #expect(m.readiness.state == .failed)
     }
 
     /// A broker that accepts the connection and then refuses the work at once (a 406 closing the
@@ -101,7 +101,7 @@ import Warren
         _ = m.connected()
         _ = m.blocked(reason: "low on memory")
         #expect(m.state == .consuming(blocked: "low on memory"))
-        #expect(m.readiness == (false, "blocked", "blocked by the broker: low on memory") as (Bool, String, String?))
+        #expect(m.readiness == (false, .blocked, "blocked by the broker: low on memory") as (Bool, WorkerStatus.State, String?))
         _ = m.unblocked()
         #expect(m.readiness.isReady)
         // Blocked/unblocked mean nothing outside consuming.
@@ -127,7 +127,7 @@ import Warren
         _ = m.start()
         _ = m.connected()
         #expect(m.shutdownRequested() == .drain)
-        #expect(m.readiness == (false, "draining", "draining") as (Bool, String, String?))
+        #expect(m.readiness == (false, .draining, "draining") as (Bool, WorkerStatus.State, String?))
         #expect(m.shutdownRequested() == .abandonDrain)
         #expect(m.drainFinished() == .stop)
         #expect(m.state == .closed(.stopped))

@@ -13,7 +13,7 @@ import WarrenAMQP
         try await withHealthServer { status, base in
             let starting = try await HTTPProbe.fetch("\(base)/healthz")
             #expect(starting == .init(status: 200, body: #"{"status":"alive"}"#))
-            status.update(state: "draining", isReady: false, detail: "draining")
+            status.update(state: .draining, isReady: false, detail: "draining")
             let draining = try await HTTPProbe.fetch("\(base)/healthz")
             #expect(draining.status == 200)
         }
@@ -24,15 +24,15 @@ import WarrenAMQP
             let starting = try await HTTPProbe.fetch("\(base)/readyz")
             #expect(starting == .init(status: 503, body: #"{"ready":false,"state":"starting","reason":"starting"}"#))
 
-            status.update(state: "connecting", isReady: false, detail: "connecting")
+            status.update(state: .connecting, isReady: false, detail: "connecting")
             let connecting = try await HTTPProbe.fetch("\(base)/readyz")
             #expect(connecting == .init(status: 503, body: #"{"ready":false,"state":"connecting","reason":"connecting"}"#))
 
-            status.update(state: "consuming", isReady: true)
+            status.update(state: .consuming, isReady: true)
             let consuming = try await HTTPProbe.fetch("\(base)/readyz")
             #expect(consuming == .init(status: 200, body: #"{"ready":true,"state":"consuming"}"#))
 
-            status.update(state: "draining", isReady: false, detail: "draining")
+            status.update(state: .draining, isReady: false, detail: "draining")
             let draining = try await HTTPProbe.fetch("\(base)/readyz")
             #expect(draining == .init(status: 503, body: #"{"ready":false,"state":"draining","reason":"draining"}"#))
         }
@@ -44,7 +44,7 @@ import WarrenAMQP
         try await withHealthServer { status, base in
             let monitor = FlowMonitor(limit: .zero, handlersRunning: { 0 })
             status.watch(monitor)
-            status.update(state: "consuming", isReady: true)
+            status.update(state: .consuming, isReady: true)
             monitor.consuming(on: LoopActivity())
             while monitor.stall == nil { await Task.yield() }  // the stamp must be older than the limit
             let ready = try await HTTPProbe.fetch("\(base)/readyz")
@@ -61,7 +61,7 @@ import WarrenAMQP
 
     @Test func readyzCountsDownAPendingReconnect() async throws {
         try await withHealthServer { status, base in
-            status.update(state: "reconnecting", isReady: false, detail: "connection refused",
+            status.update(state: .reconnecting, isReady: false, detail: "connection refused",
                           retryAt: .now + .milliseconds(3200))
             let response = try await HTTPProbe.fetch("\(base)/readyz")
             #expect(response.status == 503)
@@ -94,14 +94,28 @@ import WarrenAMQP
     }
 
     @Test func readinessBodyEscapesTheReason() {
-        let readiness = WorkerStatus.Readiness(isReady: false, state: "failed", reason: "queue.declare 'q': \"406\"\nback\\slash")
+        let readiness = WorkerStatus.Readiness(isReady: false, state: .failed, reason: "queue.declare 'q': \"406\"\nback\\slash")
         #expect(HealthServer.readinessBody(readiness)
             == #"{"ready":false,"state":"failed","reason":"queue.declare 'q': \"406\"\nback\\slash"}"#)
     }
 
+    /// Issue 18: typing the state did not change the `/readyz` body: every state still shows as
+    /// its documented word (probes, dashboards and integration tests match on it).
+    @Test func readinessBodyCarriesEveryStateAsItsWord() {
+        // Its own list (not WorkerStatusTests'): this suite may move with HealthServer to another target.
+        let words = ["starting", "connecting", "consuming", "blocked", "stalled", "reconnecting", "draining", "stopped", "failed"]
+        #expect(Set(words) == Set(WorkerStatus.State.allCases.map(\.rawValue)))
+        for word in words {
+            guard let state = WorkerStatus.State(rawValue: word) else { Issue.record("no state \(word)"); continue }
+            let ready = state == .consuming
+            let body = HealthServer.readinessBody(.init(isReady: ready, state: state))
+            #expect(body == (ready ? #"{"ready":true,"state":"\#(word)"}"# : #"{"ready":false,"state":"\#(word)","reason":"\#(word)"}"#))
+        }
+    }
+
     /// Issue 15: `/readyz` names the broker node the worker is connected to.
     @Test func readinessBodyNamesTheConnectedNode() {
-        let readiness = WorkerStatus.Readiness(isReady: true, state: "consuming", node: "127.0.0.1:5673")
+        let readiness = WorkerStatus.Readiness(isReady: true, state: .consuming, node: "127.0.0.1:5673")
         #expect(HealthServer.readinessBody(readiness) == #"{"ready":true,"state":"consuming","node":"127.0.0.1:5673"}"#)
     }
 

@@ -3,6 +3,8 @@ import WarrenAMQP
 /// Where the broker is and which queue Warren works on; shared by `warren worker` and
 /// `warren publish`.
 public struct BrokerConfiguration: Sendable, Equatable {
+    /// The URL used when `WARREN_AMQP_URL` / `--amqp-url` is not set: a local broker's default
+    /// `guest` account (which RabbitMQ accepts only from localhost).
     public static let defaultURL = "amqp://guest:guest@127.0.0.1:5672/"
 
     /// The broker's nodes, one URL each (`WARREN_AMQP_URL` may be a comma-separated list).
@@ -10,7 +12,10 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// Whether a process tries `urls` in its own shuffled order (`WARREN_AMQP_SHUFFLE`, default
     /// true) so replicas spread over the nodes; see `AMQPURLList.ordered(shuffled:seed:)`.
     public var shuffle: Bool
+    /// The queue Warren consumes from (`WARREN_QUEUE`, default `warren.jobs`); also the prefix of
+    /// its `.dlx`, `.dead` and `.retry.<delay>` companions (see `Topology`).
     public var queue: String
+    /// The type `queue` and its companions are declared with (`WARREN_QUEUE_TYPE`, default quorum).
     public var queueType: QueueType
     /// TLS settings for `amqps://` URLs (`WARREN_TLS_*`; see `SettingsResolver.tls()`).
     public var tls = TLSConfiguration()
@@ -24,6 +29,7 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// The nodes in the order this process tries them (see `shuffle`).
     public var orderedURLs: [AMQPURL] { urls.processOrder(shuffled: shuffle) }
 
+    /// A single-node broker at `url`, with the default TLS settings.
     public init(url: AMQPURL, queue: String, queueType: QueueType) {
         urls = AMQPURLList([url])
         shuffle = true

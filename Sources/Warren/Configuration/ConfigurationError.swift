@@ -5,14 +5,20 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     public var key: String
     /// The offending value as it may be shown (secrets redacted).
     public var value: String
+    /// What a valid value looks like, e.g. `must be an integer from 1 to 65535`.
     public var problem: String
 
+    /// - Parameters:
+    ///   - key: the flag, variable or file key the value came from.
+    ///   - value: the value as it may be shown: redact secrets before passing them.
+    ///   - problem: what a valid value looks like.
     public init(key: String, value: String, problem: String) {
         self.key = key
         self.value = value
         self.problem = problem
     }
 
+    /// `invalid <key>=<value>: <problem>`, the message `warren` prints before exiting 78.
     public var description: String {
         "invalid \(key)=\(value): \(problem)"
     }

@@ -36,5 +36,6 @@ public enum SecretFile {
 
 /// Why a secret file could not be read.
 public struct SecretFileError: Error, CustomStringConvertible, Sendable {
+    /// Why, e.g. `No such file or directory` or `larger than <n> bytes`; never the file's content.
     public var description: String
 }

@@ -9,21 +9,28 @@
 public struct SettingsLayer: Sendable {
     /// Where a value came from, as `warren config` prints it.
     public enum Source: String, Sendable, Equatable {
+        /// A command-line flag (`--prefetch`).
         case flag
+        /// An environment variable (`WARREN_PREFETCH`), shown as `env`.
         case environment = "env"
+        /// The configuration file (`--config` / `WARREN_CONFIG`).
         case file
     }
 
     /// What the resolver will parse a value as. Text-based layers (flags, environment) ignore
     /// it; `warren`'s JSON file needs it to know where an array of strings is allowed (a list).
     public enum ValueKind: Sendable, Equatable {
+        /// A string, taken as written.
         case text
+        /// A whole number; a file may hold it as a JSON number.
         case integer
+        /// `true`/`false`; a file may hold it as a JSON boolean.
         case boolean
         /// A list, joined into one text with `separator` (`bind` and `retry-delays`: `,`; `schedule`: `;`).
         case list(separator: Character)
     }
 
+    /// Which kind of source this layer is, for `warren config` and `origin(_:as:)`.
     public var source: Source
     /// Whether a secret may come from `NAME-file` (`WARREN_NAME_FILE`) in this layer: the file
     /// holds the value. Flags have no such variant.
@@ -36,6 +43,7 @@ public struct SettingsLayer: Sendable {
     /// `prefetch in /etc/warren.json`.
     public var keyName: @Sendable (_ name: String) -> String
 
+    /// A layer of any source. The resolver may call `lookup` and `keyName` from any task.
     public init(
         source: Source, readsSecretFiles: Bool, keyName: @escaping @Sendable (String) -> String,
         lookup: @escaping @Sendable (String, ValueKind) throws -> String?

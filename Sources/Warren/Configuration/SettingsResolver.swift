@@ -25,11 +25,14 @@ public struct SettingsResolver: Sendable {
         self.init(layers: [.flags(flags), .environment(environment)], readFile: readFile)
     }
 
+    /// Layers in precedence order, first wins (e.g. flags, environment, a file).
     public init(layers: [SettingsLayer], readFile: @escaping @Sendable (String) throws -> String = SecretFile.read) {
         self.layers = layers
         self.readFile = readFile
     }
 
+    /// The environment variable of a setting: `prefetch` → `WARREN_PREFETCH`,
+    /// `amqp-url` → `WARREN_AMQP_URL`.
     public static func environmentName(_ flag: String) -> String {
         "WARREN_" + flag.uppercased().replacingDashes()
     }
@@ -47,6 +50,8 @@ public struct SettingsResolver: Sendable {
         return nil
     }
 
+    /// The setting's text, or `defaultValue` when no layer sets it. Throws `ConfigurationError`
+    /// for an empty value unless `allowEmpty`.
     public func string(_ flag: String, default defaultValue: String, allowEmpty: Bool = false) throws -> String {
         guard let (value, key) = try raw(flag) else { return defaultValue }
         if !allowEmpty && value.isEmpty {
@@ -55,6 +60,8 @@ public struct SettingsResolver: Sendable {
         return value
     }
 
+    /// The setting as an integer within `range`, or `defaultValue` when no layer sets it. Throws
+    /// `ConfigurationError` naming the key and the range for anything else.
     public func integer<T: FixedWidthInteger & Sendable>(_ flag: String, default defaultValue: T, in range: ClosedRange<T>) throws -> T {
         guard let (value, key) = try raw(flag, as: .integer) else { return defaultValue }
         guard let number = T(value.trimmingSpaces()), range.contains(number) else {
@@ -63,6 +70,8 @@ public struct SettingsResolver: Sendable {
         return number
     }
 
+    /// The setting as one of `T`'s cases (the value lowercased must equal a raw value), or
+    /// `defaultValue` when no layer sets it. Throws `ConfigurationError` listing the choices.
     public func choice<T: RawRepresentable & CaseIterable & Sendable>(_ flag: String, default defaultValue: T) throws -> T where T.RawValue == String {
         guard let (value, key) = try raw(flag) else { return defaultValue }
         guard let choice = T(rawValue: value.lowercased()) else {
@@ -166,6 +175,8 @@ public struct SettingsResolver: Sendable {
         return .milliseconds(milliseconds)
     }
 
+    /// The setting as a swift-log level (`trace` … `critical`, case-insensitive), or
+    /// `defaultValue` when no layer sets it. Throws `ConfigurationError` listing the levels.
     public func logLevel(_ flag: String, default defaultValue: Logger.Level) throws -> Logger.Level {
         guard let (value, key) = try raw(flag) else { return defaultValue }
         guard let level = Logger.Level(rawValue: value.lowercased()) else {

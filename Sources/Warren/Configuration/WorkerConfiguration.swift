@@ -37,11 +37,13 @@ import WarrenAMQP
 /// Programs that embed Warren read the same variables with `fromEnvironment()`, then take
 /// `consumer` and `connection(named:)` to build a `WarrenConsumer`.
 public struct WorkerConfiguration: Sendable, Equatable {
+    /// The broker's URLs, TLS settings, queue and queue type.
     public var broker: BrokerConfiguration
     /// `basic.qos` prefetch: how many unacked deliveries the broker may send ahead.
     public var prefetch: UInt16
     /// How many handlers run at once.
     public var concurrency: Int
+    /// The least severe level logged (`WARREN_LOG_LEVEL`, default `info`).
     public var logLevel: Logger.Level
     /// JSON lines (for log shippers) or text (for people); see `WarrenLogging`.
     public var logFormat: LogFormat
@@ -72,6 +74,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     /// What those jobs do with ticks no replica could run in time.
     public var scheduleMissedTicks: MissedTickPolicy = .latest
 
+    /// The settings given directly, with the defaults of the table above (the properties not
+    /// among the parameters keep theirs), for programs that build their configuration in code.
+    /// Nothing is validated: prefer `init(resolving:)` for values that come from outside.
     public init(
         broker: BrokerConfiguration, prefetch: UInt16 = 50, concurrency: Int = 8, logLevel: Logger.Level = .info,
         logFormat: LogFormat = .default, httpPort: Int = 8080, heartbeat: Duration = .seconds(30),
@@ -158,6 +163,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
         try settings.integer("http-port", default: 8080, in: 0...65535)
     }
 
+    /// Reads and validates every setting of the table above from `settings`. Throws the first
+    /// `ConfigurationError` (naming the key; secrets redacted), so a bad value stops the process
+    /// before it touches the broker.
     public init(resolving settings: SettingsResolver) throws {
         broker = try BrokerConfiguration(resolving: settings)
         prefetch = try settings.integer("prefetch", default: 50, in: 1...65535)

@@ -5,11 +5,13 @@ import WarrenAMQP
 public struct BrokerNode: Sendable, Equatable, CustomStringConvertible {
     /// The node's host as configured.
     public var host: String
+    /// The node's TCP port as configured (5672, or 5671 for `amqps://`, unless the URL says).
     public var port: Int
     /// The broker's `cluster_name` server property (the same on every node of a cluster; by
     /// default the first node's Erlang node name), when it sent one.
     public var clusterName: String?
 
+    /// A node; `clusterName` is the broker's `cluster_name` server property, when it sent one.
     public init(host: String, port: Int, clusterName: String? = nil) {
         self.host = host
         self.port = port
@@ -26,5 +28,6 @@ public struct BrokerNode: Sendable, Equatable, CustomStringConvertible {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// `address` (`host:port`); never credentials, so safe for logs.
     public var description: String { address }
 }

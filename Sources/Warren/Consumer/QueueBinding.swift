@@ -13,6 +13,8 @@ import WarrenAMQP
 /// QueueBinding(exchange: "documents", exchangeType: .headers, arguments: ["x-match": "all", "format": "pdf"])
 /// ```
 public struct QueueBinding: Sendable, Equatable {
+    /// The exchange the queue is bound to (see above for when it is declared). Not `""`: the
+    /// default exchange cannot be bound.
     public var exchange: String
     /// The pattern (topic), exact key (direct) or nothing (fanout, headers) the queue is bound with.
     public var bindingKey: String
@@ -22,6 +24,7 @@ public struct QueueBinding: Sendable, Equatable {
     /// header values to match; other exchange types ignore them.
     public var arguments: AMQPTable
 
+    /// A binding of the worker's queue to `exchange`, a topic exchange by default.
     public init(exchange: String, bindingKey: String = "", exchangeType: ExchangeType = .topic, arguments: AMQPTable = [:]) {
         self.exchange = exchange
         self.bindingKey = bindingKey

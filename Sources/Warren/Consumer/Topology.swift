@@ -20,7 +20,9 @@ import WarrenAMQP
 /// delivery limit). An existing queue declared with other arguments fails with
 /// `406 PRECONDITION_FAILED`, unless `existingQueue` is set.
 public struct Topology: Sendable, Equatable {
+    /// `Q`, the work queue; every other name here derives from it.
     public var queue: String
+    /// The type of `Q`, `Q.dead` and the retry queues (quorum or classic).
     public var queueType: QueueType
     /// Delays of the retry queues to declare (`RetryPolicy.delays`).
     public var retryDelays: [Duration]
@@ -43,8 +45,12 @@ public struct Topology: Sendable, Equatable {
     /// `x-max-length` overflow, a delivery limit, a TTL) goes wherever `Q`'s own arguments say.
     public var existingQueue: Bool
 
+    /// The `x-delivery-limit` Warren declares quorum queues with unless told otherwise
+    /// (`WARREN_DELIVERY_LIMIT`; `nil` in `deliveryLimit` declares none).
     public static let defaultDeliveryLimit = 20
 
+    /// The topology of queue `queue`; see the properties for each parameter. Nothing is declared
+    /// until a consumer connects.
     public init(
         queue: String, queueType: QueueType, retryDelays: [Duration] = RetryPolicy.defaultDelays,
         deliveryLimit: Int? = Topology.defaultDeliveryLimit, bindings: [QueueBinding] = [], existingQueue: Bool = false
@@ -57,10 +63,15 @@ public struct Topology: Sendable, Equatable {
         self.existingQueue = existingQueue
     }
 
+    /// `Q.dlx`: the fanout exchange dead-lettered copies are published to.
     public var deadLetterExchange: String { "\(queue).dlx" }
+    /// `Q.dead`: where dead-lettered messages wait for an operator (`warren dlq`).
     public var deadLetterQueue: String { "\(queue).dead" }
+    /// `Q.retry.<delay>` for each of `retryDelays`, in the same order.
     public var retryQueues: [String] { retryDelays.map { RetryPolicy.retryQueue(of: queue, delay: $0) } }
 
+    /// The arguments `Q` is declared with: its type, `x-dead-letter-exchange: Q.dlx`, and for a
+    /// quorum queue with a `deliveryLimit` the limit and at-least-once dead-lettering.
     public var queueArguments: AMQPTable {
         var arguments: AMQPTable = ["x-queue-type": .string(queueType.rawValue), "x-dead-letter-exchange": .string(deadLetterExchange)]
         if queueType == .quorum, let deliveryLimit {

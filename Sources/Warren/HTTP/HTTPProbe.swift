@@ -20,10 +20,12 @@ import WarrenAMQP
 public enum HTTPProbe {
     /// The status and body of an answer, whatever the status.
     public struct Response: Sendable, Equatable {
+        /// The HTTP status code, e.g. 200 or 503.
         public var status: Int
         /// The body decoded as UTF-8 (invalid bytes become U+FFFD).
         public var body: String
 
+        /// An answer with `status` and `body` (for tests and fakes).
         public init(status: Int, body: String) {
             self.status = status
             self.body = body

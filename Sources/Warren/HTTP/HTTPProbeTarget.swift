@@ -6,16 +6,20 @@
 public struct HTTPProbeTarget: Sendable, Equatable {
     /// Without brackets for IPv6.
     public var host: String
+    /// The TCP port; 80 when the URL names none.
     public var port: Int
     /// Starts with `/`; includes the query.
     public var path: String
 
+    /// A target given in parts; `host` without brackets, `path` starting with `/`.
     public init(host: String, port: Int, path: String) {
         self.host = host
         self.port = port
         self.path = path
     }
 
+    /// Parses an `http://host[:port][/path]` URL (IPv6 hosts in brackets). Throws
+    /// `HTTPProbeError.invalidURL` for any other scheme or a malformed URL.
     public init(url: String) throws(HTTPProbeError) {
         func invalid(_ problem: String) -> HTTPProbeError { .invalidURL(url, problem: problem) }
         guard let schemeEnd = url.firstRange(of: "://") else {

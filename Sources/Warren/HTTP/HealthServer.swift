@@ -127,20 +127,22 @@ public struct HealthServer: Service {
 
     static let livenessBody = #"{"status":"alive"}"#
 
-    /// `{"ready":true,"state":"consuming"}`, or `{"ready":false,"state":"…","reason":"…"}`
-    /// (the reason falls back to the state when the status gives none).
+    /// `{"status":"wedged","reason":"…"}`, the `/healthz` answer once the worker is wedged.
     static func wedgedBody(_ liveness: WorkerStatus.Liveness) -> String {
         var body = #"{"status":"wedged","reason":"#
         JSONText.appendString(liveness.reason ?? "wedged", to: &body)
         return body + "}"
     }
 
+    /// `{"ready":true,"state":"consuming"}`, or `{"ready":false,"state":"…","reason":"…"}`
+    /// (the reason falls back to the state's word when the status gives none); `node` while
+    /// connected.
     static func readinessBody(_ readiness: WorkerStatus.Readiness) -> String {
         var body = "{\"ready\":\(readiness.isReady),\"state\":"
-        JSONText.appendString(readiness.state, to: &body)
+        JSONText.appendString(readiness.state.rawValue, to: &body)
         if !readiness.isReady {
             body += ",\"reason\":"
-            JSONText.appendString(readiness.reason ?? readiness.state, to: &body)
+            JSONText.appendString(readiness.reason ?? readiness.state.rawValue, to: &body)
         }
         if let node = readiness.node {
             body += ",\"node\":"
@@ -162,10 +164,14 @@ public struct HealthServer: Service {
 /// The health server could not start listening: the configured port is taken or the host
 /// cannot be bound. The executable treats it as a configuration problem (exit 78).
 public struct HealthServerBindError: Error, Sendable, CustomStringConvertible {
+    /// The host the server was asked to listen on.
     public var host: String
+    /// The port the server was asked to listen on.
     public var port: Int
+    /// The bind error as the HTTP library reported it, e.g. `Address already in use`.
     public var underlying: String
 
+    /// `cannot listen on <host>:<port> (…): <underlying>`, naming the setting to change.
     public var description: String {
         "cannot listen on \(host):\(port) (WARREN_HTTP_PORT / --http-port): \(underlying)"
     }

@@ -25,10 +25,13 @@ public struct ClosureHandler<Message: Sendable>: MessageHandler {
         self.body = body
     }
 
+    /// JSON-decodes the body (or passes the bytes through), as chosen by the initializer.
     public func decode(_ body: [UInt8], context: MessageContext) throws -> Message {
         try decodeBody(body, context)
     }
 
+    /// Runs the closure on the message's own task (cooperative pool); its error decides retry or
+    /// dead-letter as for any handler.
     public func handle(_ message: Message, context: MessageContext) async throws {
         try await body(message, context)
     }

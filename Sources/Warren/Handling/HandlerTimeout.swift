@@ -2,8 +2,10 @@
 /// threw. A passing error: the message is retried under the `RetryPolicy`, and dead-lettered with
 /// this as the reason when no retry is left.
 public struct HandlerTimeout: Error, Sendable, CustomStringConvertible {
+    /// The configured `handlerTimeout` the handler overran.
     public var timeout: Duration
 
+    /// `handler did not finish within <timeout>`: the dead-letter reason when no retry is left.
     public var description: String { "handler did not finish within \(timeout)" }
 }
 

@@ -15,6 +15,9 @@ import Foundation
 /// byte anywhere is refused before decoding. A refusal or a decoding error throws
 /// `UndecodableMessage`, which dead-letters the message with the error's text as the reason.
 public enum JSONMessageDecoding {
+    /// Decodes `body` as JSON into `type`, or throws `UndecodableMessage`: when the content type
+    /// is set and not JSON, the body is not valid UTF-8, or `JSONDecoder` fails (its error's text
+    /// becomes the reason).
     public static func decode<Message: Decodable>(_ type: Message.Type, from body: [UInt8], properties: AMQPProperties) throws -> Message {
         if let contentType = properties.contentType, !contentType.isEmpty, !isJSON(contentType) {
             throw UndecodableMessage("content type '\(contentType)' is not JSON; this handler reads JSON (give it a raw [UInt8] message to read other formats)")
@@ -69,11 +72,15 @@ public enum JSONMessageDecoding {
 /// A body the handler cannot read. The message is dead-lettered with `reason`, and its handler
 /// is not called.
 public struct UndecodableMessage: Error, Sendable, CustomStringConvertible {
+    /// Why the body cannot be read; recorded as the dead-letter reason.
     public var reason: String
 
+    /// A body that cannot be read, for `reason`; throw it from a custom `decode` to dead-letter
+    /// the message without calling the handler.
     public init(_ reason: String) {
         self.reason = reason
     }
 
+    /// `reason`.
     public var description: String { reason }
 }

@@ -11,6 +11,7 @@ public struct MessageContext: Sendable {
     public let queue: String
     /// The exchange it was published to (`""` for the default exchange) and its routing key.
     public let exchange: String
+    /// The routing key it was published with.
     public let routingKey: String
     /// Its delivery tag on the consumer's channel (for logs; acking is Warren's job).
     public let deliveryTag: UInt64

@@ -57,6 +57,8 @@ extension MessageHandler where Message == [UInt8] {
 
 /// Acks every message without looking at it (benchmarks, smoke tests).
 public struct NoopHandler: MessageHandler {
+    /// A handler that acks everything.
     public init() {}
+    /// Returns at once, so the message is acked.
     public func handle(_ message: [UInt8], context: MessageContext) async throws {}
 }

@@ -27,6 +27,7 @@
 ///   `concurrency` at once: they must not block the thread. `tearDown` runs even when that task
 ///   is cancelled (it should not rely on `Task.sleep` or other cancellable waits to finish).
 public protocol MessageHandlerFactory: Sendable {
+    /// The handler `setUp` makes for each message.
     associatedtype Handler: MessageHandler
 
     /// Builds the handler for one message, with fresh per-message resources.

@@ -20,8 +20,12 @@ import Logging
 /// - Important: `log(event:)` may be called from any thread or task, including threads that
 ///   must never block.
 public struct JSONLogHandler: LogHandler {
+    /// Metadata on every line of this logger (swift-log's `logger[metadataKey:]` sets it); a copy
+    /// per `Logger` value, like the logger itself.
     public var metadata: Logger.Metadata = [:]
+    /// Contextual metadata read at each call, on the calling task (e.g. a tracer's ids).
     public var metadataProvider: Logger.MetadataProvider?
+    /// The least severe level written; lower ones cost a comparison.
     public var logLevel: Logger.Level
     private let label: String
     private let output: LogOutput
@@ -45,11 +49,13 @@ public struct JSONLogHandler: LogHandler {
         self.output = output
     }
 
+    /// One key of `metadata`.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Formats the line on the calling thread and queues it for the writer thread; never blocks.
     public func log(event: LogEvent) {
         output.write(line(for: event))
     }

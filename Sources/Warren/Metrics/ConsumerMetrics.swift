@@ -43,11 +43,12 @@ struct ConsumerMetrics: Sendable {
     let handlerDuration: Timer
     let messageAge: Timer
     private let deadLettered: [DeadLetterReason: Counter]
-    private let states: [String: Gauge]
+    private let states: [WorkerStatus.State: Gauge]
     private let nodes: [String: Gauge]
 
-    /// Every state `WorkerStatus` reports, so each series exists (at 0) from the start.
-    static let stateNames = ["starting", "connecting", "consuming", "blocked", "reconnecting", "draining", "stopped", "failed"]
+    /// Every state the gauge shows, so each series exists (at 0) from the start: all but
+    /// `stalled`, which `WorkerStatus` finds when `/readyz` asks, not on a transition.
+    static let gaugedStates = WorkerStatus.State.allCases.filter { $0 != .stalled }
 
     /// - Parameters:
     ///   - nodes: every configured node's `host:port`, so each series exists (at 0) from the start.
@@ -73,9 +74,9 @@ struct ConsumerMetrics: Sendable {
             deadLettered[reason] = Counter(label: "warren_messages_dead_lettered_total", dimensions: labels + [("reason", reason.rawValue)])
         }
         self.deadLettered = deadLettered
-        var states: [String: Gauge] = [:]
-        for state in Self.stateNames {
-            states[state] = Gauge(label: "warren_connection_state", dimensions: labels + [("state", state)])
+        var states: [WorkerStatus.State: Gauge] = [:]
+        for state in Self.gaugedStates {
+            states[state] = Gauge(label: "warren_connection_state", dimensions: labels + [("state", state.rawValue)])
         }
         self.states = states
         var nodeGauges: [String: Gauge] = [:]
@@ -83,7 +84,7 @@ struct ConsumerMetrics: Sendable {
             nodeGauges[node] = Gauge(label: "warren_broker_node", dimensions: labels + [("node", node)])
         }
         self.nodes = nodeGauges
-        setState("starting")
+        setState(.starting)
         setNode(nil)
         if let concurrency {
             Gauge(label: "warren_concurrency_limit", dimensions: labels).record(concurrency)
@@ -95,7 +96,7 @@ struct ConsumerMetrics: Sendable {
     }
 
     /// Sets the gauge of `state` to 1 and every other state's to 0.
-    func setState(_ state: String) {
+    func setState(_ state: WorkerStatus.State) {
         for (name, gauge) in states { gauge.record(name == state ? 1 : 0) }
     }
 

@@ -15,7 +15,9 @@ import WarrenAMQP
 ///
 /// Made once per publisher (lookups take the metrics backend's lock); thread-safe.
 public struct PublishMetrics: Sendable {
+    /// How the broker answered one publish; the raw value is the `result` label (see the table).
     public enum Result: String, Sendable, CaseIterable {
+        /// One per row of the table above.
         case ack, nack, unroutable, timeout, error
     }
 
@@ -30,6 +32,7 @@ public struct PublishMetrics: Sendable {
         self.counters = counters
     }
 
+    /// Counts one publish with `result`; any thread, never blocks.
     public func record(_ result: Result) {
         counters[result]?.increment()
     }

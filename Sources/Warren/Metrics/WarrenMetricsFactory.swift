@@ -18,29 +18,35 @@ public struct WarrenMetricsFactory: MetricsFactory, Sendable {
     /// Metric name (as the code names it, before the sanitizer) → help text.
     public var helpTexts: [String: String]
 
+    /// Wraps `prometheus`, adding `helpTexts` (Warren's own by default) as `# HELP` lines.
     public init(prometheus: PrometheusMetricsFactory, helpTexts: [String: String] = WarrenMetricHelp.texts) {
         self.prometheus = prometheus
         self.helpTexts = helpTexts
     }
 
+    /// A counter registered with its help text when `helpTexts` has one, else the wrapped factory's.
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         guard let help = helpTexts[label] else { return prometheus.makeCounter(label: label, dimensions: dimensions) }
         let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
         return prometheus.registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
     }
 
+    /// A floating-point counter, registered with its help text when `helpTexts` has one.
     public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
         guard let help = helpTexts[label] else { return prometheus.makeFloatingPointCounter(label: label, dimensions: dimensions) }
         let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
         return prometheus.registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels)
     }
 
+    /// A gauge, registered with its help text when `helpTexts` has one.
     public func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
         guard let help = helpTexts[label] else { return prometheus.makeMeter(label: label, dimensions: dimensions) }
         let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
         return prometheus.registry.makeGauge(descriptor: Self.descriptor(name, help), labels: labels)
     }
 
+    /// A value histogram (with `aggregate: false`, a gauge), registered with its help text when
+    /// `helpTexts` has one.
     public func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
         guard let help = helpTexts[label] else {
             return prometheus.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
@@ -51,6 +57,8 @@ public struct WarrenMetricsFactory: MetricsFactory, Sendable {
         return prometheus.registry.makeValueHistogram(descriptor: Self.descriptor(name, help), labels: labels, buckets: buckets)
     }
 
+    /// A duration histogram (exported in seconds), registered with its help text when `helpTexts`
+    /// has one.
     public func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         guard let help = helpTexts[label] else { return prometheus.makeTimer(label: label, dimensions: dimensions) }
         let (name, labels) = prometheus.nameAndLabelSanitizer(label, dimensions)
@@ -65,11 +73,16 @@ public struct WarrenMetricsFactory: MetricsFactory, Sendable {
     }
 
     // Destroying works on the handler, whichever path made it.
+    /// Unregisters `handler` from the wrapped factory's registry.
     public func destroyCounter(_ handler: any CounterHandler) { prometheus.destroyCounter(handler) }
+    /// Unregisters `handler` from the wrapped factory's registry.
     public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
         prometheus.destroyFloatingPointCounter(handler)
     }
+    /// Unregisters `handler` from the wrapped factory's registry.
     public func destroyMeter(_ handler: any MeterHandler) { prometheus.destroyMeter(handler) }
+    /// Unregisters `handler` from the wrapped factory's registry.
     public func destroyRecorder(_ handler: any RecorderHandler) { prometheus.destroyRecorder(handler) }
+    /// Unregisters `handler` from the wrapped factory's registry.
     public func destroyTimer(_ handler: any TimerHandler) { prometheus.destroyTimer(handler) }
 }

@@ -13,11 +13,17 @@ import WarrenAMQP
 ///
 /// Pure: the caller passes the time.
 public enum DeadLetterHeaders {
+    /// `x-warren-error-type`: the Swift type of the error.
     public static let errorType = "x-warren-error-type"
+    /// `x-warren-error-message`: the error's description, truncated to `maximumMessageBytes`.
     public static let errorMessage = "x-warren-error-message"
+    /// `x-warren-failed-at`: when it was dead-lettered, RFC 3339 UTC with milliseconds.
     public static let failedAt = "x-warren-failed-at"
+    /// `x-warren-attempts`: how many deliveries were tried.
     public static let attempts = "x-warren-attempts"
+    /// `x-warren-original-exchange`: the exchange it was first published to.
     public static let originalExchange = "x-warren-original-exchange"
+    /// `x-warren-original-routing-key`: the routing key it was first published with.
     public static let originalRoutingKey = "x-warren-original-routing-key"
     /// Enough for a stack of wrapped errors; AMQP headers must stay well below the frame size.
     public static let maximumMessageBytes = 1024

@@ -13,12 +13,15 @@ public protocol PermanentError: Error {}
 /// Wraps any error to make it permanent (see `PermanentError`); logged and recorded as the
 /// wrapped error's type and description.
 public struct PermanentFailure: PermanentError, CustomStringConvertible {
+    /// The wrapped error, whose type and description the dead-letter headers record.
     public let underlying: any Error
 
+    /// Makes `underlying` permanent: the message is dead-lettered without a retry.
     public init(_ underlying: any Error) {
         self.underlying = underlying
     }
 
+    /// The wrapped error's description.
     public var description: String { "\(underlying)" }
 }
 

@@ -13,14 +13,18 @@
 /// After the last delay the message is dead-lettered. A `PermanentError` (or an undecodable
 /// body) is dead-lettered at once.
 public struct RetryPolicy: Sendable, Equatable {
+    /// In-process retries per delivery (see above); never negative.
     public var immediateRetries: Int
+    /// The delayed retries' waits, in order (see above); each makes a retry queue.
     public var delays: [Duration]
 
     /// The header carrying the attempt number (1 for the first delivery; absent means 1).
     public static let attemptHeader = "x-warren-attempt"
 
+    /// 1 s, 10 s, 60 s: three delayed retries, the last about 71 s after the first failure.
     public static let defaultDelays: [Duration] = [.seconds(1), .seconds(10), .seconds(60)]
 
+    /// A policy; a negative `immediateRetries` counts as 0.
     public init(immediateRetries: Int = 0, delays: [Duration] = RetryPolicy.defaultDelays) {
         self.immediateRetries = max(0, immediateRetries)
         self.delays = delays

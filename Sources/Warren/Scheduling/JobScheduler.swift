@@ -24,7 +24,10 @@ import WarrenAMQP
 /// - Important: Graceful shutdown gives the lease back at once (the tokens are requeued, so
 ///   another replica leads the next tick) and cancels runs in progress.
 public final class JobScheduler: Service, Sendable {
+    /// Prefix of the scheduler's broker names (`<namespace>.schedule…`); replicas that share it
+    /// share the jobs' leases.
     public let namespace: String
+    /// The jobs this scheduler runs.
     public let jobs: [ScheduledJob]
     private let connection: WarrenConnection
     private let logger: Logger
@@ -53,6 +56,9 @@ public final class JobScheduler: Service, Sendable {
     /// queue at once.
     public static func tickExchange(_ namespace: String) -> String { "\(namespace).schedule" }
 
+    /// Competes for every job's lease and runs the ticks it leads, reconnecting after failures,
+    /// until graceful shutdown or cancellation (`Service`; run it in a `ServiceGroup`). Returns
+    /// once every job's task has ended.
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             for job in jobs {

@@ -24,6 +24,7 @@ public struct ScheduledJob: Sendable {
 
     /// `A–Z a–z 0–9 . _ -`, at most 64 bytes (see `ScheduledJobSetting`); part of broker names.
     public let name: String
+    /// When the job's ticks fall: cron (UTC unless it names an offset) or `@every`.
     public let schedule: JobSchedule
     /// What happens to ticks no replica could run in time (default `.latest`).
     public var missedTicks: MissedTickPolicy

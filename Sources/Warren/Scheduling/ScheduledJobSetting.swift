@@ -5,9 +5,12 @@
 /// bytes. `@` and `;` can therefore never be part of a name, and a tick id splits back
 /// unambiguously.
 public struct ScheduledJobSetting: Sendable, Equatable {
+    /// The job's name (see above).
     public var name: String
+    /// When its ticks fall.
     public var schedule: JobSchedule
 
+    /// A setting as given; the name is checked where settings are parsed, not here.
     public init(name: String, schedule: JobSchedule) {
         self.name = name
         self.schedule = schedule

@@ -11,9 +11,12 @@
 ///
 /// Pure: the caller supplies the random fraction, so tests pin it.
 public struct Backoff: Sendable, Equatable {
+    /// The cap of the first delay (the worker's default: 500 ms); each failure in a row doubles it.
     public var initial: Duration
+    /// The largest cap (the worker's default: 30 s); never below `initial`.
     public var maximum: Duration
 
+    /// A backoff from `initial` up to `maximum` (raised to `initial` if lower).
     public init(initial: Duration, maximum: Duration) {
         self.initial = initial
         self.maximum = max(initial, maximum)

@@ -13,27 +13,40 @@
 ///   refused (403/404/406/530) maxRefusedAttempts times in a row ──▶ closed(failed)
 /// ```
 public struct ConnectionStateMachine: Sendable {
+    /// Where the connection's life is (see the diagram above); `readiness` maps it to
+    /// `WorkerStatus.State`.
     public enum State: Sendable, Equatable {
+        /// Created, not started.
         case idle
+        /// Connecting; `attempt` counts from 1 since the last time it was consuming.
         case connecting(attempt: Int)
         /// Connected and consuming; `blocked` holds the broker's reason while it blocks us.
         case consuming(blocked: String?)
+        /// Waiting `delay` before the next attempt, after `cause` (the failure's description).
         case backingOff(attempt: Int, delay: Duration, cause: String)
+        /// Shutdown requested while consuming: handlers are finishing.
         case draining
+        /// Done, for good.
         case closed(Outcome)
     }
 
+    /// How a closed machine ended.
     public enum Outcome: Sendable, Equatable {
+        /// Shut down as asked, or the connection was lost while draining.
         case stopped
+        /// Gave up; `reason` is the final error, for the log and the exit status.
         case failed(reason: String, cause: FailureCause)
     }
 
     /// Why the worker gave up: the broker keeps refusing, or the consumer loop itself broke.
     public enum FailureCause: Sendable, Equatable {
+        /// The broker refused `maxRefusedAttempts` times in a row (credentials, vhost, arguments).
         case refused
+        /// The consumer loop failed (a bug).
         case crashed
     }
 
+    /// What the consumer must do after an event.
     public enum Action: Sendable, Equatable {
         /// Open a connection, declare the topology and start consuming.
         case connect(attempt: Int)
@@ -47,33 +60,40 @@ public struct ConnectionStateMachine: Sendable {
         case stop
         /// Close and end the process with a failure.
         case fail(reason: String, cause: FailureCause)
+        /// Nothing to do.
         case none
     }
 
     /// A failed connect or a lost connection, reduced to what decides the next step.
     public struct Failure: Sendable, Equatable {
+        /// The error as it may be logged and shown in `/readyz` (no credentials).
         public var description: String
         /// Retrying cannot help without an operator (bad credentials, missing vhost,
         /// incompatible queue arguments).
         public var isPermanent: Bool
 
+        /// A failure; `isPermanent` when retrying cannot help without an operator.
         public init(_ description: String, isPermanent: Bool) {
             self.description = description
             self.isPermanent = isPermanent
         }
     }
 
+    /// The current state; changes only through the event methods.
     public private(set) var state: State = .idle
     private let backoff: Backoff
     private let maxRefusedAttempts: Int
     private var failuresInARow = 0
     private var refusalsInARow = 0
 
+    /// An idle machine: `backoff` spaces reconnects; `maxRefusedAttempts` (at least 1) permanent
+    /// refusals in a row make it give up.
     public init(backoff: Backoff, maxRefusedAttempts: Int) {
         self.backoff = backoff
         self.maxRefusedAttempts = max(1, maxRefusedAttempts)
     }
 
+    /// The consumer service started: connect (attempt 1). Ignored unless idle.
     public mutating func start() -> Action {
         switch state {
         case .idle:
@@ -106,6 +126,8 @@ public struct ConnectionStateMachine: Sendable {
         return .none
     }
 
+    /// A connect attempt failed: wait a backoff delay (`jitter` in `0..<1` picks it within the
+    /// cap) or, after `maxRefusedAttempts` permanent refusals in a row, give up.
     public mutating func connectFailed(_ failure: Failure, jitter: Double) -> Action {
         switch state {
         case .connecting(let attempt):
@@ -129,6 +151,7 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
+    /// The backoff delay passed: connect again (next attempt).
     public mutating func backoffElapsed() -> Action {
         switch state {
         case .backingOff(let attempt, _, _):
@@ -139,11 +162,14 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
+    /// The broker blocked the consuming connection (`connection.blocked`): not ready until
+    /// `unblocked()`. Only while consuming.
     public mutating func blocked(reason: String) -> Action {
         if case .consuming = state { state = .consuming(blocked: reason) }
         return .none
     }
 
+    /// The broker unblocked the consuming connection: ready again.
     public mutating func unblocked() -> Action {
         if case .consuming = state { state = .consuming(blocked: nil) }
         return .none
@@ -165,6 +191,7 @@ public struct ConnectionStateMachine: Sendable {
         }
     }
 
+    /// Every running handler finished after a drain: stop.
     public mutating func drainFinished() -> Action {
         switch state {
         case .draining:
@@ -200,16 +227,16 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// Readiness for `/readyz`: ready only while consuming and not blocked.
-    public var readiness: (isReady: Bool, state: String, detail: String?) {
+    public var readiness: (isReady: Bool, state: WorkerStatus.State, detail: String?) {
         switch state {
-        case .idle: return (false, "starting", "starting")
-        case .connecting(let attempt): return (false, "connecting", attempt == 1 ? "connecting" : "connecting (attempt \(attempt))")
-        case .consuming(nil): return (true, "consuming", nil)
-        case .consuming(let reason?): return (false, "blocked", "blocked by the broker: \(reason)")
-        case .backingOff(_, _, let cause): return (false, "reconnecting", cause)
-        case .draining: return (false, "draining", "draining")
-        case .closed(.stopped): return (false, "stopped", "stopped")
-        case .closed(.failed(let reason, _)): return (false, "failed", reason)
+        case .idle: return (false, .starting, "starting")
+        case .connecting(let attempt): return (false, .connecting, attempt == 1 ? "connecting" : "connecting (attempt \(attempt))")
+        case .consuming(nil): return (true, .consuming, nil)
+        case .consuming(let reason?): return (false, .blocked, "blocked by the broker: \(reason)")
+        case .backingOff(_, _, let cause): return (false, .reconnecting, cause)
+        case .draining: return (false, .draining, "draining")
+        case .closed(.stopped): return (false, .stopped, "stopped")
+        case .closed(.failed(let reason, _)): return (false, .failed, reason)
         }
     }
 }

@@ -10,7 +10,7 @@ final class SupervisedState: Sendable {
         var machine: ConnectionStateMachine
         /// The state the gauge shows: the machine's, or `blocked` while a watched publishing
         /// connection is (see `WorkerStatus.watch`).
-        var shown = "starting"
+        var shown = WorkerStatus.State.starting
     }
 
     private let guarded: Mutex<Guarded>

@@ -9,15 +9,16 @@ public final class WorkerStatus: Sendable {
         /// True only while connected and consuming (and neither the consuming connection nor a
         /// publishing one is blocked by the broker).
         public var isReady: Bool
-        /// One word: `starting`, `connecting`, `consuming`, `blocked`, `stalled`, `reconnecting`,
-        /// `draining`, `stopped`, `failed`.
-        public var state: String
+        /// What the worker is doing; `/readyz` shows its word (`starting`, `connecting`,
+        /// `consuming`, `blocked`, `stalled`, `reconnecting`, `draining`, `stopped`, `failed`).
+        public var state: State
         /// Why it is not ready, for people, e.g. `reconnecting in 3.2s after: connection refused`.
         public var reason: String?
         /// The broker node (`host:port`) the consumer is connected to, while it is connected.
         public var node: String?
 
-        public init(isReady: Bool, state: String, reason: String? = nil, node: String? = nil) {
+        /// A snapshot; `reason` is shown (falling back to the state's word) only when not ready.
+        public init(isReady: Bool, state: State, reason: String? = nil, node: String? = nil) {
             self.isReady = isReady
             self.state = state
             self.reason = reason
@@ -27,7 +28,7 @@ public final class WorkerStatus: Sendable {
 
     private struct Stored {
         var isReady = false
-        var state = "starting"
+        var state = State.starting
         var detail: String? = "starting"
         var retryAt: ContinuousClock.Instant?
     }
@@ -40,6 +41,7 @@ public final class WorkerStatus: Sendable {
         /// Why it is not alive.
         public var reason: String?
 
+        /// A snapshot; `reason` only when not alive.
         public init(isAlive: Bool, reason: String? = nil) {
             self.isAlive = isAlive
             self.reason = reason
@@ -55,6 +57,7 @@ public final class WorkerStatus: Sendable {
     /// (`WarrenConnection.blockedReason`), by registration id.
     private let publishers = Mutex<(nextID: UInt64, connections: [UInt64: (role: String, connection: WarrenConnection)])>((0, [:]))
 
+    /// A status reading `starting`, not ready, until a consumer reports to it.
     public init() {}
 
     /// The consumer that reports here watches its flow with `monitor`.
@@ -78,11 +81,11 @@ public final class WorkerStatus: Sendable {
     private var readinessWithoutNode: Readiness {
         let stored = stored.withLock { $0 }
         if stored.isReady, let stall = flow.withLock({ $0 })?.stall {
-            return Readiness(isReady: false, state: "stalled", reason: stall.reason)
+            return Readiness(isReady: false, state: .stalled, reason: stall.reason)
         }
         guard let retryAt = stored.retryAt else {
             if stored.isReady, let blocked = blockedPublisher {
-                return Readiness(isReady: false, state: "blocked", reason: blocked)
+                return Readiness(isReady: false, state: .blocked, reason: blocked)
             }
             return Readiness(isReady: stored.isReady, state: stored.state, reason: stored.detail)
         }
@@ -109,7 +112,7 @@ public final class WorkerStatus: Sendable {
     /// first one (all ready). No statuses at all reads as ready with state `consuming`.
     public static func combinedReadiness(_ statuses: [WorkerStatus]) -> Readiness {
         let all = statuses.map(\.readiness)
-        return all.first { !$0.isReady } ?? all.first ?? Readiness(isReady: true, state: "consuming")
+        return all.first { !$0.isReady } ?? all.first ?? Readiness(isReady: true, state: .consuming)
     }
 
     /// Why a watched publishing connection is blocked (`<role> connection blocked by the broker:
@@ -140,7 +143,7 @@ public final class WorkerStatus: Sendable {
 
     /// Records a new state. `retryAt` is set while waiting to reconnect; `detail` says why the
     /// worker is not ready (or the cause of the pending reconnect).
-    public func update(state: String, isReady: Bool, detail: String? = nil, retryAt: ContinuousClock.Instant? = nil) {
+    public func update(state: State, isReady: Bool, detail: String? = nil, retryAt: ContinuousClock.Instant? = nil) {
         stored.withLock { $0 = Stored(isReady: isReady, state: state, detail: detail, retryAt: retryAt) }
     }
 }

@@ -33,6 +33,7 @@ public struct SystemdNotifier: Sendable {
         self.init(environment: SettingsResolver.processEnvironment())
     }
 
+    /// Whether `NOTIFY_SOCKET` was set: notifications are sent at all.
     public var isEnabled: Bool { socketPath != nil }
 
     /// Sends `assignments` (e.g. `["READY=1", "STATUS=consuming"]`) as one datagram. Returns

@@ -25,7 +25,7 @@ struct SystemdNotifyService: Service {
         while true {
             let readiness = WorkerStatus.combinedReadiness(statuses)
             var assignments: [String] = []
-            let status = readiness.reason.map { "\(readiness.state): \($0)" } ?? readiness.state
+            let status = readiness.reason.map { "\(readiness.state.rawValue): \($0)" } ?? readiness.state.rawValue
             if status != lastStatus {
                 assignments.append("STATUS=\(status)")
                 lastStatus = status
@@ -34,7 +34,7 @@ struct SystemdNotifyService: Service {
                 ready = true
                 assignments.append("READY=1")
             }
-            let draining = statuses.contains { ["draining", "stopped"].contains($0.readiness.state) }
+            let draining = statuses.contains { [.draining, .stopped].contains($0.readiness.state) }
             if !stopping && (draining || Task.isShuttingDownGracefully) {
                 stopping = true
                 assignments.append("STOPPING=1")

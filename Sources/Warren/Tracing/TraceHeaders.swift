@@ -10,7 +10,9 @@ import WarrenAMQP
 ///
 /// A value type, safe to use anywhere.
 public struct TraceHeaders: Sendable, Equatable {
+    /// The W3C header holding version, trace id, parent span id and flags.
     public static let traceParentKey = "traceparent"
+    /// The W3C header holding vendor-specific trace state.
     public static let traceStateKey = "tracestate"
 
     private var context: TraceContext
@@ -63,6 +65,7 @@ public struct TraceHeaders: Sendable, Equatable {
         headers[Self.traceStateKey] = traceState.map { .string($0) }
     }
 
+    /// Equal when both header values are, as written.
     public static func == (lhs: TraceHeaders, rhs: TraceHeaders) -> Bool {
         lhs.traceParent == rhs.traceParent && lhs.traceState == rhs.traceState
     }

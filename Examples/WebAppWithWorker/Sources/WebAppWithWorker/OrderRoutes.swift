@@ -20,7 +20,7 @@ func buildRouter(
     router.add(middleware: LogRequestsMiddleware(.info))
 
     router.get("/healthz") { _, _ in
-        Health(status: "ok", consumer: consumerStatus.readiness.state)
+        Health(status: "ok", consumer: consumerStatus.readiness.state.rawValue)
     }
 
     router.get("/metrics") { _, _ in
