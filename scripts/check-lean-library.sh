@@ -30,8 +30,8 @@ checkouts = {}
 for dep in state["object"]["dependencies"]:
     ref = dep["packageRef"]
     kind = dep["state"]["name"]
-    if kind == "fileSystem":
-        path = dep["state"]["path"]
+    if kind == "fileSystem":  # a path dependency: its directory is its location
+        path = dep["state"].get("path") or ref["location"]
     elif kind == "edited":
         path = dep["state"].get("path") or os.path.join(".build/checkouts", dep["subpath"])
     else:
