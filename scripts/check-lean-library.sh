@@ -18,7 +18,12 @@ product=${1:-Warren}
 forbidden="hummingbird swift-prometheus swift-nio"
 
 # The dependency packages' checkouts (resolving is offline here: the packages are mirrored).
-[ -f .build/workspace-state.json ] || swift package resolve >/dev/null
+# Its progress lines would bury the verdict in `make lint`: shown only when it fails.
+if [ ! -f .build/workspace-state.json ]; then
+    resolve_log=$(mktemp)
+    swift package resolve >"$resolve_log" 2>&1 || { cat "$resolve_log" >&2; rm -f "$resolve_log"; exit 1; }
+    rm -f "$resolve_log"
+fi
 
 PRODUCT=$product FORBIDDEN=$forbidden python3 - <<'EOF'
 import json, os, subprocess, sys
