@@ -5,8 +5,13 @@ let package = Package(
     name: "Warren",
     platforms: [.macOS(.v15)],
     products: [
-        // The reusable consumer and the AMQP layer, for users who write their own handlers.
-        .library(name: "Warren", targets: ["Warren", "WarrenAMQP"]),
+        // The reusable consumer (the AMQP layer re-exported), for users who write their own
+        // handlers and run them in a process of their own. Lean on purpose: no HTTP server, no
+        // Prometheus, no SwiftNIO (scripts/check-lean-library.sh, in `make lint`, keeps it so).
+        .library(name: "Warren", targets: ["Warren"]),
+        // Warren's process shape on top: the health/metrics HTTP server (Hummingbird), the
+        // Prometheus bootstrap, systemd notify and `WorkerHost`.
+        .library(name: "WarrenHosting", targets: ["WarrenHosting"]),
         .executable(name: "warren", targets: ["WarrenCLI"]),
     ],
     dependencies: [
@@ -49,7 +54,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The worker: consumer service, topology, handlers, configuration, logging.
+        // The worker: consumer service, topology, handlers, retries, scheduled jobs,
+        // configuration, logging, metrics through the swift-metrics API only. Nothing here may
+        // pull in Hummingbird, swift-prometheus or SwiftNIO: that is WarrenHosting's.
         .target(
             name: "Warren",
             dependencies: [
@@ -57,12 +64,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+            ]
+        ),
+        // Warren's process shape: health/metrics HTTP server, Prometheus bootstrap, systemd
+        // notify, signal handling (`WorkerHost`), the `warren healthcheck` HTTP probe.
+        .target(
+            name: "WarrenHosting",
+            dependencies: [
+                "Warren",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ]
         ),
         // The `warren` executable (named WarrenCLI so it cannot collide with `Warren`
@@ -70,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "WarrenCLI",
             dependencies: [
-                "Warren",
+                "Warren", "WarrenHosting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
@@ -80,11 +98,19 @@ let package = Package(
             dependencies: ["WarrenAMQP", "CRabbitMQ", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+        .testTarget(
+            name: "WarrenHostingTests",
+            dependencies: [
+                "WarrenHosting", "Warren",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         // Unit tests of the executable's own logic (exit codes, parsing): `@testable import WarrenCLI`.
         .testTarget(
             name: "WarrenCLITests",
             dependencies: [
-                "WarrenCLI", "Warren", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "WarrenCLI", "Warren", "WarrenHosting", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
         ),
@@ -93,7 +119,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Warren", "WarrenAMQP",
+                "Warren", "WarrenAMQP", "WarrenHosting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -3,7 +3,8 @@
 # built on machines without a Docker engine, so linting them against hadolint and the
 # compose-spec schema is the check they get; the systemd unit gets `systemd-analyze verify`,
 # the Kubernetes manifests Kubernetes' own schemas (kubernetes-validate, offline), the
-# Prometheus alert rules promtool (checked, and unit-tested against their tests file).
+# Prometheus alert rules promtool (checked, and unit-tested against their tests file). The
+# `Warren` library product is checked to stay free of Hummingbird, Prometheus and SwiftNIO.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,7 @@ step() {  # run one check, remember a failure, keep going so one run shows them 
 }
 
 step hadolint Dockerfile
+step scripts/check-lean-library.sh
 # The image's version label defaults to what `warren --version` prints; keep them together.
 version_matches() {
     local code image

@@ -20,6 +20,8 @@ let package = Package(
             name: "OrderWorker",
             dependencies: [
                 .product(name: "Warren", package: "Warren"),
+                // WorkerHost and the Prometheus bootstrap: Warren's process shape (health server, signals).
+                .product(name: "WarrenHosting", package: "Warren"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -25,6 +25,8 @@ let package = Package(
             name: "WebAppWithWorker",
             dependencies: [
                 .product(name: "Warren", package: "Warren"),
+                // WorkerHost and the Prometheus bootstrap: Warren's process shape (health server, signals).
+                .product(name: "WarrenHosting", package: "Warren"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Warren
+import WarrenHosting
 
 /// `warren healthcheck`: probes a running worker's `/readyz` (or `/healthz`) and exits 0 or 1,
 /// so that a container's `HEALTHCHECK` or an exec probe needs no curl.

@@ -3,6 +3,7 @@ import DequeModule
 import Logging
 import Warren
 import WarrenAMQP
+import WarrenHosting
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import Warren
+import WarrenHosting
 
 /// `warren worker`: the long-running consumer service.
 struct WorkerCommand: AsyncParsableCommand {

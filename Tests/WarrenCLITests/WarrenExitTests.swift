@@ -5,7 +5,7 @@ import Warren
 @testable import WarrenCLI
 
 /// The exit codes of the README's table that the executable decides itself (the worker's 69, 70
-/// and 78 for a health port come from `WorkerHost.exitCode(for:)`, tested in WarrenTests).
+/// and 78 for a health port come from `WorkerHost.exitCode(for:)`, tested in WarrenHostingTests).
 @Suite struct WarrenExitTests {
     /// ArgumentParser's usage errors are EX_USAGE; the README promises 64 for an unknown flag.
     @Test func anUnknownFlagExits64() {

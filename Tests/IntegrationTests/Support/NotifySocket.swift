@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-@testable import Warren
+@testable import WarrenHosting
 
 #if canImport(Glibc)
 import Glibc

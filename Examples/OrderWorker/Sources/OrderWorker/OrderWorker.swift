@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Warren
+import WarrenHosting
 
 /// Reads the configuration, opens the ledger, then runs the consumer and the health server
 /// until SIGTERM or SIGINT, which drains: running handlers finish and are acked first.

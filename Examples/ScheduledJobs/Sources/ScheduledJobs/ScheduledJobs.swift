@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Warren
+import WarrenHosting
 
 /// A consumer and a scheduled job in one process: sessions arrive as messages on the
 /// `sessions` queue and are stored; the `expire-sessions` job deletes the expired ones at every

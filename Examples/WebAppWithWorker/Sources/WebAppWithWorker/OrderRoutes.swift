@@ -2,7 +2,7 @@ import Hummingbird
 import Logging
 import Prometheus
 import Warren
-import WarrenAMQP
+import WarrenHosting
 
 /// The web app's routes: an ordinary Hummingbird router.
 ///

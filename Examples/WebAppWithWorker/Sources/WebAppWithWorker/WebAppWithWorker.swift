@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import Warren
+import WarrenHosting
 
 #if canImport(Glibc)
 import Glibc

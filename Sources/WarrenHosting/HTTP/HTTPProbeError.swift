@@ -1,4 +1,4 @@
-import WarrenAMQP
+import Warren
 
 /// Why an `HTTPProbe` got no HTTP response. An HTTP error status is not an error: it is a
 /// `HTTPProbe.Response` with that status.

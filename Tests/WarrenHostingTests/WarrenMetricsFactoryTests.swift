@@ -2,7 +2,8 @@ import Metrics
 import Prometheus
 import Testing
 
-@testable import Warren
+@testable import WarrenHosting
+import Warren
 
 /// `WarrenMetricsFactory`: the `# HELP` lines swift-metrics cannot pass to swift-prometheus.
 /// Metrics are made with an explicit factory (no `MetricsSystem.bootstrap`, which a test

@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import Warren
 
 /// The Prometheus setup `warren worker` uses, for programs embedding Warren.
 ///

@@ -1,5 +1,6 @@
 import Testing
-@testable import Warren
+@testable import WarrenHosting
+import Warren
 
 #if canImport(Glibc)
 import Glibc

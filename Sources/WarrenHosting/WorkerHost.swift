@@ -2,6 +2,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
+import Warren
 
 /// Runs a process's services the way `warren worker` does, so a program embedding Warren needs
 /// no wiring of its own:

@@ -1,5 +1,6 @@
 import Metrics
 import Prometheus
+import Warren
 
 /// swift-prometheus' `PrometheusMetricsFactory` plus `# HELP` lines.
 ///

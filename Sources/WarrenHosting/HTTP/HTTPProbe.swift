@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import WarrenAMQP
+import Warren
 
 /// A tiny HTTP/1.1 `GET` client over a plain TCP socket, for health probes: `warren healthcheck`
 /// uses it so that a container image needs no curl (and no FoundationNetworking).

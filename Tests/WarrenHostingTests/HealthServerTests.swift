@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+@testable import WarrenHosting
 @testable import Warren
 import WarrenAMQP
 

@@ -3,6 +3,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import Synchronization
+import Warren
 
 /// The worker's HTTP endpoints for liveness and readiness probes, as a `Service`.
 ///

@@ -1,5 +1,6 @@
 import Testing
-@testable import Warren
+@testable import WarrenHosting
+import Warren
 
 /// `WorkerHost.exitCode(for:)`: the exit codes the README's table promises for a worker that
 /// stops with an error (0 is a clean `run()`, which throws nothing). Exit 70 cannot be provoked

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Warren
 
 /// The sd_notify protocol (`man sd_notify`), spoken directly: newline-separated `KEY=VALUE`
 /// assignments sent as one datagram to the `AF_UNIX` socket named by `NOTIFY_SOCKET` (a path, or

@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import Warren
 
 /// Tells systemd (`Type=notify`) what the worker is doing, from its consumers' statuses:
 /// `STATUS=<state>` (with the reason while not ready) on every change, `READY=1` the first time
