@@ -3,37 +3,54 @@ import CRabbitMQ
 /// An error from librabbitmq or from the broker, with the broker's reply code and text kept intact.
 ///
 /// Its `description` reads the way RabbitMQ operators know it, e.g. `404 NOT_FOUND - no queue 'x'`.
-public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// librabbitmq reported a status code (socket error, timeout, protocol error…).
-    /// `context` names the operation that failed.
-    case library(status: Int32, message: String, context: String)
-    /// The broker closed the connection with `connection.close`.
-    case connectionClosed(replyCode: UInt16, replyText: String, context: String)
-    /// The broker closed the channel with `channel.close` (e.g. 404, 406).
-    case channelClosed(replyCode: UInt16, replyText: String, context: String)
-    /// The broker cancelled a consumer (`basic.cancel`), e.g. because its queue was deleted.
-    case consumerCancelled(consumerTag: String)
-    /// The broker answered a publish with `basic.nack`: it did not take responsibility for it.
-    case publishNacked
-    /// A mandatory publish could not be routed to any queue (`basic.return`).
-    case unroutable(replyCode: UInt16, replyText: String)
-    /// No frame arrived from the broker for two heartbeat intervals.
-    case heartbeatTimeout
-    /// The connection was closed by this process; no further operations are possible.
-    case connectionClosedByClient
-    /// An AMQP URL that cannot be used.
-    case invalidURL(String)
-    /// A TLS problem: a certificate the broker or Warren refused (unknown CA, expired, host name
-    /// mismatch, missing or rejected client certificate), or TLS files that cannot be loaded.
-    /// `reason` names the cause and never holds key material or passphrases; `permanent` is
-    /// true when retrying cannot help without an operator's change (see `isPermanent`).
-    case tls(reason: String, context: String, permanent: Bool)
-    /// A publish that AMQP cannot carry (e.g. a property or header key over 255 bytes),
-    /// refused before anything was sent: the connection stays up.
-    case invalidPublish(String)
+///
+/// A struct rather than an enum so that Warren can add kinds of failure without breaking an
+/// exhaustive `switch` in your code: switch on ``code`` and always keep a `default:` branch.
+/// The details each kind carries are read through properties (``replyCode``, ``replyText``,
+/// ``context``, ``consumerTag``…), `nil` where that kind has none.
+public struct AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What went wrong and its details: the storage behind ``code`` and the accessors. Package
+    /// access, not public, so a new case is not a breaking change for users.
+    package enum Kind: Sendable, Equatable {
+        /// librabbitmq reported a status code (socket error, timeout, protocol error…).
+        /// `context` names the operation that failed.
+        case library(status: Int32, message: String, context: String)
+        /// The broker closed the connection with `connection.close`.
+        case connectionClosed(replyCode: UInt16, replyText: String, context: String)
+        /// The broker closed the channel with `channel.close` (e.g. 404, 406).
+        case channelClosed(replyCode: UInt16, replyText: String, context: String)
+        /// The broker cancelled a consumer (`basic.cancel`), e.g. because its queue was deleted.
+        case consumerCancelled(consumerTag: String)
+        /// The broker answered a publish with `basic.nack`: it did not take responsibility for it.
+        case publishNacked
+        /// A mandatory publish could not be routed to any queue (`basic.return`).
+        case unroutable(replyCode: UInt16, replyText: String)
+        /// No frame arrived from the broker for two heartbeat intervals.
+        case heartbeatTimeout
+        /// The connection was closed by this process; no further operations are possible.
+        case connectionClosedByClient
+        /// An AMQP URL that cannot be used.
+        case invalidURL(String)
+        /// A TLS problem: a certificate the broker or Warren refused (unknown CA, expired, host name
+        /// mismatch, missing or rejected client certificate), or TLS files that cannot be loaded.
+        /// `reason` names the cause and never holds key material or passphrases; `permanent` is
+        /// true when retrying cannot help without an operator's change (see `isPermanent`).
+        case tls(reason: String, context: String, permanent: Bool)
+        /// A publish that AMQP cannot carry (e.g. a property or header key over 255 bytes),
+        /// refused before anything was sent: the connection stays up.
+        case invalidPublish(String)
+    }
+
+    /// The failure and its details; Warren's own code switches on it exhaustively.
+    package let kind: Kind
+
+    /// An error of `kind`.
+    package init(_ kind: Kind) {
+        self.kind = kind
+    }
 
     public var description: String {
-        switch self {
+        switch kind {
         case .library(_, let message, let context):
             return "\(context): \(message)"
         case .connectionClosed(let code, let text, let context):
@@ -59,20 +76,10 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The broker's reply code when the broker closed the channel or connection.
-    public var replyCode: UInt16? {
-        switch self {
-        case .connectionClosed(let code, _, _), .channelClosed(let code, _, _), .unroutable(let code, _):
-            return code
-        default:
-            return nil
-        }
-    }
-
     /// Maps a librabbitmq status code (`AMQP_STATUS_*`, negative on failure) to an error.
     init(status: Int32, context: String) {
         let message = amqp_error_string2(status).map { String(cString: $0) } ?? "status \(status)"
-        self = .library(status: status, message: message, context: context)
+        self.init(.library(status: status, message: message, context: context))
     }
 
     /// Maps an RPC reply to an error, or `nil` when the reply is `AMQP_RESPONSE_NORMAL`.
@@ -105,7 +112,7 @@ public enum AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Whether retrying the same operation cannot succeed without an operator's change
     /// (bad credentials, missing vhost, incompatible queue arguments, access refused).
     public var isPermanent: Bool {
-        switch self {
+        switch kind {
         case .connectionClosed(let code, _, _), .channelClosed(let code, _, _):
             // 403 ACCESS_REFUSED, 404 NOT_FOUND, 406 PRECONDITION_FAILED, 530 NOT_ALLOWED (vhost).
             return code == 403 || code == 404 || code == 406 || code == 530

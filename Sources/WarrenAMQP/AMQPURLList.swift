@@ -25,7 +25,8 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
             guard !item.isEmpty else { throw AMQPError.invalidURL("\(which)empty; separate URLs with single commas") }
             do {
                 urls.append(try AMQPURL(String(item)))
-            } catch AMQPError.invalidURL(let reason) {
+            } catch let error as AMQPError {
+                guard case .invalidURL(let reason) = error.kind else { throw error }
                 throw AMQPError.invalidURL(which + reason)
             }
         }

@@ -122,7 +122,7 @@ final class RawConnection: AMQPTransport {
     /// librabbitmq reports a refused login as a bare socket/protocol error when the broker simply
     /// drops the socket; say what it most likely means.
     private static func describeLoginFailure(_ error: AMQPError) -> AMQPError {
-        if case .library(let status, let message, let context) = error,
+        if case .library(let status, let message, let context) = error.kind,
            status == AMQP_STATUS_CONNECTION_CLOSED.rawValue || status == AMQP_STATUS_SOCKET_ERROR.rawValue {
             return .library(status: status, message: "\(message) (authentication refused or vhost missing?)", context: context)
         }
@@ -145,7 +145,7 @@ final class RawConnection: AMQPTransport {
     }
 
     private func markBrokenIfNeeded(_ error: AMQPError) {
-        guard case .channelClosed = error else {
+        guard error.code == .channelClosed else {
             isBroken = true  // the connection itself failed
             return
         }

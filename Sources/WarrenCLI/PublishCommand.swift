@@ -227,8 +227,9 @@ struct PublishCommand: AsyncParsableCommand {
                 metrics.record(error: nil)
             } catch {
                 metrics.record(error: error)
-                if case AMQPError.unroutable = error { unroutable += 1 }
-                if case AMQPError.publishNacked = error { nacked += 1 }
+                let code = (error as? AMQPError)?.code
+                if code == .unroutable { unroutable += 1 }
+                if code == .publishNacked { nacked += 1 }
                 if firstError == nil { firstError = error }
             }
         }

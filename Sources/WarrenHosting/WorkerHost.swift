@@ -110,7 +110,7 @@ public struct WorkerHost: Sendable {
         if let failure = error as? WorkerFailure {
             switch failure.kind {
             case .refused: return 69
-            case .crashed: return 70
+            default: return 70 // .crashed, and any kind added later: a stop nobody planned for
             }
         }
         return 1

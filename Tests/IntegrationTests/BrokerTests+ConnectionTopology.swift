@@ -22,8 +22,8 @@ extension BrokerTests {
                 // The one refusal meant: the broker returns the mandatory message, 312 NO_ROUTE
                 // (any other AMQPError, e.g. a connect failure, would prove nothing about topology).
                 let refusal = await #expect(throws: AMQPError.self) { try await bare.publish(json: ["n": 0], routingKey: queue) }
-                if case .unroutable(let code, let text)? = refusal {
-                    #expect(code == 312 && text == "NO_ROUTE", "\(String(describing: refusal))")
+                if let refusal, refusal.code == .unroutable {
+                    #expect(refusal.replyCode == 312 && refusal.replyText == "NO_ROUTE", "\(refusal)")
                 } else {
                     Issue.record("expected the publish to be returned unroutable (312 NO_ROUTE), got \(String(describing: refusal))")
                 }

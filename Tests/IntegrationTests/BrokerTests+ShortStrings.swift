@@ -54,7 +54,7 @@ extension BrokerTests {
                     try await connection.publish(routingKey: queue, properties: AMQPProperties(messageID: String(repeating: "x", count: 256)), body: [])
                     Issue.record("a 256-byte message id was published")
                 } catch let error as AMQPError {
-                    guard case .invalidPublish(let reason) = error else { throw error }
+                    guard error.code == .invalidPublish, let reason = error.reason else { throw error }
                     #expect(reason.contains("message_id"), "\(reason)")
                 }
                 #expect(connection.isOpen, "\(String(describing: connection.closeReason))")

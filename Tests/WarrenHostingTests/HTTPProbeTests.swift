@@ -30,8 +30,8 @@ import Glibc
         #expect {
             try HTTPProbeTarget(url: url)
         } throws: { error in
-            guard case .invalidURL(let bad, let text) = error as? HTTPProbeError else { return false }
-            return bad == url && text.contains(problem)
+            guard let error = error as? HTTPProbeError, error.code == .invalidURL else { return false }
+            return error.target == url && error.reason?.contains(problem) == true
         }
     }
 
@@ -61,8 +61,8 @@ import Glibc
         #expect {
             try HTTPProbe.get("http://127.0.0.1:\(port)/readyz", timeout: .seconds(2))
         } throws: { error in
-            guard case .cannotConnect(let address, let reason) = error as? HTTPProbeError else { return false }
-            return address == "127.0.0.1:\(port)" && reason == "Connection refused"
+            guard let error = error as? HTTPProbeError, error.code == .cannotConnect else { return false }
+            return error.target == "127.0.0.1:\(port)" && error.reason == "Connection refused"
                 && "\(error)" == "cannot connect to 127.0.0.1:\(port): Connection refused"
         }
     }

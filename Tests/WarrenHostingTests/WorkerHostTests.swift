@@ -21,6 +21,21 @@ import Warren
         #expect(WorkerHost.exitCode(for: WorkerFailure(.crashed, reason: "bug")) == 70)
     }
 
+    /// `WorkerFailure.Kind` is a struct with static constants (a kind added later must not break
+    /// a user's switch), still distinct, hashable and named.
+    @Test func failureKindsAreDistinctNamedAndSwitchableWithDefault() {
+        let kinds: [WorkerFailure.Kind] = [.refused, .crashed]
+        #expect(Set(kinds).count == 2)
+        #expect(kinds.map(\.description) == ["refused", "crashed"])
+        func label(_ kind: WorkerFailure.Kind) -> String {
+            switch kind {
+            case .refused: "refused"
+            default: "other"
+            }
+        }
+        #expect(label(.refused) == "refused" && label(.crashed) == "other")
+    }
+
     @Test func anythingElseExits1() {
         #expect(WorkerHost.exitCode(for: Unexpected()) == 1)
         #expect(WorkerHost.exitCode(for: CancellationError()) == 1)

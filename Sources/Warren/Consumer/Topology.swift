@@ -121,7 +121,8 @@ public struct Topology: Sendable, Equatable {
     private func checkExistingQueue(on connection: AMQPConnection) async throws {
         do {
             _ = try await connection.inspectQueue(queue)
-        } catch AMQPError.channelClosed(404, let text, _) {
+        } catch let error as AMQPError {
+            guard case .channelClosed(404, let text, _) = error.kind else { throw error }
             throw AMQPError.channelClosed(
                 replyCode: 404, replyText: text,
                 context: "the existing queue '\(queue)' does not exist (with WARREN_EXISTING_QUEUE Warren never declares it)")
@@ -132,7 +133,8 @@ public struct Topology: Sendable, Equatable {
     private func declareQueue(on connection: AMQPConnection) async throws {
         do {
             try await connection.declareQueue(queue, durable: true, arguments: queueArguments)
-        } catch AMQPError.channelClosed(406, let text, let context) {
+        } catch let error as AMQPError {
+            guard case .channelClosed(406, let text, let context) = error.kind else { throw error }
             throw AMQPError.channelClosed(
                 replyCode: 406, replyText: text,
                 context: "\(context) (a queue declared elsewhere with other arguments: consume it as it is with WARREN_EXISTING_QUEUE=true)")

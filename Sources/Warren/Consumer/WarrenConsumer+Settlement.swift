@@ -208,7 +208,7 @@ extension WarrenConsumer {
         logger.info("copy could not be published; publishing it once more", metadata: [
             "event": "message.copy_retrying", "copy_error": "\(first)",
         ])
-        if case AMQPError.unroutable = first {
+        if (first as? AMQPError)?.code == .unroutable {
             let topology = configuration.topology
             let publisher = self.publisher
             do {

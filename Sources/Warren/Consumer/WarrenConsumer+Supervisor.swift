@@ -175,7 +175,7 @@ extension WarrenConsumer {
         case .lost(let error):
             await release(connection)
             if madeProgress.exchange(false, ordering: .relaxed) { _ = supervised.apply { $0.progressed() } }
-            if case AMQPError.consumerCancelled = error {
+            if (error as? AMQPError)?.code == .consumerCancelled {
                 logger.warning("consumer cancelled by the broker", metadata: ["event": "worker.consumer_cancelled", "error": "\(error)"])
             } else {
                 logger.warning("connection lost", metadata: ["event": "worker.connection_lost", "error": "\(error)", "in_flight": "\(limit.inUse)"])

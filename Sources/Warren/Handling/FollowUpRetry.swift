@@ -21,7 +21,7 @@ enum FollowUpRetry {
     /// connection rather than from this publish.
     static func isSharedFailure(_ error: any Error, exchange: String) -> Bool {
         guard let error = error as? AMQPError else { return false }
-        switch error {
+        switch error.kind {
         case .channelClosed(_, let text, _), .connectionClosed(_, let text, _):
             // RabbitMQ names what it refused: "NOT_FOUND - no exchange 'x' in vhost '/'",
             // "ACCESS_REFUSED - access to exchange 'x' in vhost '/' refused for user 'u'".

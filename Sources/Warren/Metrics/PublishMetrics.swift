@@ -40,11 +40,10 @@ public struct PublishMetrics: Sendable {
     /// Records the outcome of waiting for a confirm: success or the error it threw.
     public func record(error: (any Error)?) {
         guard let error else { return record(.ack) }
-        switch error {
-        case AMQPError.publishNacked: record(.nack)
-        case AMQPError.unroutable: record(.unroutable)
-        case is PublishTimeout: record(.timeout)
-        default: record(.error)
+        switch (error as? AMQPError)?.code {
+        case .publishNacked: record(.nack)
+        case .unroutable: record(.unroutable)
+        default: record(error is PublishTimeout ? .timeout : .error)
         }
     }
 }

@@ -69,7 +69,8 @@ public struct JobSchedule: Sendable, Equatable, CustomStringConvertible {
         }
         do {
             rule = .cron(try CronExpression(expression), offsetSeconds: offset ?? 0)
-        } catch .invalid(_, let problem) {
+        } catch {
+            guard case .invalid(_, let problem) = error.kind else { throw error }
             throw .invalid(spec, problem)
         }
     }

@@ -120,7 +120,7 @@ final class FakeTransport: AMQPTransport, Sendable {
         case .success(let event): return event
         case .failure(let error):
             state.withLock { state in
-                if case .channelClosed = error { state.channelOpen = false } else { state.broken = true }
+                if error.code == .channelClosed { state.channelOpen = false } else { state.broken = true }
             }
             throw error
         }

@@ -66,7 +66,7 @@ struct Health: ResponseEncodable {
 /// Why an order was not accepted, for the client; the details (broker address, AMQP error)
 /// stay in the log.
 private func unavailableReason(_ error: any Error, queue: String) -> String {
-    if case AMQPError.unroutable = error {
+    if (error as? AMQPError)?.code == .unroutable {
         return "order not accepted: queue \(queue) does not exist (deleted while the app runs?); try again shortly"
     }
     return "order not accepted: the message broker is unavailable; try again later"
