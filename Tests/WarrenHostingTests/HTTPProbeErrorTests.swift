@@ -1,5 +1,5 @@
 import Testing
-@testable import Warren
+@testable import WarrenHosting
 
 /// `HTTPProbeError` as users see it: a `code` to switch on (with a `default:`), details through
 /// properties, and descriptions unchanged from when it was an enum.
