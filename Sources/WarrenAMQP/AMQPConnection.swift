@@ -208,8 +208,8 @@ public final class AMQPConnection: Sendable {
         mailbox.send(.nack(deliveryTag, requeue: requeue)) == nil
     }
 
-    /// Publishes and waits for the broker's confirm. Throws `AMQPError.publishNacked`, or
-    /// `AMQPError.unroutable` when `mandatory` and no queue took it.
+    /// Publishes and waits for the broker's confirm. Throws an `AMQPError` with code `.publishNacked`, or
+    /// an `AMQPError` with code `.unroutable` when `mandatory` and no queue took it.
     ///
     /// At most `publishWindowCapacity` such publishes are in flight on a connection; further
     /// callers wait for room (cancellably). While the broker blocks the connection

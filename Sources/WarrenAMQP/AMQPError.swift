@@ -49,6 +49,7 @@ public struct AMQPError: Error, Sendable, Equatable, CustomStringConvertible {
         self.kind = kind
     }
 
+    /// The error as RabbitMQ operators read it, e.g. `basic.consume: 404 NOT_FOUND - no queue 'x'`.
     public var description: String {
         switch kind {
         case .library(_, let message, let context):

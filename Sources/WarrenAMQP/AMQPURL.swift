@@ -24,7 +24,7 @@ public struct AMQPURL: Sendable, Equatable, CustomStringConvertible {
     /// The URL's query parameters; empty when it has none.
     public var query: AMQPURLQuery
 
-    /// Parses and validates a URL; throws `AMQPError.invalidURL` with the reason, which never
+    /// Parses and validates a URL; throws an `AMQPError` with code `.invalidURL` with the reason, which never
     /// quotes the URL (a mistyped one can put the password where the port should be).
     public init(_ string: String) throws {
         let parts = string.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)

@@ -11,7 +11,7 @@ public struct AMQPURLList: Sendable, Equatable, CustomStringConvertible {
     /// At least one URL, in the order given.
     public private(set) var urls: [AMQPURL]
 
-    /// Parses every URL; throws `AMQPError.invalidURL` naming which entry is wrong and why,
+    /// Parses every URL; throws an `AMQPError` with code `.invalidURL` naming which entry is wrong and why,
     /// never quoting it.
     public init(_ text: String) throws {
         // Checked on the whole text, not by splitting there: see the type's comment.

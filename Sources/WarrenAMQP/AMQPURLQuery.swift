@@ -64,7 +64,7 @@ public struct AMQPURLQuery: Sendable, Equatable {
     ///   - text: the query, without the `?`.
     ///   - tls: whether the URL's scheme is `amqps`; TLS-only parameters are refused
     ///     without it.
-    /// - Throws: `AMQPError.invalidURL` naming the parameter (never quoting its value).
+    /// - Throws: an `AMQPError` with code `.invalidURL` naming the parameter (never quoting its value).
     public init(parsing text: Substring, tls: Bool) throws {
         var seen: Set<String> = []
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {

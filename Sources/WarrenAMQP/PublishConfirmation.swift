@@ -13,8 +13,8 @@ public final class PublishConfirmation: Sendable {
         self.onComplete = onComplete
     }
 
-    /// Returns once the broker confirmed the message; throws `AMQPError.publishNacked`,
-    /// `AMQPError.unroutable`, or the error the connection failed with.
+    /// Returns once the broker confirmed the message; throws an `AMQPError` with code `.publishNacked`,
+    /// an `AMQPError` with code `.unroutable`, or the error the connection failed with.
     ///
     /// Cancelling the waiting task throws `CancellationError` at once. The message is not
     /// recalled: the broker may still store it, so a cancelled publish has an unknown outcome.

@@ -8,7 +8,7 @@ extension RawConnection {
     /// Creates librabbitmq's SSL socket on `state`, configures verification, trust store, SNI
     /// and the client key, then connects and completes the TLS handshake, all within
     /// `timeoutSeconds`. `handshake` receives what the verify callback saw; it must outlive
-    /// the connection state. Throws `AMQPError.tls` naming the cause.
+    /// the connection state. Throws an `AMQPError` with code `.tls` naming the cause.
     static func openTLS(
         _ state: amqp_connection_state_t, url: AMQPURL, tls: TLSConfiguration, timeoutSeconds: Int,
         handshake: UnsafeMutablePointer<warren_tls_state>

@@ -33,7 +33,7 @@ struct PendingPublish: Sendable {
     }
 
     /// Waits for the broker's answer until the deadline given to `enqueuePublish`: `nil` once
-    /// confirmed, else the error (`AMQPError.publishNacked`, `AMQPError.unroutable`,
+    /// confirmed, else the error (an `AMQPError` with code `.publishNacked`, an `AMQPError` with code `.unroutable`,
     /// `PublishTimeout`, the connection's error, or `CancellationError` when the waiting task is
     /// cancelled), passed through `finish`. Call once (or use `waitForConfirm` and `finish`).
     func outcome() async -> (any Error)? {

@@ -97,7 +97,7 @@ public final class WarrenConnection: Service, Sendable {
     /// so callers that give up and call again join it instead of starting another. A connection
     /// it opens with nobody waiting is kept for the next caller.
     ///
-    /// Throws `AMQPError.connectionClosedByClient` after `close()`.
+    /// Throws an `AMQPError` with code `.connectionClosedByClient` after `close()`.
     public func connection() async throws -> AMQPConnection {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
@@ -241,7 +241,7 @@ public final class WarrenConnection: Service, Sendable {
     }
 
     /// Publishes on this connection (opening it if needed) and waits for the broker's confirm.
-    /// Throws `AMQPError.publishNacked`, `AMQPError.unroutable` (when `mandatory` and no queue
+    /// Throws an `AMQPError` with code `.publishNacked`, an `AMQPError` with code `.unroutable` (when `mandatory` and no queue
     /// took it), or the connection's error; the next call then opens a new connection.
     ///
     /// Each outcome is counted in `warren_publish_confirms_total{result}` (`PublishMetrics`).

@@ -82,8 +82,8 @@ public struct MessageContext: Sendable {
     /// may duplicate it. Thrown on from the handler, it is a passing error like any other (the
     /// message is retried).
     ///
-    /// Throws `AMQPError.unroutable` when `mandatory` and no queue took it, and
-    /// `AMQPError.channelClosed` (`404 NOT_FOUND`) for a missing exchange.
+    /// Throws an `AMQPError` with code `.unroutable` when `mandatory` and no queue took it, and
+    /// an `AMQPError` with code `.channelClosed` (`404 NOT_FOUND`) for a missing exchange.
     ///
     /// The trace goes on too: with a tracer bootstrapped, the publish is a span under this
     /// message's `process` span and its context is written into the headers; without one, a

@@ -84,6 +84,7 @@ public struct JobScheduleError: Error, Equatable, Sendable, CustomStringConverti
         }
     }
 
+    /// The problem in words, naming the schedule text and the field, e.g. for `--schedule` errors.
     public var description: String {
         switch kind {
         case .invalid(let spec, let problem): "invalid schedule '\(spec)': \(problem)"

@@ -128,6 +128,7 @@ public struct HTTPProbeError: Error, Sendable, Equatable, CustomStringConvertibl
         return after
     }
 
+    /// What failed and where, for `warren healthcheck`'s one-line output.
     public var description: String {
         switch kind {
         case .invalidURL(let url, let problem):
