@@ -78,7 +78,10 @@ extension BrokerTests {
             defer { worker.forceStop() }
             let probe = try await worker.healthProbe()
             try await worker.waitForEvent("worker.consuming")
-            try await broker.pikaPublish(queue: queue, [OutgoingMessage(id: id, body: #"{"work_ms": 3000}"#)])
+            // Long enough that the handler still runs once rabbitmqctl has found and closed the
+            // connection: two rabbitmqctl calls took more than 3 s on a loaded CI machine, the
+            // handler finished first and nothing was abandoned. The redelivery runs as long.
+            try await broker.pikaPublish(queue: queue, [OutgoingMessage(id: id, body: #"{"work_ms": 10000}"#)])
             try await waitForHandler(worker, probe, queue)
 
             guard let connection = try await broker.connection(ofProcess: worker.child.pid) else {
