@@ -64,7 +64,11 @@ wait "$WORKER" || true
 WORKER=
 "$WORK/wb" delete "$H" "$P" "$Q" "$Q.dead" "$Q.retry.10m" >/dev/null 2>&1 || true
 
-# Functions with a cost of their own in the warren object, first occurrence first.
-awk '/^ob=/ { inwarren = ($0 ~ /\/warren$/) } /^fn=/ && inwarren { name = substr($0, 4); if (!(name in seen)) { seen[name] = 1; print name } }' \
+# Functions with a cost of their own in the warren object, first occurrence first. Callgrind names
+# code without a symbol by its address (useless to the linker) and marks a recursion level with a
+# 'N suffix (not part of the symbol).
+awk '/^ob=/ { inwarren = ($0 ~ /\/warren$/) }
+     /^fn=/ && inwarren { name = substr($0, 4); sub(/\047[0-9]+$/, "", name)
+                          if (name !~ /^0x/ && !(name in seen)) { seen[name] = 1; print name } }' \
   "$WORK/callgrind.out" >scripts/release-symbol-order.txt
 echo "scripts/release-symbol-order.txt: $(wc -l <scripts/release-symbol-order.txt) functions" >&2
