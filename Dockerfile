@@ -26,8 +26,10 @@ RUN swift package resolve
 # Everything else the build needs; .dockerignore keeps build output, git and docs out.
 # (All of it, not just Sources/: SwiftPM checks every target folder the manifest names.)
 COPY . .
-RUN swift build -c release --static-swift-stdlib --product warren \
-    && install -D -m 0755 "$(swift build -c release --show-bin-path)/warren" /out/warren
+# scripts/release-build.sh: release, Swift runtime linked statically, and the link flags that
+# keep the worker's RSS down (lld, packed relocations, no exported symbols, hot code together).
+RUN scripts/release-build.sh --product warren \
+    && install -D -m 0755 "$(scripts/release-build.sh --show-bin-path)/warren" /out/warren
 
 # ---- runtime stage -----------------------------------------------------------------
 # With the Swift runtime linked in statically, the binary needs only librabbitmq (and

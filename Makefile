@@ -30,7 +30,8 @@
 #                   infrastructure reason, or a worker stalls, hangs or overruns its drain.
 #                   ARGS=--slice: 3,000 messages, one fault of each kind (~1 min). Builds the
 #                   debug binary unless SOAK_BINARY names one (e.g. .build/release/warren)
-#   make release    optimized build with the Swift runtime linked in statically
+#   make release    optimized build with the Swift runtime linked in statically, as the image
+#                   ships it (scripts/release-build.sh: its link flags keep the RSS down)
 #   make clean      remove build products (make distclean: also fetched packages)
 
 SHELL := bash
@@ -89,7 +90,7 @@ soak: deps
 	scripts/soak.py $(ARGS)
 
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	SWIFT=$(SWIFT) scripts/release-build.sh
 
 clean:
 	$(SWIFT) package clean

@@ -38,7 +38,7 @@
 #                           used after each Warren round to confirm that no
 #                           message is left unacknowledged.
 #   WARREN_BINARY           warren executable to measure. Unset: built as it ships
-#                           (`make release`: release, static Swift runtime, .build-static).
+#                           (scripts/release-build.sh, as `make release` and the image: .build-static).
 #   WARREN_BENCH_CONCURRENCY  worker --concurrency (default 8).
 #   WARREN_BENCH_TIMEOUT    per-phase deadline in seconds (default 300).
 #   WARREN_BENCH_SETTLE_MAX longest wait for a quiet machine before each round (default 30 s).
@@ -183,10 +183,10 @@ if [ "$FAKE_WARREN" = 1 ]; then
 elif [ -z "${WARREN_BINARY:-}" ]; then
   # The artifact users run (make release, the Docker image): release, Swift runtime linked
   # statically. Its own scratch path keeps the ordinary release build intact.
-  log "building warren (release, --static-swift-stdlib)"
-  (cd "$ROOT" && swift build -c release --static-swift-stdlib --product warren --scratch-path .build-static) >>"$LOG" 2>&1 \
+  log "building warren (scripts/release-build.sh: release, --static-swift-stdlib, its link flags)"
+  (cd "$ROOT" && scripts/release-build.sh --product warren --scratch-path .build-static) >>"$LOG" 2>&1 \
     || fail "swift build failed (see $LOG)"
-  WARREN_BINARY="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/warren"
+  WARREN_BINARY="$(cd "$ROOT" && scripts/release-build.sh --scratch-path .build-static --show-bin-path)/warren"
 fi
 [ "$FAKE_WARREN" = 1 ] || [ -x "$WARREN_BINARY" ] || fail "no warren binary at $WARREN_BINARY"
 log "warren binary: $WARREN_BINARY"

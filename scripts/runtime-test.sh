@@ -53,9 +53,9 @@ trap 'exit 143' TERM
 throwaway_broker_start runtime-test
 
 if [ -z "${WARREN_BINARY:-}" ]; then
-    log "building warren as the image does (release, --static-swift-stdlib)"
-    swift build -c release --static-swift-stdlib --product warren --scratch-path .build-static >&2
-    WARREN_BINARY="$(swift build -c release --static-swift-stdlib --scratch-path .build-static --show-bin-path)/warren"
+    log "building warren as the image does (scripts/release-build.sh)"
+    scripts/release-build.sh --product warren --scratch-path .build-static >&2
+    WARREN_BINARY="$(scripts/release-build.sh --scratch-path .build-static --show-bin-path)/warren"
 fi
 [ -x "$WARREN_BINARY" ] || fail "no warren binary at $WARREN_BINARY"
 

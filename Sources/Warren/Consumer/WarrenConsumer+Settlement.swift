@@ -61,12 +61,12 @@ extension WarrenConsumer {
             span.setStatus(SpanStatus(code: .error, message: category.rawValue))
         }
         var logger = context.logger
-        logger[metadataKey: "error_type"] = "\(errorType)"
+        logger[metadataKey: "error_type"] = .string(errorType)
         logger[metadataKey: "reason"] = "\(error)"
         logger[metadataKey: "duration_ms"] = "\(elapsedMilliseconds())"
         let headers = DeadLetterHeaders.adding(
-            to: delivery.properties.headers ?? [:], error: error, attempts: context.attempt, exchange: delivery.exchange,
-            routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
+            to: delivery.properties.headers ?? [:], error: error, errorType: errorType, attempts: context.attempt,
+            exchange: delivery.exchange, routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
         let messageLogger = logger
 
         let route: CopyRoute

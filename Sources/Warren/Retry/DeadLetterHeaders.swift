@@ -33,10 +33,21 @@ public enum DeadLetterHeaders {
     public static func adding(
         to headers: AMQPTable, error: any Error, attempts: Int, exchange: String, routingKey: String, failedAt: String
     ) -> AMQPTable {
+        adding(
+            to: headers, error: error, errorType: errorTypeName(error), attempts: attempts, exchange: exchange,
+            routingKey: routingKey, failedAt: failedAt)
+    }
+
+    /// The same, with `errorTypeName(error)` already computed: the failure path also logs it, and
+    /// naming a type (a dynamic cast and a demangled type name) was 4 % of its CPU done twice.
+    static func adding(
+        to headers: AMQPTable, error: any Error, errorType: String, attempts: Int, exchange: String, routingKey: String,
+        failedAt: String
+    ) -> AMQPTable {
         var result = headers
         let reported = (error as? PermanentFailure)?.underlying ?? error
         // `Self.` throughout: the parameters share the keys' names.
-        result[Self.errorType] = .string(errorTypeName(error))
+        result[Self.errorType] = .string(errorType)
         result[Self.errorMessage] = .string(truncated("\(reported)", toBytes: maximumMessageBytes))
         result[Self.failedAt] = .string(failedAt)
         result[Self.attempts] = .int(Int64(attempts))
