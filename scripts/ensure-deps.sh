@@ -89,17 +89,28 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # `make lint` checks and unit-tests deploy/prometheus/warren-rules.yml.
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 
-# pika: through apt only when the python3 on PATH is Debian's own (a pyenv or venv
-# python would not see /usr/lib/python3/dist-packages), else through pip.
-pika_via=""
+# Python modules the tests use: pika (the independent AMQP client) and ruamel.yaml (a full
+# YAML 1.2 parser, the oracle of YAMLSettingsOracleTests). Through apt only when the python3 on
+# PATH is Debian's own (a pyenv or venv python would not see /usr/lib/python3/dist-packages),
+# else through pip. Each entry: import name, Debian package, PyPI name.
+python_modules=("pika python3-pika pika" "ruamel.yaml python3-ruamel.yaml ruamel.yaml")
+py_via=""
+py_missing=()   # entries of python_modules that python3 cannot import
 if ! command -v python3 >/dev/null 2>&1; then
     missing+=(python3)
-    pika_via=apt
-elif ! python3 -c 'import pika' >/dev/null 2>&1; then
-    case $(readlink -f "$(command -v python3)") in
-        /usr/bin/python3*) pika_via=apt ;;
-        *) pika_via=pip ;;
-    esac
+    py_via=apt
+    py_missing=("${python_modules[@]}")
+else
+    for entry in "${python_modules[@]}"; do
+        read -r module _ _ <<<"$entry"
+        python3 -c "import $module" >/dev/null 2>&1 || py_missing+=("$entry")
+    done
+    if [ ${#py_missing[@]} -gt 0 ]; then
+        case $(readlink -f "$(command -v python3)") in
+            /usr/bin/python3*) py_via=apt ;;
+            *) py_via=pip ;;
+        esac
+    fi
 fi
 
 lint_pkgs=()   # PyPI packages
@@ -113,13 +124,16 @@ fi
 
 # --- install ----------------------------------------------------------------------------
 
-if [ "$pika_via" = apt ]; then
-    if is_root; then
-        apt_update_once
-        if has_apt_candidate python3-pika; then missing+=(python3-pika); else pika_via=pip; fi
-    else
-        missing+=(python3-pika)   # the printed command below; pip is the fallback
-    fi
+if [ "$py_via" = apt ]; then
+    for entry in "${py_missing[@]}"; do
+        read -r _ deb _ <<<"$entry"
+        if is_root; then
+            apt_update_once
+            if has_apt_candidate "$deb"; then missing+=("$deb"); else py_via=pip; fi
+        else
+            missing+=("$deb")   # the printed command below; pip is the fallback
+        fi
+    done
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -136,7 +150,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Debian's python3 may come without pip: install it when pip is about to be needed.
-if [ "$pika_via" = pip ] || [ ${#lint_pkgs[@]} -gt 0 ]; then
+if [ "$py_via" = pip ] || [ ${#lint_pkgs[@]} -gt 0 ]; then
     if ! python3 -m pip --version >/dev/null 2>&1; then
         if is_root; then
             apt_update_once
@@ -147,13 +161,21 @@ if [ "$pika_via" = pip ] || [ ${#lint_pkgs[@]} -gt 0 ]; then
         fi
     fi
 fi
-[ "$pika_via" = pip ] && pip_install pika
+if [ "$py_via" = pip ]; then
+    for entry in "${py_missing[@]}"; do
+        read -r module _ pypi <<<"$entry"
+        python3 -c "import $module" >/dev/null 2>&1 || pip_install "$pypi"
+    done
+fi
 [ ${#lint_pkgs[@]} -gt 0 ] && pip_install "${lint_pkgs[@]}"
 
 # --- verify -----------------------------------------------------------------------------
 
 pkg-config --exists librabbitmq || { log "librabbitmq still not found by pkg-config"; exit 1; }
-python3 -c 'import pika' 2>/dev/null || { log "python3 still cannot import pika"; exit 1; }
+for entry in "${python_modules[@]}"; do
+    read -r module _ _ <<<"$entry"
+    python3 -c "import $module" 2>/dev/null || { log "python3 still cannot import $module"; exit 1; }
+done
 command -v promtool >/dev/null 2>&1 || { log "promtool still not found (Debian package prometheus)"; exit 1; }
 if [ $want_lint = 1 ]; then
     add_python_script_dirs
