@@ -23,7 +23,7 @@ struct BrokerOptions: ParsableArguments {
     @Option(name: .customLong("tls-cert-file"), help: "amqps: PEM client certificate for mutual TLS (env WARREN_TLS_CERT_FILE; the URL's certfile= wins). Its key's passphrase: env WARREN_TLS_KEY_PASSWORD or WARREN_TLS_KEY_PASSWORD_FILE.")
     var tlsCertFile: String?
 
-    @Option(name: .customLong("config"), help: ArgumentHelp("A JSON file (.json, not YAML) of settings, keyed by flag name ({\"prefetch\": 10}); flags and WARREN_* variables win over it (env WARREN_CONFIG).", valueName: "path"))
+    @Option(name: .customLong("config"), help: ArgumentHelp("A YAML (.yaml, .yml) or JSON (.json) file of settings, keyed by flag name (prefetch: 10); flags and WARREN_* variables win over it (env WARREN_CONFIG).", valueName: "path"))
     var config: String?
 
     @Option(name: .customLong("tls-key-file"), help: "amqps: PEM private key of --tls-cert-file (env WARREN_TLS_KEY_FILE; the URL's keyfile= wins).")

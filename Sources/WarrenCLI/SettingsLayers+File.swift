@@ -1,24 +1,15 @@
 import Warren
 
 extension SettingsLayers {
-    /// The configuration file as a layer: a JSON object whose top-level keys are the settings'
-    /// names (`{"prefetch": 10}`), or a secret's `NAME-file`. Throws `ConfigurationError` naming
-    /// `key` (`--config` or `WARREN_CONFIG`) when the file cannot be read, is YAML, or is not such
-    /// an object, and naming `KEY in PATH` for a key that is not a setting.
-    ///
-    /// YAML is refused rather than read: Yams (the parser of swift-configuration's `YAML` trait)
-    /// links full Foundation and ICU into `warren`, about 44 MB on the static binary
-    /// (Docs/configuration.md). JSON is valid YAML, so a YAML-minded place (a ConfigMap) can hold it.
+    /// The configuration file as a layer: a JSON object (`.json`) or a YAML mapping (`.yaml`,
+    /// `.yml`; the subset `YAMLSettings` reads) whose top-level keys are the settings' names
+    /// (`prefetch: 10`), or a secret's `NAME-file`. Throws `ConfigurationError` naming `key`
+    /// (`--config` or `WARREN_CONFIG`) when the file cannot be read or is not such a mapping,
+    /// and naming `KEY in PATH` for a key that is not a setting. No error quotes the file's text.
     static func fileLayer(path: String, key: String) throws -> SettingsLayer {
-        if path.hasSuffix(".yaml") || path.hasSuffix(".yml") {
-            throw ConfigurationError(
-                key: key, value: path,
-                problem: "is a YAML file, which warren does not read: write the settings as a JSON object in a .json file "
-                    + "(JSON is also valid YAML, so a ConfigMap can hold it). Reading YAML would link Foundation and ICU "
-                    + "into warren, about 44 MB (Docs/configuration.md)")
-        }
-        guard path.hasSuffix(".json") else {
-            throw ConfigurationError(key: key, value: path, problem: "must be a JSON file ending in .json")
+        let isYAML = path.hasSuffix(".yaml") || path.hasSuffix(".yml")
+        guard isYAML || path.hasSuffix(".json") else {
+            throw ConfigurationError(key: key, value: path, problem: "must be a JSON file ending in .json or a YAML file ending in .yaml or .yml")
         }
         let bytes: [UInt8]
         do {
@@ -26,9 +17,19 @@ extension SettingsLayers {
         } catch {
             throw ConfigurationError(key: key, value: path, problem: "cannot read the file: \(error)")
         }
-        // The parser's error is not shown: it may quote the text around it, which may hold a secret.
-        guard case .object(let settings)? = try? JSONValue.parse(bytes) else {
-            throw ConfigurationError(key: key, value: path, problem: "is not a JSON object of settings (its contents are not shown)")
+        let settings: [String: JSONValue]
+        if isYAML {
+            do {
+                settings = try YAMLSettings.parse(bytes)
+            } catch {
+                throw ConfigurationError(key: key, value: path, problem: "is not YAML that warren reads: \(error) (Docs/configuration.md#yaml)")
+            }
+        } else {
+            // The parser's error is not shown: it may quote the text around it, which may hold a secret.
+            guard case .object(let mapping)? = try? JSONValue.parse(bytes) else {
+                throw ConfigurationError(key: key, value: path, problem: "is not a JSON object of settings (its contents are not shown)")
+            }
+            settings = mapping
         }
         // A misspelt key would otherwise leave its setting at the default without a word.
         let known = Set(names + secretNames.map { $0 + "-file" })

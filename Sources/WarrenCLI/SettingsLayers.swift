@@ -1,12 +1,12 @@
 import Configuration
 import Warren
 
-/// The `warren` executable's settings: flags > environment > an optional JSON file
+/// The `warren` executable's settings: flags > environment > an optional YAML or JSON file
 /// (`--config PATH` or `WARREN_CONFIG`) > each setting's default. See Docs/configuration.md.
 ///
 /// swift-configuration reads the environment (`EnvironmentVariablesProvider`); the file is
-/// parsed by `FoundationEssentials`' `JSONDecoder` (`SettingsLayers+File.swift`), not by
-/// swift-configuration's JSON/YAML traits, which link full Foundation and ICU. The precedence walk stays in `SettingsResolver` (the `Warren`
+/// parsed by `FoundationEssentials`' `JSONDecoder` or `YAMLSettings` (`SettingsLayers+File.swift`),
+/// not by swift-configuration's JSON/YAML traits, which link full Foundation and ICU. The precedence walk stays in `SettingsResolver` (the `Warren`
 /// library, which keeps no configuration dependency) because Warren needs what a `ConfigReader`
 /// does not tell: which layer answered (for errors naming the key and for `warren config`), and
 /// whether `NAME` and `NAME_FILE` were both set in the same layer (an error).

@@ -9,13 +9,13 @@ import Warren
     /// The repository's root, from this file's path (Tests/WarrenCLITests/…).
     static let root = String(#filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/"))
 
-    /// The lines of the `warren.json: |` block of the ConfigMap, unindented.
+    /// The lines of the `warren.yaml: |` block of the ConfigMap, unindented.
     static func embeddedFile(_ manifest: String) -> String {
         var lines: [Substring] = []
         var indent: Int?
         var inBlock = false
         for line in manifest.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.trimmingPrefix(while: { $0 == " " }) == "warren.json: |" {
+            if line.trimmingPrefix(while: { $0 == " " }) == "warren.yaml: |" {
                 inBlock = true
                 continue
             }
@@ -32,21 +32,17 @@ import Warren
     @Test func theKubernetesConfigMapsFileResolves() throws {
         let manifest = try SecretFile.read(Self.root + "/deploy/kubernetes/configmap.yaml", maximumSize: 64 * 1024)
         let text = Self.embeddedFile(manifest)
-        #expect(text.contains(#""queue": "warren.jobs""#), "the block was found:\n\(text)")
+        #expect(text.contains("queue: warren.jobs"), "the block was found:\n\(text)")
         let files = TemporaryFiles()
         // The Secret's mounted URL file, as the Deployment provides it.
         let urlFile = files.write("url", "amqp://warren:change-me@rabbitmq:5672/\n")
-        let path = files.write("warren.json", text.replacing("/run/secrets/warren/url", with: urlFile))
+        let path = files.write("warren.yaml", text.replacing("/run/secrets/warren/url", with: urlFile))
         let settings = try SettingsLayers.resolver(flags: [:], configPath: nil, environment: ["WARREN_CONFIG": path])
         let configuration = try WorkerConfiguration(resolving: settings)
         #expect(configuration.broker.url.host == "rabbitmq")
         #expect(configuration.shutdownTimeout == .seconds(25))
         // Every key of the file is a setting `warren config` reports, so none is silently ignored.
-        guard case .object(let settings) = try JSONValue.parse(Array(text.utf8)) else {
-            Issue.record("not a JSON object:\n\(text)")
-            return
-        }
-        let keys = settings.keys.sorted()
+        let keys = try YAMLSettings.parse(Array(text.utf8)).keys.sorted()
         #expect(keys.count == 7, "\(keys)")
         for key in keys {
             let name = key.hasSuffix("-file") ? String(key.dropLast(5)) : key

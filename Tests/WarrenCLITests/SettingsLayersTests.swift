@@ -3,8 +3,8 @@ import Warren
 @testable import WarrenCLI
 
 /// The executable's layers: flags > `WARREN_*` (swift-configuration's environment provider) >
-/// the `--config` JSON file (FoundationEssentials' JSONDecoder) > defaults, per setting, with
-/// real files. YAML is refused with the reason.
+/// the `--config` file (JSON or YAML) > defaults, per setting, with
+/// real files; the file is JSON or the YAML subset `YAMLSettings` reads.
 @Suite struct SettingsLayersTests {
     let files = TemporaryFiles()
 
@@ -126,18 +126,70 @@ import Warren
         }
     }
 
-    /// YAML would need a parser that links full Foundation and ICU: the error says what to do and why.
+    /// A `.yaml`/`.yml` file is a layer like the JSON one: the same keys, the same precedence,
+    /// the same validation naming `KEY in PATH`.
     @Test(arguments: ["warren.yaml", "warren.yml"])
-    func aYAMLFileIsRefusedSayingToWriteItAsJSONAndWhy(name: String) {
-        let path = files.write(name, "queue: orders\namqp-password: hunter2\n")
-        for (configPath, environment, key) in [(path, [:], "--config"), (nil, ["WARREN_CONFIG": path], "WARREN_CONFIG")] {
-            #expect {
-                try configuration(environment: environment, configPath: configPath)
-            } throws: { error in
-                guard let error = error as? ConfigurationError else { return false }
-                return error.key == key && error.value == path && error.problem.contains("write the settings as a JSON object")
-                    && error.problem.contains("Foundation and ICU") && !"\(error)".contains("hunter2")
-            }
+    func aYAMLFileIsALayerLikeTheJSONOne(name: String) throws {
+        let json = files.write("same.json", """
+            {"queue": "orders", "prefetch": 10, "existing-queue": true, "amqp-shuffle": false,
+             "retry-delays": ["1s", "5m"], "bind": ["orders=created", "orders=paid"],
+             "schedule": ["nightly=@daily", "tick=@every 5m"], "crash-limit": null}
+            """)
+        let yaml = files.write(name, """
+            # shared by every replica
+            queue: orders
+            prefetch: 10
+            existing-queue: true
+            amqp-shuffle: False
+            retry-delays: [1s, '5m']
+            bind:
+              - orders=created
+              - "orders=paid"
+            schedule:
+            - nightly=@daily   # YAML reads '@' only inside a value
+            - tick=@every 5m
+            crash-limit: ~
+            """)
+        let fromYAML = try configuration(configPath: yaml)
+        #expect(fromYAML == (try configuration(configPath: json)))
+        #expect(fromYAML.schedules.map(\.name) == ["nightly", "tick"])
+        #expect(fromYAML.bindings.map(\.bindingKey) == ["created", "paid"])
+        #expect(try configuration(environment: ["WARREN_PREFETCH": "4"], configPath: yaml).prefetch == 4, "the environment beats the file")
+    }
+
+    /// A YAML file that is not in the subset warren reads stops it naming the file's key and the
+    /// line, never quoting the text; a bad value names `KEY in PATH`, as in JSON.
+    @Test func aYAMLFileOutsideTheSubsetOrWithABadValueIsRefusedByLine() throws {
+        let nested = files.write("nested.yaml", "amqp-password: hunter2\ntls:\n  ca-file: /ca.pem\n")
+        #expect {
+            try configuration(configPath: nested)
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == "--config" && error.value == nested && error.problem.contains("line 3:")
+                && error.problem.contains("nested mappings") && !"\(error)".contains("hunter2")
+        }
+        let octal = files.write("octal.yml", "amqp-password: hunter2\nprefetch: 010\n")
+        #expect {
+            try configuration(environment: ["WARREN_CONFIG": octal])
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.key == "WARREN_CONFIG" && error.problem.contains("line 2:") && error.problem.contains("quote it")
+                && !"\(error)".contains("hunter2")
+        }
+        let zero = files.write("zero.yaml", "amqp-password: hunter2\nprefetch: 0\n")
+        #expect {
+            try configuration(configPath: zero)
+        } throws: { error in
+            (error as? ConfigurationError)?.key == "prefetch in \(zero)" && !"\(error)".contains("hunter2")
+        }
+    }
+
+    @Test func aFileNamedNeitherJSONNorYAMLIsRefused() {
+        let path = files.write("warren.toml", "queue = 'orders'\n")
+        #expect {
+            try configuration(configPath: path)
+        } throws: { error in
+            (error as? ConfigurationError)?.problem.contains(".yaml or .yml") == true
         }
     }
 }

@@ -18,7 +18,7 @@ public struct SettingsLayer: Sendable {
     }
 
     /// What the resolver will parse a value as. Text-based layers (flags, environment) ignore
-    /// it; `warren`'s JSON file needs it to know where an array of strings is allowed (a list).
+    /// it; `warren`'s configuration file needs it to know where an array of strings is allowed (a list).
     public enum ValueKind: Sendable, Equatable {
         /// A string, taken as written.
         case text
