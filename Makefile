@@ -13,7 +13,7 @@
 #   make lint       hadolint, compose/workflow schemas, systemd-analyze, kubernetes-validate,
 #                   promtool (alert rules checked and unit-tested), bash -n, and a doc comment on
 #                   every public symbol of the libraries (scripts/check-doc-comments.py)
-#   make fuzz       libFuzzer targets (fuzz/: AMQP URL, field tables, settings, traceparent), each for
+#   make fuzz       libFuzzer targets (fuzz/: AMQP URL, field tables, settings, traceparent, YAML), each for
 #                   FUZZ_SECONDS (default 300); FUZZ_TARGETS="amqp-url settings" narrows them. New
 #                   inputs are kept in .build-fuzz/corpus/, a crash's input in .build-fuzz/crash-*
 #   make fuzz-smoke the same targets for FUZZ_RUNS inputs each (default 20000) from the seeds in

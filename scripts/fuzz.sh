@@ -20,6 +20,7 @@
 #   field-table  AMQPTable <-> librabbitmq amqp_table_t <-> wire bytes, both ways
 #   settings     SettingsResolver, durations, retry delays, WorkerConfiguration
 #   traceparent  TraceHeaders (swift-w3c-trace-context) from header values and tables
+#   yaml         YAMLSettings (the configuration file's YAML subset) on raw bytes
 #
 # Code under test (Warren's sources, swift-w3c-trace-context) is instrumented with
 # -sanitize=fuzzer,address; the other package dependencies (swift-log, swift-collections,
@@ -32,7 +33,7 @@ cd "$(dirname "$0")/.."
 command -v swiftc >/dev/null 2>&1 || PATH=/opt/swift/usr/bin:$PATH
 
 out=.build-fuzz
-targets=(amqp-url field-table settings traceparent)
+targets=(amqp-url field-table settings traceparent yaml)
 command=${1:-}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] || set -- "${targets[@]}"
@@ -173,6 +174,7 @@ settings_sources=(
     Sources/Warren/Scheduling/MissedTickPolicy.swift
 )
 traceparent_sources=(Sources/Warren/Tracing/TraceHeaders.swift Sources/Warren/Tracing/AMQPHeaderPropagation.swift)
+yaml_sources=(Sources/WarrenCLI/YAML*.swift Sources/WarrenCLI/JSONValue.swift)
 
 # link TARGET MAIN_SOURCE MODULES...: the fuzzer executable.
 link() {
@@ -209,6 +211,10 @@ build() {
             module WarrenSettings "WarrenAMQP Logging" "${instrumented[@]}" -enable-testing -package-name warren -I Sources/CRabbitMQ \
                 -- "${settings_sources[@]}"
             link settings fuzz/SettingsFuzz.swift WarrenSettings WarrenAMQP Logging
+            ;;
+        yaml)
+            module WarrenYAML "" "${instrumented[@]}" -enable-testing -- "${yaml_sources[@]}"
+            link yaml fuzz/YAMLFuzz.swift WarrenYAML
             ;;
         traceparent)
             wait "$tracing_deps"
