@@ -97,7 +97,7 @@ let package = Package(
             name: "WarrenAMQPTests",
             dependencies: ["WarrenAMQP", "CRabbitMQ", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "WarrenTests", dependencies: ["Warren"]),
+        .testTarget(name: "WarrenTests", dependencies: ["Warren", .product(name: "MetricsTestKit", package: "swift-metrics")]),
         .testTarget(
             name: "WarrenHostingTests",
             dependencies: [

@@ -18,7 +18,7 @@ import Metrics
 /// | `warren_message_age_seconds` | histogram | `queue` (publish → handler start, see `MessageAge`) |
 /// | `warren_messages_in_flight` | gauge | `queue` |
 /// | `warren_concurrency_limit` | gauge | `queue` (the configured concurrency, set once: the ceiling of `warren_messages_in_flight`) |
-/// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others |
+/// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others (a stall leaves `consuming` at 1) |
 /// | `warren_reconnects_total` | counter | `queue` |
 /// | `warren_broker_node` | gauge | `queue`, `node` (`host:port` of a configured URL): 1 for the node the consumer is connected to, 0 for the others |
 ///
@@ -47,47 +47,50 @@ struct ConsumerMetrics: Sendable {
     private let nodes: [String: Gauge]
 
     /// Every state the gauge shows, so each series exists (at 0) from the start: all but
-    /// `stalled`, which `WorkerStatus` finds when `/readyz` asks, not on a transition.
+    /// `stalled`, which `WorkerStatus` finds when `/readyz` asks, not on a transition; a stall
+    /// leaves `consuming` at 1 (`WorkerStatus.gaugedState`).
     static let gaugedStates = WorkerStatus.State.allCases.filter { $0 != .stalled }
 
     /// - Parameters:
     ///   - nodes: every configured node's `host:port`, so each series exists (at 0) from the start.
     ///   - concurrency: the configured concurrency, exported once as `warren_concurrency_limit`
     ///     so that dashboards can show in-flight handlers against their ceiling.
-    init(queue: String, nodes: [String] = [], concurrency: Int? = nil) {
+    ///   - factory: the backend; the bootstrapped one unless a test passes its own (the global
+    ///     bootstrap can happen once per process).
+    init(queue: String, nodes: [String] = [], concurrency: Int? = nil, factory: any MetricsFactory = MetricsSystem.factory) {
         let labels = [("queue", queue)]
-        received = Counter(label: "warren_messages_received_total", dimensions: labels)
-        redelivered = Counter(label: "warren_messages_redelivered_total", dimensions: labels)
-        acked = Counter(label: "warren_messages_acked_total", dimensions: labels)
-        requeuedUnstarted = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "unstarted")])
-        requeuedCopyFailed = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "copy_failed")])
-        retriedImmediately = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "immediate")])
-        retriedLater = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "delayed")])
-        isolated = Counter(label: "warren_messages_isolated_total", dimensions: labels)
-        abandoned = Counter(label: "warren_messages_abandoned_total", dimensions: labels)
-        reconnects = Counter(label: "warren_reconnects_total", dimensions: labels)
-        inFlight = Meter(label: "warren_messages_in_flight", dimensions: labels)
-        handlerDuration = Timer(label: "warren_handler_duration_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
-        messageAge = Timer(label: "warren_message_age_seconds", dimensions: labels, preferredDisplayUnit: .seconds)
+        received = Counter(label: "warren_messages_received_total", dimensions: labels, factory: factory)
+        redelivered = Counter(label: "warren_messages_redelivered_total", dimensions: labels, factory: factory)
+        acked = Counter(label: "warren_messages_acked_total", dimensions: labels, factory: factory)
+        requeuedUnstarted = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "unstarted")], factory: factory)
+        requeuedCopyFailed = Counter(label: "warren_messages_requeued_total", dimensions: labels + [("reason", "copy_failed")], factory: factory)
+        retriedImmediately = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "immediate")], factory: factory)
+        retriedLater = Counter(label: "warren_messages_retried_total", dimensions: labels + [("kind", "delayed")], factory: factory)
+        isolated = Counter(label: "warren_messages_isolated_total", dimensions: labels, factory: factory)
+        abandoned = Counter(label: "warren_messages_abandoned_total", dimensions: labels, factory: factory)
+        reconnects = Counter(label: "warren_reconnects_total", dimensions: labels, factory: factory)
+        inFlight = Meter(label: "warren_messages_in_flight", dimensions: labels, factory: factory)
+        handlerDuration = Timer(label: "warren_handler_duration_seconds", dimensions: labels, preferredDisplayUnit: .seconds, factory: factory)
+        messageAge = Timer(label: "warren_message_age_seconds", dimensions: labels, preferredDisplayUnit: .seconds, factory: factory)
         var deadLettered: [DeadLetterReason: Counter] = [:]
         for reason in DeadLetterReason.allCases {
-            deadLettered[reason] = Counter(label: "warren_messages_dead_lettered_total", dimensions: labels + [("reason", reason.rawValue)])
+            deadLettered[reason] = Counter(label: "warren_messages_dead_lettered_total", dimensions: labels + [("reason", reason.rawValue)], factory: factory)
         }
         self.deadLettered = deadLettered
         var states: [WorkerStatus.State: Gauge] = [:]
         for state in Self.gaugedStates {
-            states[state] = Gauge(label: "warren_connection_state", dimensions: labels + [("state", state.rawValue)])
+            states[state] = Gauge(label: "warren_connection_state", dimensions: labels + [("state", state.rawValue)], factory: factory)
         }
         self.states = states
         var nodeGauges: [String: Gauge] = [:]
         for node in nodes {
-            nodeGauges[node] = Gauge(label: "warren_broker_node", dimensions: labels + [("node", node)])
+            nodeGauges[node] = Gauge(label: "warren_broker_node", dimensions: labels + [("node", node)], factory: factory)
         }
         self.nodes = nodeGauges
         setState(.starting)
         setNode(nil)
         if let concurrency {
-            Gauge(label: "warren_concurrency_limit", dimensions: labels).record(concurrency)
+            Gauge(label: "warren_concurrency_limit", dimensions: labels, factory: factory).record(concurrency)
         }
     }
 
@@ -95,7 +98,8 @@ struct ConsumerMetrics: Sendable {
         deadLettered[reason]?.increment()
     }
 
-    /// Sets the gauge of `state` to 1 and every other state's to 0.
+    /// Sets the gauge of `state` to 1 and every other state's to 0. `state` is one of
+    /// `gaugedStates`: any other would leave every series at 0.
     func setState(_ state: WorkerStatus.State) {
         for (name, gauge) in states { gauge.record(name == state ? 1 : 0) }
     }

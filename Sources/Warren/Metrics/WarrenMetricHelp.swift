@@ -25,7 +25,7 @@ public enum WarrenMetricHelp {
             "Time from publish (timestamp_in_ms header, else the AMQP timestamp) to handler start, in seconds.",
         "warren_messages_in_flight": "Handlers running now.",
         "warren_concurrency_limit": "Configured maximum of handlers running at once (concurrency).",
-        "warren_connection_state": "1 for the consumer's current connection state, 0 for the others.",
+        "warren_connection_state": "1 for the consumer's current connection state, 0 for the others; a stall keeps consuming at 1.",
         "warren_reconnects_total": "Reconnect attempts scheduled after a connection failure.",
         "warren_broker_node": "1 for the broker node (host:port) the consumer is connected to, 0 for the other configured nodes.",
         // Publishing (`PublishMetrics`).

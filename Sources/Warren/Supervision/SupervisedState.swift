@@ -9,7 +9,7 @@ final class SupervisedState: Sendable {
     private struct Guarded {
         var machine: ConnectionStateMachine
         /// The state the gauge shows: the machine's, or `blocked` while a watched publishing
-        /// connection is (see `WorkerStatus.watch`).
+        /// connection is (see `WorkerStatus.watch`); never `stalled` (`WorkerStatus.gaugedState`).
         var shown = WorkerStatus.State.starting
     }
 
@@ -45,7 +45,9 @@ final class SupervisedState: Sendable {
     }
 
     private func showGauge(_ guarded: inout Guarded) {
-        let shown = status.readiness.state
+        // Not `status.readiness.state`: that is `stalled` during a stall, which has no series,
+        // and the gauge would show no state at all until the next transition.
+        let shown = status.gaugedState
         if shown != guarded.shown {
             guarded.shown = shown
             metrics?.setState(shown)

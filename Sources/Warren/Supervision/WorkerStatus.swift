@@ -78,11 +78,27 @@ public final class WorkerStatus: Sendable {
         self.node.withLock { $0 = node }
     }
 
+    /// The state the `warren_connection_state` gauge shows: the readiness's state, except that a
+    /// stall reads as the state under it (`consuming`). A stall is no state of the connection —
+    /// it is up and the consumer registered, deliveries just do not flow — and it is found only
+    /// when asked (`/readyz`, `/healthz`), not on a transition, so a gauge series of its own could
+    /// not follow it; `stalled` has none (`ConsumerMetrics.gaugedStates`). A blocked publishing
+    /// connection still shows as `blocked`.
+    var gaugedState: State {
+        readiness(of: stored.withLock { $0 }).state
+    }
+
     private var readinessWithoutNode: Readiness {
         let stored = stored.withLock { $0 }
         if stored.isReady, let stall = flow.withLock({ $0 })?.stall {
             return Readiness(isReady: false, state: .stalled, reason: stall.reason)
         }
+        return readiness(of: stored)
+    }
+
+    /// The readiness `stored` means, a pending reconnect's countdown and a blocked publishing
+    /// connection included, without looking for a stall.
+    private func readiness(of stored: Stored) -> Readiness {
         guard let retryAt = stored.retryAt else {
             if stored.isReady, let blocked = blockedPublisher {
                 return Readiness(isReady: false, state: .blocked, reason: blocked)
