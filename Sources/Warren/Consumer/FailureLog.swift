@@ -1,0 +1,44 @@
+import Logging
+
+/// What the log lines of a failed message say about its failure (`error_type`, `reason`,
+/// `duration_ms`, beside the message's own fields from `MessageContext.logger`), kept as values
+/// until a line is written.
+///
+/// A failed message waits in its connection's `SettlementPipeline` for its copy's confirm, up to
+/// `prefetch` of them at once: holding the parts instead of a ready-made `Logger` keeps a
+/// metadata dictionary per waiting message out of memory, and its one outcome line passes the
+/// failure's fields with the line's own in a single dictionary instead of three more copies of
+/// the logger's.
+struct FailureLog: Sendable {
+    var context: MessageContext
+    /// `DeadLetterHeaders.errorTypeName` of the handler's error.
+    var errorType: String
+    /// The handler's error, described (`"\(error)"`).
+    var reason: String
+    var durationMilliseconds: Int64
+
+    /// The message's logger with the failure's fields: for the rare lines a settlement may add
+    /// (the copy tried again, the message requeued or abandoned).
+    var logger: Logger {
+        var logger = context.logger
+        for (key, value) in fields { logger[metadataKey: key] = value }
+        return logger
+    }
+
+    /// Writes the settled message's one outcome line at `warning`: the same fields as
+    /// `logger.warning(message, metadata: metadata)` would write.
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata) {
+        context.logger.warning(message(), metadata: adding(to: metadata()))
+    }
+
+    private var fields: Logger.Metadata { adding(to: [:]) }
+
+    private func adding(to metadata: Logger.Metadata) -> Logger.Metadata {
+        var metadata = metadata
+        metadata.reserveCapacity(metadata.count + 3)
+        metadata["error_type"] = .string(errorType)
+        metadata["reason"] = .string(reason)
+        metadata["duration_ms"] = .string("\(durationMilliseconds)")
+        return metadata
+    }
+}
