@@ -27,8 +27,21 @@ struct FailureLog: Sendable {
 
     /// Writes the settled message's one outcome line at `warning`: the same fields as
     /// `logger.warning(message, metadata: metadata)` would write.
+    ///
+    /// Without a metadata provider, the message's fields go with the line's too, on the
+    /// consumer's logger: the same line (the message's and the line's keys never collide, and
+    /// both win over the consumer's), without a logger of its own built key by key. A provider
+    /// sits between a logger's fields and a line's, so with one the message's logger is built.
     func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata) {
-        context.logger.warning(message(), metadata: adding(to: metadata()))
+        let base = context.baseLogger
+        guard base.logLevel <= .warning else { return }
+        guard base.metadataProvider == nil else {
+            return context.logger.warning(message(), metadata: adding(to: metadata()))
+        }
+        let line = metadata()
+        var all = context.messageMetadata(reservingCapacity: line.count + 3)
+        all.merge(adding(to: line)) { _, line in line }
+        base.warning(message(), metadata: all)
     }
 
     private var fields: Logger.Metadata { adding(to: [:]) }
