@@ -16,7 +16,8 @@ import WarrenAMQP
     }
 
     /// The outcome line, with or without a metadata provider, has exactly the fields the
-    /// message's logger with the failure's fields set on it writes, values included.
+    /// message's logger with the failure's fields set on it writes, values included (a key the
+    /// line shares with the message's fields is the line's).
     @Test(arguments: [false, true])
     func theOutcomeLineIsTheMessageLoggersLine(withProvider: Bool) throws {
         let capture = try LogOutputCapture()
@@ -24,13 +25,13 @@ import WarrenAMQP
         var base = capture.logger(.json, metadataProvider: provider)
         base[metadataKey: "worker"] = "w1"
         let log = FailureLog(context: context(base), errorType: "DemoFailure", reason: "it \"broke\"", durationMilliseconds: 7)
-        log.warning("message failed; dead-lettered", metadata: ["event": "message.dead_lettered", "attempts": "2"])
+        log.warning("message failed; dead-lettered", metadata: ["event": "message.dead_lettered", "attempts": "2", "queue": "from the line"])
 
         var expected = context(base).logger
         expected[metadataKey: "error_type"] = "DemoFailure"
         expected[metadataKey: "reason"] = "it \"broke\""
         expected[metadataKey: "duration_ms"] = "7"
-        expected.warning("message failed; dead-lettered", metadata: ["event": "message.dead_lettered", "attempts": "2"])
+        expected.warning("message failed; dead-lettered", metadata: ["event": "message.dead_lettered", "attempts": "2", "queue": "from the line"])
 
         let lines = try parseJSONLines(capture.lines().joined(separator: "\n"))
         try #require(lines.count == 2)
@@ -41,6 +42,7 @@ import WarrenAMQP
         #expect(got["attempt"] as? String == "2" && got["delivery_tag"] as? String == "42" && got["worker"] as? String == "w1")
         #expect(got["error_type"] as? String == "DemoFailure" && got["duration_ms"] as? String == "7")
         #expect((got["provided"] as? String == "p") == withProvider)
+        #expect(got["queue"] as? String == "from the line")
     }
 
     /// Below `warning` nothing is written (and the line's metadata is not built).

@@ -21,37 +21,32 @@ struct FailureLog: Sendable {
     /// (the copy tried again, the message requeued or abandoned).
     var logger: Logger {
         var logger = context.logger
-        for (key, value) in fields { logger[metadataKey: key] = value }
+        logger[metadataKey: "error_type"] = .string(errorType)
+        logger[metadataKey: "reason"] = .string(reason)
+        logger[metadataKey: "duration_ms"] = .string("\(durationMilliseconds)")
         return logger
     }
 
     /// Writes the settled message's one outcome line at `warning`: the same fields as
     /// `logger.warning(message, metadata: metadata)` would write.
     ///
-    /// Without a metadata provider, the message's fields go with the line's too, on the
-    /// consumer's logger: the same line (the message's and the line's keys never collide, and
-    /// both win over the consumer's), without a logger of its own built key by key. A provider
-    /// sits between a logger's fields and a line's, so with one the message's logger is built.
+    /// Without a metadata provider, the message's and the failure's fields go with the line's,
+    /// in one dictionary, on the consumer's logger: the same line (each wins over the ones
+    /// before it, as on `logger`, and all over the consumer's), without a logger of its own built
+    /// key by key. A provider sits between a logger's fields and a line's, so with one `logger`
+    /// is built.
     func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata) {
         let base = context.baseLogger
         guard base.logLevel <= .warning else { return }
         guard base.metadataProvider == nil else {
-            return context.logger.warning(message(), metadata: adding(to: metadata()))
+            return logger.warning(message(), metadata: metadata())
         }
         let line = metadata()
-        var all = context.messageMetadata(reservingCapacity: line.count + 3)
-        all.merge(adding(to: line)) { _, line in line }
+        var all = context.messageMetadata(reservingCapacity: 3 + line.count)
+        all["error_type"] = .string(errorType)
+        all["reason"] = .string(reason)
+        all["duration_ms"] = .string("\(durationMilliseconds)")
+        for (key, value) in line { all[key] = value }
         base.warning(message(), metadata: all)
-    }
-
-    private var fields: Logger.Metadata { adding(to: [:]) }
-
-    private func adding(to metadata: Logger.Metadata) -> Logger.Metadata {
-        var metadata = metadata
-        metadata.reserveCapacity(metadata.count + 3)
-        metadata["error_type"] = .string(errorType)
-        metadata["reason"] = .string(reason)
-        metadata["duration_ms"] = .string("\(durationMilliseconds)")
-        return metadata
     }
 }
