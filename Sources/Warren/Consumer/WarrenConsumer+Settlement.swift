@@ -60,14 +60,13 @@ extension WarrenConsumer {
             span.attributes["error.type"] = errorType
             span.setStatus(SpanStatus(code: .error, message: category.rawValue))
         }
-        var logger = context.logger
-        logger[metadataKey: "error_type"] = .string(errorType)
-        logger[metadataKey: "reason"] = "\(error)"
-        logger[metadataKey: "duration_ms"] = "\(elapsedMilliseconds())"
+        // Described once, for the log's `reason` and the copy's `x-warren-error-message` (the
+        // same text: a `PermanentFailure` describes itself as its wrapped error).
+        let errorDescription = "\(error)"
+        let log = FailureLog(context: context, errorType: errorType, reason: errorDescription, durationMilliseconds: elapsedMilliseconds())
         let headers = DeadLetterHeaders.adding(
-            to: delivery.properties.headers ?? [:], error: error, errorType: errorType, attempts: context.attempt,
-            exchange: delivery.exchange, routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
-        let messageLogger = logger
+            to: delivery.properties.headers ?? [:], errorType: errorType, errorDescription: errorDescription,
+            attempts: context.attempt, exchange: delivery.exchange, routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
 
         let route: CopyRoute
         // What an acked original logs and counts: written once, after the ack.
@@ -81,7 +80,7 @@ extension WarrenConsumer {
             settled = { [metrics] in
                 metrics.retriedLater.increment()
                 span?.attributes["warren.outcome"] = "retry_scheduled"
-                messageLogger.warning("message failed; retry scheduled", metadata: [
+                log.warning("message failed; retry scheduled", metadata: [
                     "event": "message.retry_scheduled", "delay_ms": "\(delay.milliseconds)", "next_attempt": "\(nextAttempt)",
                     "retry_queue": "\(retryQueue)",
                 ])
@@ -92,25 +91,24 @@ extension WarrenConsumer {
             settled = { [metrics] in
                 metrics.deadLettered(category)
                 span?.attributes["warren.outcome"] = "dead_lettered"
-                messageLogger.warning("message failed; dead-lettered", metadata: [
+                log.warning("message failed; dead-lettered", metadata: [
                     "event": "message.dead_lettered", "dead_letter_reason": "\(category.rawValue)", "attempts": "\(attempt)",
                 ])
             }
         }
         let copy = await startCopy(of: delivery, route: route)
         let finish: @Sendable ((any Error)?) async -> Void = { firstError in
-            let logger = messageLogger
             // The second copy (if any) nests under the message's span, as the first one does.
             if let span {
                 await ServiceContext.withValue(span.context) {
                     await self.finishSettlement(
-                        delivery, route: route, firstError: firstError, on: connection, counts: counts, span: span, logger: logger,
+                        delivery, route: route, firstError: firstError, on: connection, counts: counts, span: span, log: log,
                         settled: settled)
                 }
                 span.end()
             } else {
                 await self.finishSettlement(
-                    delivery, route: route, firstError: firstError, on: connection, counts: counts, span: nil, logger: logger,
+                    delivery, route: route, firstError: firstError, on: connection, counts: counts, span: nil, log: log,
                     settled: settled)
             }
         }
@@ -131,15 +129,15 @@ extension WarrenConsumer {
     /// original and runs `settled` (its outcome line and metrics), or falls back (`fallBack`).
     private func finishSettlement(
         _ delivery: AMQPDelivery, route: CopyRoute, firstError: (any Error)?, on connection: AMQPConnection, counts: DrainCounts,
-        span: (any Span)?, logger: Logger, settled: @Sendable () -> Void
+        span: (any Span)?, log: FailureLog, settled: @Sendable () -> Void
     ) async {
         if let firstError,
-           let copyError = await publishCopyOnceMore(of: delivery, after: firstError, on: connection, route: route, logger: logger)
+           let copyError = await publishCopyOnceMore(of: delivery, after: firstError, on: connection, route: route, logger: log.logger)
         {
-            return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: logger)
+            return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: log.logger)
         }
         guard connection.ack(delivery.deliveryTag) else {
-            return abandonedAfterCopy(counts: counts, span: span, logger: logger)
+            return abandonedAfterCopy(counts: counts, span: span, logger: log.logger)
         }
         settled()
     }

@@ -38,16 +38,27 @@ public struct MessageContext: Sendable {
     /// path every message takes): keep it in a local when logging several lines.
     public var logger: Logger {
         var logger = baseLogger
-        logger[metadataKey: "queue"] = .string(queue)
-        logger[metadataKey: "message_id"] = .string(properties.messageID ?? "")
-        if let correlationID = properties.correlationID { logger[metadataKey: "correlation_id"] = .string(correlationID) }
-        logger[metadataKey: "delivery_tag"] = .stringConvertible(deliveryTag)
-        logger[metadataKey: "redelivered"] = .stringConvertible(redelivered)
-        logger[metadataKey: "attempt"] = .stringConvertible(attempt)
-        if let trace { logger[metadataKey: "trace_id"] = .string(trace.traceID) }
+        logger.handler.metadata.merge(messageMetadata(reservingCapacity: 0)) { _, message in message }
         return logger
     }
-    private let baseLogger: Logger
+
+    /// The fields `logger` adds to the consumer's logger, in a dictionary with room for
+    /// `extra` more (a line's own, passed with these in one dictionary).
+    func messageMetadata(reservingCapacity extra: Int) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [:]
+        metadata.reserveCapacity(7 + extra)
+        metadata["queue"] = .string(queue)
+        metadata["message_id"] = .string(properties.messageID ?? "")
+        if let correlationID = properties.correlationID { metadata["correlation_id"] = .string(correlationID) }
+        metadata["delivery_tag"] = .stringConvertible(deliveryTag)
+        metadata["redelivered"] = .stringConvertible(redelivered)
+        metadata["attempt"] = .stringConvertible(attempt)
+        if let trace { metadata["trace_id"] = .string(trace.traceID) }
+        return metadata
+    }
+
+    /// The consumer's logger, without the message's fields.
+    let baseLogger: Logger
     /// When the per-message timeout cancels the handler, if one is configured.
     public let deadline: ContinuousClock.Instant?
 

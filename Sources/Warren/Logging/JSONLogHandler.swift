@@ -62,7 +62,14 @@ public struct JSONLogHandler: LogHandler {
 
     /// The whole line for `event`, newline included.
     func line(for event: LogEvent) -> String {
-        var line = "{\"ts\":\"\(UTCTimestamp.now())\",\"level\":\"\(event.level.rawValue)\",\"logger\":"
+        var line = ""
+        // Most lines fit: one allocation instead of the several a growing string makes.
+        line.reserveCapacity(512)
+        line += "{\"ts\":\""
+        line += UTCTimestamp.now()
+        line += "\",\"level\":\""
+        line += event.level.rawValue
+        line += "\",\"logger\":"
         JSONText.appendString(label, to: &line)
         line += ",\"msg\":"
         JSONText.appendString(event.message.description, to: &line)
