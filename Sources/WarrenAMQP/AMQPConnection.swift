@@ -151,6 +151,9 @@ public final class AMQPConnection: Sendable {
     /// finishes after `cancel(consumerTag:)` or `close()`, and throws when the broker cancels the
     /// consumer or the connection fails. Every delivery must be acked or nacked on this connection.
     ///
+    /// The owner thread hands over the deliveries it read in one turn together (`AMQPDeliveries`):
+    /// one wake-up of the reading task per turn, not one per delivery.
+    ///
     /// The stream holds at most the prefetch: the broker sends no more unacked deliveries. When
     /// its reader goes away (the iterating task is cancelled), the consumer is cancelled on the
     /// broker and deliveries that arrive for it are requeued (`basic.nack`, requeue), never
@@ -164,7 +167,7 @@ public final class AMQPConnection: Sendable {
     ///   - consumerTag: the tag to consume under; empty lets the broker choose one.
     ///   - arguments: `basic.consume` arguments (such as `x-priority`).
     public func consume(queue: String, prefetch: UInt16? = nil, consumerTag: String = "", arguments: AMQPTable = [:]) async throws -> AMQPConsumer {
-        let (stream, continuation) = AsyncThrowingStream<AMQPDelivery, Error>.makeStream()
+        let (stream, continuation) = AsyncThrowingStream<[AMQPDelivery], Error>.makeStream()
         let registration = ConsumerRegistration(continuation)
         let mailbox = self.mailbox
         let abandon: @Sendable () -> Void = {
@@ -178,7 +181,7 @@ public final class AMQPConnection: Sendable {
                 if let prefetch { try loop.raw.setPrefetch(prefetch) }
                 return try loop.registerConsumer(queue: queue, consumerTag: consumerTag, arguments: arguments, registration: registration)
             }
-            return AMQPConsumer(tag: tag, deliveries: stream)
+            return AMQPConsumer(tag: tag, deliveries: AMQPDeliveries(batches: stream))
         } catch {
             // Cancelled while the owner thread may still register it: have it cancelled there.
             abandon()
@@ -267,7 +270,7 @@ public struct AMQPConsumer: Sendable {
     public let tag: String
     /// The deliveries in order (see `AMQPConnection.consume`); iterate it from one task. Ack or
     /// nack each on the same connection.
-    public let deliveries: AsyncThrowingStream<AMQPDelivery, Error>
+    public let deliveries: AMQPDeliveries
 }
 
 /// Hands the connect result to the awaiting task exactly once, whether it comes from the owner

@@ -38,6 +38,8 @@ final class ConnectionLoop {
     /// The consumer of the last delivery: nearly every delivery has the same one, and its tag
     /// is the same `String` (`RepeatedText`), so comparing beats hashing it into `consumers`.
     private var lastConsumer: (tag: String, registration: ConsumerRegistration)?
+    /// Consumers with deliveries read but not yet handed over (nearly always one, or none).
+    private var withPending: [ConsumerRegistration] = []
     private var confirms = ConfirmTracker()
     private var acks = AckCoalescer()
     /// Publishes held while the broker blocks the connection, in call order.
@@ -144,6 +146,9 @@ final class ConnectionLoop {
         var read = false
         // Stamped once per batch, not per frame (a clock read per delivery showed in profiles).
         defer { if read { lastInput = .now } }
+        // Everything read in this turn, even if it ends with an error, reaches its reader in one
+        // batch (one wake-up).
+        defer { handOverDeliveries() }
         for _ in 0..<512 {
             guard let event = try raw.nextEvent() else { return }
             read = true
@@ -156,15 +161,15 @@ final class ConnectionLoop {
         switch event {
         case .delivery(let delivery):
             acks.delivered(delivery.deliveryTag)
-            guard let consumer = consumer(tagged: delivery.consumerTag),
-                  case .enqueued = consumer.continuation.yield(delivery)
-            else {
-                // Nobody will handle it (its consumer was cancelled, or stopped iterating):
-                // hand it straight back rather than hold it unsettled forever.
+            guard let consumer = consumer(tagged: delivery.consumerTag) else {
+                // Nobody will handle it (its consumer was cancelled): hand it straight back
+                // rather than hold it unsettled forever.
                 try raw.nack(delivery.deliveryTag, requeue: true)
                 acks.nacked(delivery.deliveryTag)
                 return
             }
+            if consumer.pending.isEmpty { withPending.append(consumer) }
+            consumer.pending.append(delivery)
         case .publishConfirmed(let tag, let multiple):
             confirms.settle(upTo: tag, multiple: multiple, acked: true)
         case .publishNacked(let tag, let multiple):
@@ -172,6 +177,7 @@ final class ConnectionLoop {
         case .returned(let code, let text):
             confirms.markReturned(.unroutable(replyCode: code, replyText: text))
         case .consumerCancelled(let tag):
+            handOverDeliveries()  // those sent before the cancel are still handled
             consumers.removeValue(forKey: tag)?.continuation.finish(throwing: AMQPError.consumerCancelled(consumerTag: tag))
         case .blocked(let reason):
             blocked = true
@@ -180,6 +186,35 @@ final class ConnectionLoop {
             blocked = false
             onEvent(.unblocked)
             releaseHeldPublishes()
+        }
+    }
+
+    /// Hands each consumer the deliveries read for it since the last hand-over, as one batch.
+    /// Called at the end of every `pump()` and before any consumer stream finishes, so a reader
+    /// gets every delivery read before its stream's end, in order.
+    ///
+    /// A consumer whose reader went away gets none: with `nackRefused` they are handed straight
+    /// back to the broker (`basic.nack`, requeue) rather than held unsettled forever; without it
+    /// (the channel or connection is already gone, and their tags with it) they are dropped.
+    private func handOverDeliveries(nackRefused: Bool = true) {
+        guard !withPending.isEmpty else { return }
+        let consumers = withPending
+        withPending = []
+        var nacking = nackRefused
+        for consumer in consumers {
+            let batch = consumer.pending
+            consumer.pending = []
+            guard case .terminated = consumer.continuation.yield(batch), nacking, !finished else { continue }
+            do {
+                for delivery in batch {
+                    try raw.nack(delivery.deliveryTag, requeue: true)
+                    acks.nacked(delivery.deliveryTag)
+                }
+            } catch {
+                // The channel or connection is gone: so are the other tags.
+                nacking = false
+                failOrRecover(AMQPError(error, context: "basic.nack"))
+            }
         }
     }
 
@@ -238,9 +273,11 @@ final class ConnectionLoop {
     func cancelConsumer(_ tag: String) throws {
         guard consumers[tag] != nil else { return }
         try raw.cancel(consumerTag: tag)
+        defer { handOverDeliveries() }
         while raw.hasBufferedInput, let event = try raw.nextEvent() {
             try dispatch(event)
         }
+        handOverDeliveries()
         consumers.removeValue(forKey: tag)?.continuation.finish()
     }
 
@@ -325,6 +362,7 @@ final class ConnectionLoop {
     private func recoverChannel(after error: AMQPError) {
         guard !finished else { return }
         logger.debug("channel closed by the broker; reopening it", metadata: ["error": "\(error)"])
+        handOverDeliveries(nackRefused: false)  // read before the channel closed: handled, then abandoned
         let consumers = self.consumers
         self.consumers = [:]
         for (_, consumer) in consumers { consumer.continuation.finish(throwing: error) }
@@ -358,6 +396,7 @@ final class ConnectionLoop {
         closeError = error
         // From here on `send` refuses; what was queued and not yet taken is refused now.
         for command in mailbox.close(with: error) { Self.refuse(command, with: error) }
+        handOverDeliveries(nackRefused: false)  // read before the end: handled, then abandoned (tags are dead)
         let consumers = self.consumers
         self.consumers = [:]
         for (_, consumer) in consumers {
@@ -375,12 +414,14 @@ final class ConnectionLoop {
 /// Owner-thread confined except for `continuation`, which is thread-safe; it is created by the
 /// calling task and handed over in a command.
 final class ConsumerRegistration: @unchecked Sendable {
-    // @unchecked: `abandoned` is read and written only on the owner thread (in commands);
+    // @unchecked: `abandoned` and `pending` are read and written only on the owner thread;
     // `continuation` is Sendable.
-    let continuation: AsyncThrowingStream<AMQPDelivery, Error>.Continuation
+    let continuation: AsyncThrowingStream<[AMQPDelivery], Error>.Continuation
     var abandoned = false
+    /// Deliveries read this turn, handed over together at its end (`handOverDeliveries`).
+    var pending: [AMQPDelivery] = []
 
-    init(_ continuation: AsyncThrowingStream<AMQPDelivery, Error>.Continuation) {
+    init(_ continuation: AsyncThrowingStream<[AMQPDelivery], Error>.Continuation) {
         self.continuation = continuation
     }
 }

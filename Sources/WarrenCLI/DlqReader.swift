@@ -13,12 +13,12 @@ import WarrenAMQP
 ///
 /// Used by one task at a time (the command's); only the watchdog state is shared.
 final class DlqReader {
-    private var deliveries: AsyncThrowingStream<AMQPDelivery, Error>.AsyncIterator
+    private var deliveries: AMQPDeliveries.AsyncIterator
     private let watch: Watch
     private let limit: Int
     private(set) var taken = 0
 
-    private init(deliveries: AsyncThrowingStream<AMQPDelivery, Error>, limit: Int, watch: Watch) {
+    private init(deliveries: AMQPDeliveries, limit: Int, watch: Watch) {
         self.deliveries = deliveries.makeAsyncIterator()
         self.limit = limit
         self.watch = watch

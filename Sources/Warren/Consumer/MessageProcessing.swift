@@ -4,7 +4,7 @@ import WarrenAMQP
 /// handler, decode, handle (under the per-message timeout), tear down. Never throws, so the
 /// consumer settles every message from the outcome alone.
 ///
-/// Runs on the message's own task.
+/// Runs on the handler worker task that took the message (see `HandlerPool`).
 struct MessageProcessing: Sendable {
     private let run: @Sendable ([UInt8], MessageContext) async -> HandlerOutcome
 

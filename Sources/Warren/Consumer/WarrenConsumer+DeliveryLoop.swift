@@ -5,8 +5,8 @@ import Tracing
 import WarrenAMQP
 
 /// The delivery loop of one connection: takes each delivery, decides where it runs (beside
-/// others, alone under the crash guard, or given back during a drain) and hands it to a handler
-/// slot.
+/// others, alone under the crash guard, or given back during a drain) and hands it, with a
+/// handler slot, to a worker of the `HandlerPool`.
 extension WarrenConsumer {
     enum ConsumeEnding {
         /// The delivery stream ended after a shutdown began (possibly cut short by cancellation).
@@ -20,7 +20,7 @@ extension WarrenConsumer {
     func consume(
         _ consumer: AMQPConsumer, on connection: AMQPConnection, supervised: SupervisedState,
         limit: ConcurrencyLimit, flow: FlowMonitor, counts: DrainCounts, tracer: (any Tracer)?,
-        handlers: inout ThrowingDiscardingTaskGroup<Error>
+        workers: HandlerPool<HandlerJob>
     ) async -> ConsumeEnding {
         let drain = DrainStart()
         return await withTaskGroup(of: Void.self) { watcher in
@@ -67,12 +67,9 @@ extension WarrenConsumer {
                             ])
                         }
                         if plan == .beside {
-                            handlers.addTask {
-                                defer { limit.release() }
-                                await self.handleSuspect(
-                                    delivery, plan: .beside, marker: marker, guardedBy: crashGuard, on: connection, counts: counts,
-                                    tracer: tracer)
-                            }
+                            // The worker gives the slot back.
+                            workers.submit(HandlerJob(
+                                delivery: delivery, connection: connection, consumerTag: consumer.tag, suspect: (marker, crashGuard)))
                             continue
                         }
                         // Alone: on this task, once every running handler has finished; nothing
@@ -93,11 +90,8 @@ extension WarrenConsumer {
                         }
                         continue
                     }
-                    handlers.addTask {
-                        defer { limit.release() }
-                        await self.handle(delivery, on: connection, counts: counts, tracer: tracer)
-                        self.crashGuard?.unmarked.finished(delivery, consumerTag: consumer.tag, connectionOpen: connection.isOpen)
-                    }
+                    // The worker gives the slot back.
+                    workers.submit(HandlerJob(delivery: delivery, connection: connection, consumerTag: consumer.tag, suspect: nil))
                 }
             } catch {
                 if let started = drain.startedAt, Task.isCancelled {

@@ -8,7 +8,7 @@ import WarrenAMQP
 extension WarrenConsumer {
     /// Runs a suspect (a redelivered message) under the crash guard, as `plan` says: marks the
     /// run, handles the message (or, for a crash loop, dead-letters it without running it), then
-    /// deletes the marker. Beside others on its own task, or alone on the delivery loop's task
+    /// deletes the marker. Beside others on a worker task, or alone on the delivery loop's task
     /// with no other handler running.
     func handleSuspect(
         _ delivery: AMQPDelivery, plan: CrashGuard.Plan, marker: String, guardedBy crashGuard: CrashGuard,

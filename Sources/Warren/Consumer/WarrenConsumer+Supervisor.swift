@@ -67,13 +67,18 @@ extension WarrenConsumer {
             }
         }
         try await withThrowingDiscardingTaskGroup { handlers in
+            let workers = HandlerPool<HandlerJob>()
+            startWorkers(workers, limit: limit, counts: counts, tracer: tracer, in: &handlers)
+            // However the loop below ends (returning or throwing), the group then waits for its
+            // children: idle workers must end too.
+            defer { workers.close() }
             var action = supervised.apply { $0.start() }
             while true {
                 switch action {
                 case .connect(let attempt):
                     action = await connectAndConsume(
                         attempt: attempt, supervised: supervised, limit: limit, flow: flow, counts: counts, deadline: deadline,
-                        tracer: tracer, handlers: &handlers)
+                        tracer: tracer, workers: workers, handlers: &handlers)
                 case .wait(let delay, let attempt, let cause):
                     metrics.reconnects.increment()
                     logger.warning("reconnecting", metadata: [
@@ -104,7 +109,8 @@ extension WarrenConsumer {
     /// Opens a connection, consumes until it ends, and returns the next action.
     func connectAndConsume(
         attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, flow: FlowMonitor, counts: DrainCounts,
-        deadline: DrainDeadline, tracer: (any Tracer)?, handlers: inout ThrowingDiscardingTaskGroup<Error>
+        deadline: DrainDeadline, tracer: (any Tracer)?, workers: HandlerPool<HandlerJob>,
+        handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
         logger.info("connecting", metadata: [
             "event": "worker.connecting", "attempt": "\(attempt)", "url": "\(self.connection.configuration.urls.redacted)",
@@ -149,7 +155,7 @@ extension WarrenConsumer {
 
         let ending = await consume(
             consumer, on: connection, supervised: supervised, limit: limit, flow: flow, counts: counts, tracer: tracer,
-            handlers: &handlers)
+            workers: workers)
         switch ending {
         case .drained(let started, let abandonedBefore, let drainedInFlight, let returned):
             // No new deliveries; wait for the running handlers. If the deadline or a second

@@ -7,7 +7,7 @@ import WarrenAMQP
 /// The consumer span around a message's run, when a tracer is bootstrapped.
 extension WarrenConsumer {
     /// Runs one message through the handler and settles it from the outcome, inside a
-    /// `process <queue>` span when a tracer is bootstrapped. On the message's own task.
+    /// `process <queue>` span when a tracer is bootstrapped. On the worker task running the message.
     /// With `crashLoop`, the handler is not run: the message is dead-lettered with it.
     func handle(
         _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, tracer: (any Tracer)?,

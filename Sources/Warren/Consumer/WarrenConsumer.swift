@@ -19,7 +19,8 @@ import WarrenAMQP
 ///
 /// `run()` opens the broker connection itself, on the connection's own thread, so nothing else
 /// in the process waits on the broker. It declares the topology (`Topology`), sets prefetch and
-/// consumes, running up to `concurrency` handlers at once, one task each. A message is acked
+/// consumes, running up to `concurrency` handlers at once on as many long-lived worker tasks
+/// (`HandlerPool`), each taking one message at a time. A message is acked
 /// only after its handler returned. A failed one is retried or dead-lettered under
 /// `configuration.retryPolicy`, always by publishing a confirmed copy (to `Q.retry.<delay>` or
 /// `Q.dlx`) before acking it (see `settle(failure:…)` for the at-least-once contract), and
@@ -61,11 +62,13 @@ import WarrenAMQP
 /// Where the code is: this file holds the service shell (`run()`, the drain deadline);
 /// `WarrenConsumer+Supervisor` the connection life driven by `ConnectionStateMachine`;
 /// `+DeliveryLoop` where each delivery runs (beside others, alone under the crash guard, or
-/// given back during a drain); `+MessageRunner` one message's handler run and outcome;
+/// given back during a drain); `+Workers` and `HandlerPool` the worker tasks that run them;
+/// `+MessageRunner` one message's handler run and outcome;
 /// `+Settlement` the copies of failed messages; `+Tracing` the consumer span.
 ///
-/// - Important: `run()` must be called once, from the group; handlers run as child tasks of it
-///   on Swift's cooperative pool, and every librabbitmq call on the connection's owner thread.
+/// - Important: `run()` must be called once, from the group; handlers run on worker tasks that
+///   are children of it on Swift's cooperative pool, and every librabbitmq call on the
+///   connection's owner thread.
 public final class WarrenConsumer: Service {
     /// What it consumes and how (queue, prefetch, concurrency, timeouts).
     public let configuration: ConsumerConfiguration

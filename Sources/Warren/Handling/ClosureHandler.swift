@@ -30,7 +30,7 @@ public struct ClosureHandler<Message: Sendable>: MessageHandler {
         try decodeBody(body, context)
     }
 
-    /// Runs the closure on the message's own task (cooperative pool); its error decides retry or
+    /// Runs the closure on the worker task running the message (cooperative pool); its error decides retry or
     /// dead-letter as for any handler.
     public func handle(_ message: Message, context: MessageContext) async throws {
         try await body(message, context)

@@ -26,7 +26,7 @@ import WarrenAMQP
 /// not called.
 ///
 /// - Important: Called concurrently from up to `concurrency` tasks on Swift's cooperative pool
-///   (one task per message): it must be `Sendable` and must not block the thread (no blocking
+///   (long-lived worker tasks, one message at a time each): it must be `Sendable` and must not block the thread (no blocking
 ///   I/O or `sleep`; use async APIs). It should honour task cancellation, which happens when the
 ///   per-message timeout passes or a shutdown overruns its deadline.
 public protocol MessageHandler<Message>: Sendable {

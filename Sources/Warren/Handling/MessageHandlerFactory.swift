@@ -23,8 +23,8 @@
 /// once). If `makeHandler` throws, the message is dead-lettered with that error and there is
 /// nothing to tear down.
 ///
-/// - Important: Both methods run on the message's own task on Swift's cooperative pool, up to
-///   `concurrency` at once: they must not block the thread. `tearDown` runs even when that task
+/// - Important: Both methods run on the worker task running the message, on Swift's cooperative
+///   pool, up to `concurrency` at once: they must not block the thread. `tearDown` runs even when that task
 ///   is cancelled (it should not rely on `Task.sleep` or other cancellable waits to finish).
 public protocol MessageHandlerFactory: Sendable {
     /// The handler `setUp` makes for each message.
