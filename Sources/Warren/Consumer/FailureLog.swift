@@ -21,10 +21,15 @@ struct FailureLog: Sendable {
     /// (the copy tried again, the message requeued or abandoned).
     var logger: Logger {
         var logger = context.logger
-        logger[metadataKey: "error_type"] = .string(errorType)
-        logger[metadataKey: "reason"] = .string(reason)
-        logger[metadataKey: "duration_ms"] = .string("\(durationMilliseconds)")
+        addFields(to: &logger.handler.metadata)
         return logger
+    }
+
+    /// `error_type`, `reason` and `duration_ms`, over any fields of those names in `metadata`.
+    private func addFields(to metadata: inout Logger.Metadata) {
+        metadata["error_type"] = .string(errorType)
+        metadata["reason"] = .string(reason)
+        metadata["duration_ms"] = .string("\(durationMilliseconds)")
     }
 
     /// Writes the settled message's one outcome line at `warning`: the same fields as
@@ -43,9 +48,7 @@ struct FailureLog: Sendable {
         }
         let line = metadata()
         var all = context.messageMetadata(reservingCapacity: 3 + line.count)
-        all["error_type"] = .string(errorType)
-        all["reason"] = .string(reason)
-        all["duration_ms"] = .string("\(durationMilliseconds)")
+        addFields(to: &all)
         for (key, value) in line { all[key] = value }
         base.warning(message(), metadata: all)
     }
