@@ -78,7 +78,7 @@ struct YAMLInline {
             if Self.endsMappingKey(next, inFlow: inFlow) {
                 throw error("a value cannot start with '\(first) ': quote it, or start a list of items on the line after its key")
             }
-        case ",", "]", "}", "%", "@", "`", "\"", "'", "#":
+        case ",", "]", "}", "%", "@", "`":
             throw error("a value starting with \(first) must be quoted")
         default: break
         }
