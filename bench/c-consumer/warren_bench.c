@@ -670,8 +670,8 @@ static int cmd_fail(const char *host, int port, const char *queue,
   route.retry = retry;
 
   double t_start = now_mono();
-  /* Like Warren: the topology and confirm mode on the publishing connection,
-   * then the consumer. */
+  /* The topology first (Warren declares it at every connect), then confirm
+   * mode on the publishing connection, then the consumer. */
   amqp_connection_state_t p = open_conn(host, port);
   declare_failure_topology(p, queue, qtype, retry_queue, ttl_ms);
   amqp_confirm_select(p, CH);
