@@ -26,8 +26,8 @@
 #                      at debug (one line per message) in every pair (target: info costs at most
 #                      10% of the drain rate)
 #   --fake-warren      harness self-test: the C consumer stands in for `warren worker` (expect
-#                      ~1.0x in the drain and latency rows; the failure rows then measure the C
-#                      consumer acking the failure bodies, so ~1.0x of the {} row)
+#                      ~1.0x in the drain and latency rows; in the failure rows the C failure-path
+#                      reference stands in, so expect ~1.0x in the "W / C" reference rows)
 #
 # Environment:
 #   WARREN_AMQP_URL         broker to use (amqp://user:pass@host:port/vhost).
@@ -70,6 +70,9 @@ SCALING=0
 # a round runs, so the transient failure row measures one pass (handler, copy to the retry
 # queue, confirm, ack). The default policy (1s,10s,1m) takes the same path for the first attempt.
 RETRY_DELAY=10m
+# The same delay in ms, for the C failure-path reference's declare of Q.retry.$RETRY_DELAY (the
+# arguments Warren declares it with: x-message-ttl).
+RETRY_TTL_MS=600000
 # The level of the main Warren rounds: the production default (nothing per message at info).
 W_LEVEL=info
 # Targets (issue 17).
@@ -210,11 +213,12 @@ BROKER_PID=$(ss -Hltnp "sport = :$PORT" 2>/dev/null | grep -o 'pid=[0-9]*' | hea
 
 if [ "$FAKE_WARREN" = 1 ]; then
   # BENCH_FAKE_MODE=latency makes it the latency consumer (which prints its histogram and exits
-  # after BENCH_FAKE_COUNT messages); otherwise it consumes until SIGTERM.
+  # after BENCH_FAKE_COUNT messages); BENCH_FAKE_MODE=fail with BENCH_FAKE_ARGS (c_fail_args) the
+  # failure-path reference; otherwise it consumes until SIGTERM.
   cat >"$WARREN_BINARY" <<EOF
 #!/bin/sh
 # bench self-test: plays 'warren worker' with the C consumer
-exec "$CB" "\${BENCH_FAKE_MODE:-consume}" "$HOST" "$PORT" "$QUEUE" "$PREFETCH" "\${BENCH_FAKE_COUNT:-999999999999}"
+exec "$CB" "\${BENCH_FAKE_MODE:-consume}" "$HOST" "$PORT" "$QUEUE" "$PREFETCH" "\${BENCH_FAKE_COUNT:-999999999999}" \${BENCH_FAKE_ARGS:-}
 EOF
   chmod +x "$WARREN_BINARY"
 fi
@@ -302,10 +306,21 @@ wait_watch() {
   return $rc
 }
 
-# start_warren TAG QTYPE HANDLER LEVEL [HTTP_PORT]: `warren worker` in the background (WORKER_PID).
+# c_fail_args QTYPE DEST: the arguments after COUNT of `warren_bench fail` whose copies go where
+# Warren's go for DEST (Q.dead: dead-lettered; Q.retry.<delay>: a retry).
+c_fail_args() {
+  local target=dead
+  [ "$2" = "$QUEUE.dead" ] || target=retry
+  echo "$1 $target $QUEUE.retry.$RETRY_DELAY $RETRY_TTL_MS"
+}
+
+# start_warren TAG QTYPE HANDLER LEVEL [DEST]: `warren worker` in the background (WORKER_PID).
+# DEST (failure rounds) only matters to --fake-warren: the C failure-path reference then plays it.
 start_warren() {
-  local tag=$1 qt=$2 handler=$3 level=$4
-  if [ "$FAKE_WARREN" = 1 ]; then
+  local tag=$1 qt=$2 handler=$3 level=$4 dest=${5:-}
+  if [ "$FAKE_WARREN" = 1 ] && [ -n "$dest" ]; then
+    BENCH_FAKE_MODE=fail BENCH_FAKE_ARGS=$(c_fail_args "$qt" "$dest") "$WARREN_BINARY" >"$OUT/$tag.log" 2>&1 &
+  elif [ "$FAKE_WARREN" = 1 ]; then
     "$WARREN_BINARY" >"$OUT/$tag.log" 2>&1 &
   else
     "$WARREN_BINARY" worker --queue "$QUEUE" --queue-type "$qt" --prefetch "$PREFETCH" \
@@ -347,13 +362,14 @@ worker_alive() {
 
 # ------------------------------------------------------------------ rounds
 # Each round leaves its figures in R[KEY,ROUND,field]. Keys: d.<qtype>.c|noop|demo (drain),
-# f.<qtype>.ok|perm|trans (failure path), l.<qtype>.c|w (latency), s.<name> (scaling),
-# d.classic.q|dbg (--log-cost).
+# f.<qtype>.ok|perm|trans (failure path, Warren), f.<qtype>.c.ok|perm|trans (failure path, the C
+# reference), l.<qtype>.c|w (latency), s.<name> (scaling), d.classic.q|dbg (--log-cost).
 declare -A R
 ROUNDS=()   # "KEY ROUND" in the order run
 
 # drain_round KEY P CONSUMER QTYPE N [BODY HANDLER LEVEL DEST UNTIL EXTRA]
-#   CONSUMER c (the C consumer) or w (warren worker --handler HANDLER --log-level LEVEL).
+#   CONSUMER c (the C consumer; with DEST the C failure-path reference, `warren_bench fail`, whose
+#   copies go where Warren's go for DEST) or w (warren worker --handler HANDLER --log-level LEVEL).
 #   The queue is prefilled with N messages (plus EXTRA left behind: the depth test), the clock
 #   runs from the consumer's start until the ready count is UNTIL (default 0) and, with DEST,
 #   DEST holds N messages (every copy arrived where it belongs).
@@ -363,7 +379,7 @@ drain_round() {
   tag=$(tr . - <<<"$key")-$p
   prefill "$qt" $(( n + extra )) "$body"
   R[$key,$p,prefill_s]=$PREFILL_S
-  [ "$FAKE_WARREN" = 1 ] && dest=   # the C consumer acks everything: no copies to wait for
+  R[$key,$p,who]=$who
   log "round $key #$p: $who, $qt, $n messages${body:+ of $body}, handler $handler${dest:+, until $dest holds $n}"
   if [ -n "$dest" ]; then
     BENCH_WATCH_UNTIL=$until start_watch "$OUT/watch-$tag.txt" $(( n + extra )) "$dest" "$n"
@@ -373,9 +389,13 @@ drain_round() {
   b0=$(broker_ticks); s0=$(sys_busy_ticks)
   t0=$(now)
   if [ "$who" = c ]; then
+    local cmd=(consume "$HOST" "$PORT" "$QUEUE" "$PREFETCH" "$n") fail_args
+    if [ -n "$dest" ]; then
+      read -r -a fail_args <<<"$(c_fail_args "$qt" "$dest")"
+      cmd=(fail "${cmd[@]:1}" "${fail_args[@]}")
+    fi
     timeout "$TIMEOUT" /usr/bin/time -f "%e %U %S %M %w %c" -o "$OUT/time-$tag.txt" \
-      "$CB" consume "$HOST" "$PORT" "$QUEUE" "$PREFETCH" "$n" >"$OUT/consume-$tag.txt" 2>>"$LOG" ||
-      fail "C consumer failed (see $LOG)"
+      "$CB" "${cmd[@]}" >"$OUT/consume-$tag.txt" 2>>"$LOG" || fail "C ${cmd[0]} failed (see $LOG)"
     wait_watch || fail "watcher failed in round $key #$p"
     b1=$(broker_ticks); s1=$(sys_busy_ticks); t_seen=$(now)
     read -r _ usr sys rss vcsw icsw <"$OUT/time-$tag.txt"
@@ -384,8 +404,14 @@ drain_round() {
     R[$key,$p,csw]=$(calc "($vcsw + $icsw) / $n")
     R[$key,$p,other]=$(nonneg "((($s1 - $s0) - ($b1 - $b0)) / $CLK_TCK - $cpu) / ($t_seen - $t0)")
     R[$key,$p,note]="own clock: $(cat "$OUT/consume-$tag.txt")"
+    if [ -n "$dest" ]; then
+      # It exited after acking N; a close with messages still unacked would requeue them (the
+      # ready check below), and the broker must hold none unacked.
+      wait_unacked_zero
+      R[$key,$p,note]="${R[$key,$p,note]}; after its exit $UNACKED_NOTE"
+    fi
   else
-    start_warren "warren-$tag" "$qt" "$handler" "$level"
+    start_warren "warren-$tag" "$qt" "$handler" "$level" "$dest"
     while kill -0 "$WATCH_PID" 2>/dev/null; do worker_alive "warren-$tag"; sleep 0.05; done
     wait_watch || fail "queue did not drain within ${TIMEOUT}s in round $key #$p (see $OUT/warren-$tag.log)"
     t_seen=$(now)
@@ -410,6 +436,8 @@ drain_round() {
   R[$key,$p,rate_d]=$(calc "$n / ($empty - $first)")
   R[$key,$p,us]=$(calc "$cpu * 1e6 / $n")
   R[$key,$p,broker]=$(calc "($b1 - $b0) / $CLK_TCK / ($t_seen - $t0)")
+  # The broker's CPU per message over the round (0 when its pid is unknown: no figure).
+  if [ -n "$BROKER_PID" ]; then R[$key,$p,broker_us]=$(calc "($b1 - $b0) / $CLK_TCK * 1e6 / $n"); fi
   if [ "$until" = 0 ]; then
     got=$(ready)
     [ "$got" = 0 ] || fail "queue holds $got ready messages after round $key #$p"
@@ -553,11 +581,14 @@ fi
 if section failure; then
   for qt in "${QTYPE_LIST[@]}"; do
     for ((p = 1; p <= PAIRS; p++)); do
-      for v in $(in_order "$p" ok perm trans); do
-        case $v in
-          ok) drain_round "f.$qt.ok" "$p" w "$qt" "$FAIL_COUNT" '{}' demo ;;
-          perm) drain_round "f.$qt.perm" "$p" w "$qt" "$FAIL_COUNT" '{"fail":"permanent"}' demo "$W_LEVEL" "$QUEUE.dead" ;;
-          trans) drain_round "f.$qt.trans" "$p" w "$qt" "$FAIL_COUNT" '{"fail":"transient"}' demo "$W_LEVEL" "$QUEUE.retry.$RETRY_DELAY" ;;
+      # Each Warren row beside its C reference (c.ok: the C consumer; c.perm, c.trans: the C
+      # failure-path reference, `warren_bench fail`), on the same bodies.
+      for v in $(in_order "$p" ok c.ok perm c.perm trans c.trans); do
+        who=w; [[ $v == c.* ]] && who=c
+        case ${v#c.} in
+          ok) drain_round "f.$qt.$v" "$p" "$who" "$qt" "$FAIL_COUNT" '{}' demo ;;
+          perm) drain_round "f.$qt.$v" "$p" "$who" "$qt" "$FAIL_COUNT" '{"fail":"permanent"}' demo "$W_LEVEL" "$QUEUE.dead" ;;
+          trans) drain_round "f.$qt.$v" "$p" "$who" "$qt" "$FAIL_COUNT" '{"fail":"transient"}' demo "$W_LEVEL" "$QUEUE.retry.$RETRY_DELAY" ;;
         esac
       done
     done
@@ -622,6 +653,18 @@ line() {
   fi
   return 0
 }
+# ref_line LABEL CKEY WKEY FIELD ENVKEY: an information row, the best FIELD (rate: highest; us,
+# broker_us: lowest) of round CKEY (the C reference) beside WKEY's (Warren), ratio W / C.
+ref_line() {
+  local c w how=min
+  [ "$4" != rate ] || how=max
+  c=$(best "$2" "$4" "$how"); w=$(best "$3" "$4" "$how")
+  if [ "$4" = rate ]; then
+    line "$1" "$(f0 "$c")" "$(f0 "$w")" "$(f3 "$(ratio "$w" "$c")")" "(information: W / C)" "" "$5"
+  else
+    line "$1" "$(f2 "$c")" "$(f2 "$w")" "$(f2 "$(ratio "$w" "$c")")" "(information: W / C)" "" "$5"
+  fi
+}
 f0() { awk -v v="$1" 'BEGIN { if (v ~ /nan/) print "n/a"; else printf "%.0f", v }'; }
 f2() { awk -v v="$1" 'BEGIN { if (v ~ /nan/) print "n/a"; else printf "%.2f", v }'; }
 f3() { awk -v v="$1" 'BEGIN { if (v ~ /nan/) print "n/a"; else printf "%.3f", v }'; }
@@ -631,7 +674,7 @@ C_RSS_KB=0
 for o in "${ROUNDS[@]}"; do
   read -r k p <<<"$o"
   v=${R[$k,$p,rss_kb]:-0}
-  if [[ $k == *.c ]]; then
+  if [[ $k == *.c || ${R[$k,$p,who]:-} == c ]]; then
     C_RSS_KB=$(calc "($v > $C_RSS_KB) ? $v : $C_RSS_KB")
   else
     MAX_W_RSS_KB=$(calc "($v > $MAX_W_RSS_KB) ? $v : $MAX_W_RSS_KB")
@@ -673,6 +716,22 @@ for qt in "${QTYPE_LIST[@]}"; do
       "$(verdict "$r" '>=' "$TARGET_FAIL_RATIO")" "failure_${qt}_${v}_msgs_per_s"
     line "failure $qt $label CPU us/msg" "-" "$(f2 "$(best "f.$qt.$v" us min)")" \
       "$(f2 "$(ratio "$(best "f.$qt.$v" us min)" "$(best "f.$qt.ok" us min)")")" "(x W's {})" "" ""
+  done
+  # The C reference (information, no target): what the failure path costs with a client that
+  # does nothing but the copy, its confirm and the ack, so the broker's share shows.
+  has "f.$qt.c.ok" || continue
+  ref_line "C ref $qt {} msgs/s" "f.$qt.c.ok" "f.$qt.ok" rate "failure_ref_${qt}_ok_msgs_per_s"
+  ref_line "C ref $qt {} broker us/msg" "f.$qt.c.ok" "f.$qt.ok" broker_us "failure_ref_${qt}_ok_broker_cpu_us_per_msg"
+  c_ok=$(best "f.$qt.c.ok" rate max)
+  for v in perm trans; do
+    has "f.$qt.c.$v" || continue
+    label=$([ "$v" = perm ] && echo "dead-letter" || echo "retry queue")
+    ref_line "C ref $qt $label msgs/s" "f.$qt.c.$v" "f.$qt.$v" rate "failure_ref_${qt}_${v}_msgs_per_s"
+    cr=$(ratio "$(best "f.$qt.c.$v" rate max)" "$c_ok"); wr=$(ratio "$(best "f.$qt.$v" rate max)" "$ok")
+    line "C ref $qt $label / own {}" "$(f3 "$cr")" "$(f3 "$wr")" "$(f3 "$(ratio "$wr" "$cr")")" "(information: W / C)" "" \
+      "failure_ref_${qt}_${v}_over_ok"
+    ref_line "C ref $qt $label CPU us/msg" "f.$qt.c.$v" "f.$qt.$v" us "failure_ref_${qt}_${v}_cpu_us_per_msg"
+    ref_line "C ref $qt $label broker us/msg" "f.$qt.c.$v" "f.$qt.$v" broker_us "failure_ref_${qt}_${v}_broker_cpu_us_per_msg"
   done
 done
 
@@ -738,16 +797,16 @@ RUN_S=$(( $(date +%s) - RUN_START ))
   echo "warren: $WARREN_BINARY worker --concurrency $CONCURRENCY --log-level $W_LEVEL --retry-delays $RETRY_DELAY$( [ "$FAKE_WARREN" = 1 ] && echo '  [FAKE: C consumer stands in for warren]')"
   echo
   echo "Rounds (in the order run):"
-  printf '%-18s | %8s | %13s | %10s | %7s | %10s | %8s | %8s | %s\n' \
+  printf '%-20s | %8s | %13s | %10s | %7s | %10s | %8s | %8s | %s\n' \
     round "msgs/s" "msgs/s(drain)" "CPU us/msg" "RSS MB" "start->end" broker other "p50/p99 ms"
   for o in "${ROUNDS[@]}"; do
     read -r k p <<<"$o"
     if [[ $k == l.* ]]; then
       rss=-; [ -z "${R[$k,$p,rss_kb]:-}" ] || rss=$(f2 "$(calc "${R[$k,$p,rss_kb]} / 1024")")
-      printf '%-18s | %8s | %13s | %10s | %7s | %10s | %8s | %8s | %.2f / %.2f\n' "$k #$p" - - - \
+      printf '%-20s | %8s | %13s | %10s | %7s | %10s | %8s | %8s | %.2f / %.2f\n' "$k #$p" - - - \
         "$rss" - - - "$(calc "${R[$k,$p,p50]} * 1000")" "$(calc "${R[$k,$p,p99]} * 1000")"
     else
-      printf '%-18s | %8.0f | %13.0f | %10.2f | %7.2f | %9.3fs | %8.2f | %8.2f |\n' "$k #$p" "${R[$k,$p,rate]}" "${R[$k,$p,rate_d]}" \
+      printf '%-20s | %8.0f | %13.0f | %10.2f | %7.2f | %9.3fs | %8.2f | %8.2f |\n' "$k #$p" "${R[$k,$p,rate]}" "${R[$k,$p,rate_d]}" \
         "${R[$k,$p,us]}" "$(calc "${R[$k,$p,rss_kb]} / 1024")" "${R[$k,$p,span]}" "${R[$k,$p,broker]}" "${R[$k,$p,other]}"
     fi
   done
@@ -758,6 +817,9 @@ RUN_S=$(( $(date +%s) - RUN_START ))
   printf '%s\n' "${TABLE[@]}"
   echo
   echo "ratio: Warren / C; failure rows: Warren's failure rate / Warren's {} rate on the same queue type."
+  echo "C ref rows (failure): the C consumer on {} and the C failure-path reference (copy, confirm, then ack;"
+  echo "             bench/c-consumer/warren_bench.c fail) beside Warren, ratio W / C; '/ own {}' is each client's"
+  echo "             failure rate / its own {} rate; broker CPU us/msg = beam.smp CPU over the round / messages."
   echo "msgs/s     = messages / (consumer start -> ready count 0, and for failure rows every copy in Q.dead or"
   echo "             Q.retry.$RETRY_DELAY), polled every ${POLL_MS} ms over AMQP; start-up included."
   echo "CPU us/msg = consumer process user+sys CPU (start-up included) / messages."

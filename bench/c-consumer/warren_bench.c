@@ -39,6 +39,17 @@
  *       Minimal consumer: basic.qos(PREFETCH), basic.consume(no_ack=false),
  *       amqp_consume_message loop, one basic.ack (multiple=false) per
  *       message; exits after COUNT messages. Prints timings.
+ *   warren_bench fail HOST PORT QUEUE PREFETCH COUNT QUEUE_TYPE dead|retry
+ *                     RETRY_QUEUE TTL_MS
+ *       The failure-path reference: every message fails. Declares what Warren
+ *       declares for failures (QUEUE.dlx fanout -> QUEUE.dead, RETRY_QUEUE
+ *       with x-message-ttl TTL_MS back to QUEUE; all of QUEUE_TYPE), then
+ *       consumes like `consume` and publishes each message's copy, as Warren
+ *       does, on a second connection in confirm mode (persistent, mandatory,
+ *       the x-warren-* headers), to QUEUE.dlx (dead) or RETRY_QUEUE (retry),
+ *       many unconfirmed at once; acks the originals (multiple) only after
+ *       their copies' confirms. Exits after COUNT originals are acked; any
+ *       nack, return or close ends it with status 2. Prints timings.
  *   warren_bench ready HOST PORT QUEUE
  *       Prints the queue's ready message count (passive queue.declare).
  *   warren_bench watch HOST PORT QUEUE START_COUNT INTERVAL_MS TIMEOUT_S
@@ -62,6 +73,7 @@
 #include <amqp_tcp_socket.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +193,32 @@ static void linger_then_close(amqp_connection_state_t c) {
 
 /* ---------------------------------------------------------------- declare */
 
+static amqp_table_entry_t utf8_entry(const char *key, amqp_bytes_t v) {
+  amqp_table_entry_t e;
+  e.key = amqp_cstring_bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_UTF8;
+  e.value.value.bytes = v;
+  return e;
+}
+
+static amqp_table_entry_t i64_entry(const char *key, int64_t v) {
+  amqp_table_entry_t e;
+  e.key = amqp_cstring_bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_I64;
+  e.value.value.i64 = v;
+  return e;
+}
+
+/* Appends to E[N..] the arguments with which Warren declares a quorum queue
+ * that dead-letters at least once (x-dead-letter-strategy, and x-overflow
+ * reject-publish, which it requires); returns the new count. */
+static int add_at_least_once(amqp_table_entry_t *e, int n) {
+  e[n++] = utf8_entry("x-dead-letter-strategy",
+                      amqp_cstring_bytes("at-least-once"));
+  e[n++] = utf8_entry("x-overflow", amqp_cstring_bytes("reject-publish"));
+  return n;
+}
+
 static int cmd_declare(const char *host, int port, const char *queue,
                        const char *dlx, const char *qtype) {
   amqp_connection_state_t c = open_conn(host, port);
@@ -188,25 +226,13 @@ static int cmd_declare(const char *host, int port, const char *queue,
   check_rpc(c, "queue.delete");
 
   amqp_table_entry_t e[5];
-  e[0].key = amqp_cstring_bytes("x-dead-letter-exchange");
-  e[0].value.kind = AMQP_FIELD_KIND_UTF8;
-  e[0].value.value.bytes = amqp_cstring_bytes(dlx);
-  e[1].key = amqp_cstring_bytes("x-queue-type");
-  e[1].value.kind = AMQP_FIELD_KIND_UTF8;
-  e[1].value.value.bytes = amqp_cstring_bytes(qtype);
-  int n = 2;
+  int n = 0;
+  e[n++] = utf8_entry("x-dead-letter-exchange", amqp_cstring_bytes(dlx));
+  e[n++] = utf8_entry("x-queue-type", amqp_cstring_bytes(qtype));
   if (!strcmp(qtype, "quorum")) {
     /* Warren's default quorum arguments (Topology.queueArguments). */
-    e[2].key = amqp_cstring_bytes("x-delivery-limit");
-    e[2].value.kind = AMQP_FIELD_KIND_I64;
-    e[2].value.value.i64 = 20;
-    e[3].key = amqp_cstring_bytes("x-dead-letter-strategy");
-    e[3].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[3].value.value.bytes = amqp_cstring_bytes("at-least-once");
-    e[4].key = amqp_cstring_bytes("x-overflow");
-    e[4].value.kind = AMQP_FIELD_KIND_UTF8;
-    e[4].value.value.bytes = amqp_cstring_bytes("reject-publish");
-    n = 5;
+    e[n++] = i64_entry("x-delivery-limit", 20);
+    n = add_at_least_once(e, n);
   }
   amqp_table_t args = {n, e};
 
@@ -389,25 +415,22 @@ static amqp_connection_state_t open_consumer(const char *host, int port,
   return c;
 }
 
-/* The next delivery into *env: 0, or 2 (reported) when none came for 60 s or
- * the broker stopped the consumer. N of COUNT received so far, for messages. */
-static int next_delivery(amqp_connection_state_t c, amqp_envelope_t *env,
-                         long n, long count) {
+/* One delivery into *env, waiting at most *tv ({0, 0}: only what has already
+ * arrived): 0 = got one, 1 = none came in time, 2 = the broker stopped the
+ * consumer (reported). N of COUNT received so far, for messages. */
+static int receive_delivery(amqp_connection_state_t c, amqp_envelope_t *env,
+                            const struct timeval *tv, long n, long count) {
   for (;;) {
-    struct timeval tv = {60, 0};
-    amqp_maybe_release_buffers(c);
-    amqp_rpc_reply_t r = amqp_consume_message(c, env, &tv, 0);
+    amqp_rpc_reply_t r = amqp_consume_message(c, env, tv, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL)
       return 0;
     if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
-        r.library_error == AMQP_STATUS_TIMEOUT) {
-      fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n", n,
-              count);
-      return 2;
-    }
+        r.library_error == AMQP_STATUS_TIMEOUT)
+      return 1;
     if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
         r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
-      /* A non-delivery frame (e.g. basic.cancel, channel.close). */
+      /* A non-delivery frame (e.g. basic.cancel, channel.close), put back by
+       * amqp_consume_message: read it at once. */
       amqp_frame_t f;
       if (amqp_simple_wait_frame(c, &f) == AMQP_STATUS_OK &&
           f.frame_type == AMQP_FRAME_METHOD &&
@@ -423,6 +446,19 @@ static int next_delivery(amqp_connection_state_t c, amqp_envelope_t *env,
     }
     die_reply(r, "consume");
   }
+}
+
+/* The next delivery into *env: 0, or 2 (reported) when none came for 60 s or
+ * the broker stopped the consumer. N of COUNT received so far, for messages. */
+static int next_delivery(amqp_connection_state_t c, amqp_envelope_t *env,
+                         long n, long count) {
+  static const struct timeval minute = {60, 0};
+  amqp_maybe_release_buffers(c);
+  int rc = receive_delivery(c, env, &minute, n, count);
+  if (rc == 1)
+    fprintf(stderr, "warren_bench: no delivery for 60 s after %ld/%ld\n", n,
+            count);
+  return rc ? 2 : 0;
 }
 
 static int cmd_consume(const char *host, int port, const char *queue,
@@ -449,6 +485,305 @@ static int cmd_consume(const char *host, int port, const char *queue,
   printf("consumed %ld messages: %.3f s since start (%.0f msg/s), "
          "%.3f s since first delivery (%.0f msg/s)\n",
          n, total, n / total, drain, drain > 0 ? n / drain : 0.0);
+  return 0;
+}
+
+/* ------------------------------------------------------------------- fail */
+
+/* The failure-path reference: what any at-least-once client must do when every
+ * message fails, done as cheaply as librabbitmq allows, so that the harness can
+ * tell the broker's cost of a failure from Warren's. For each delivery, as
+ * Warren does (WarrenConsumer+Settlement.swift, SettlementPipeline.swift):
+ *   - a copy (same body and properties, the original's headers plus Warren's
+ *     x-warren-* ones, persistent, mandatory) is published on a SECOND
+ *     connection in confirm mode, at once, many unconfirmed at a time (at most
+ *     the prefetch: only unacked originals have copies in flight);
+ *   - the original is acked only after its copy's confirm. Acks are coalesced:
+ *     after each read of confirms, one basic.ack(multiple) up to the newest
+ *     original whose copy and every earlier copy are confirmed.
+ * One thread polls both sockets; no handler, no logging, no metrics. */
+
+/* Where the copies go and what they say. */
+struct copy_route {
+  amqp_bytes_t exchange;    /* Q.dlx, or "" (the default exchange) for a retry */
+  amqp_bytes_t routing_key; /* NULL bytes: the original's routing key (Q) */
+  int retry;                /* adds x-warren-attempt: 2 */
+  amqp_bytes_t error_message;
+};
+
+/* A copy awaiting its confirm, at ring[seq % prefetch] for publish sequence
+ * number seq (the broker's confirm tag): which original it stands for. */
+struct pending_copy {
+  uint64_t delivery_tag;
+  int confirmed;
+};
+
+/* Declares what Warren declares at connect for the failure path (Topology):
+ * the fanout exchange Q.dlx, Q.dead of QTYPE bound to it, and RETRY_QUEUE of
+ * QTYPE with x-message-ttl TTL_MS dead-lettering back to Q through the default
+ * exchange (quorum: at-least-once). Q itself exists (`declare`). */
+static void declare_failure_topology(amqp_connection_state_t c,
+                                     const char *queue, const char *qtype,
+                                     const char *retry_queue, long ttl_ms) {
+  char dlx[256], dead[256];
+  snprintf(dlx, sizeof dlx, "%s.dlx", queue);
+  snprintf(dead, sizeof dead, "%s.dead", queue);
+  amqp_exchange_declare(c, CH, amqp_cstring_bytes(dlx),
+                        amqp_cstring_bytes("fanout"), 0, 1, 0, 0,
+                        amqp_empty_table);
+  check_rpc(c, "exchange.declare");
+
+  amqp_table_entry_t e[6];
+  int n = 0;
+  e[n++] = utf8_entry("x-queue-type", amqp_cstring_bytes(qtype));
+  amqp_table_t type_only = {n, e};
+  amqp_queue_declare(c, CH, amqp_cstring_bytes(dead), 0, 1, 0, 0, type_only);
+  check_rpc(c, "queue.declare (dead)");
+  amqp_queue_bind(c, CH, amqp_cstring_bytes(dead), amqp_cstring_bytes(dlx),
+                  amqp_empty_bytes, amqp_empty_table);
+  check_rpc(c, "queue.bind (dead)");
+
+  /* Topology.retryQueueArguments */
+  e[n++] = i64_entry("x-message-ttl", ttl_ms);
+  e[n++] = utf8_entry("x-dead-letter-exchange", amqp_cstring_bytes(""));
+  e[n++] = utf8_entry("x-dead-letter-routing-key", amqp_cstring_bytes(queue));
+  if (!strcmp(qtype, "quorum"))
+    n = add_at_least_once(e, n);
+  amqp_table_t retry_args = {n, e};
+  amqp_queue_declare(c, CH, amqp_cstring_bytes(retry_queue), 0, 1, 0, 0,
+                     retry_args);
+  check_rpc(c, "queue.declare (retry)");
+}
+
+/* Publishes ENV's copy along ROUTE on P (in confirm mode): its body and
+ * properties, persistent, mandatory, with the original's headers followed by
+ * the ones Warren adds (DeadLetterHeaders; RetryPolicy.attemptHeader). */
+static void publish_copy(amqp_connection_state_t p, const amqp_envelope_t *env,
+                         const struct copy_route *route) {
+  /* Grown to fit the largest original header table seen; never freed. */
+  static amqp_table_entry_t *h;
+  static int cap;
+  const amqp_basic_properties_t *orig = &env->message.properties;
+  int norig = (orig->_flags & AMQP_BASIC_HEADERS_FLAG)
+                  ? orig->headers.num_entries : 0;
+  if (norig + 7 > cap) {
+    cap = norig + 7;
+    h = realloc(h, (size_t)cap * sizeof *h);
+    if (!h)
+      die("out of memory");
+  }
+  if (norig)
+    memcpy(h, orig->headers.entries, (size_t)norig * sizeof *h);
+
+  /* x-warren-failed-at: RFC 3339 UTC with milliseconds, per copy. */
+  char at[40];
+  struct timespec ts;
+  struct tm tm;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  size_t len = strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(at + len, sizeof at - len, ".%03ldZ", ts.tv_nsec / 1000000L);
+
+  int n = norig;
+  h[n++] = utf8_entry("x-warren-error-type", amqp_cstring_bytes("DemoFailure"));
+  h[n++] = utf8_entry("x-warren-error-message", route->error_message);
+  h[n++] = utf8_entry("x-warren-failed-at", amqp_cstring_bytes(at));
+  h[n++] = i64_entry("x-warren-attempts", 1);
+  h[n++] = utf8_entry("x-warren-original-exchange", env->exchange);
+  h[n++] = utf8_entry("x-warren-original-routing-key", env->routing_key);
+  if (route->retry)
+    h[n++] = i64_entry("x-warren-attempt", 2);
+
+  amqp_basic_properties_t props = *orig;
+  props._flags |= AMQP_BASIC_HEADERS_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
+  props.delivery_mode = 2;
+  props.headers.num_entries = n;
+  props.headers.entries = h;
+  amqp_bytes_t rkey =
+      route->routing_key.bytes ? route->routing_key : env->routing_key;
+  int rc = amqp_basic_publish(p, CH, route->exchange, rkey, 1, 0, &props,
+                              env->message.body);
+  if (rc != AMQP_STATUS_OK) {
+    fprintf(stderr, "warren_bench: publishing a copy: %s\n",
+            amqp_error_string2(rc));
+    exit(2);
+  }
+}
+
+/* Any frame on P but a confirm ends the run: a nack, a basic.return (the
+ * copy's queue is missing) or a close means the copy path is broken. */
+static void die_publisher_frame(const amqp_frame_t *f) {
+  switch (f->payload.method.id) {
+  case AMQP_BASIC_NACK_METHOD:
+    die("a copy was nacked by the broker");
+    break;
+  case AMQP_BASIC_RETURN_METHOD: {
+    amqp_basic_return_t *m = f->payload.method.decoded;
+    fprintf(stderr, "warren_bench: a copy was returned unroutable: %u %.*s\n",
+            m->reply_code, (int)m->reply_text.len,
+            (char *)m->reply_text.bytes);
+    exit(2);
+  }
+  case AMQP_CHANNEL_CLOSE_METHOD:
+  case AMQP_CONNECTION_CLOSE_METHOD: {
+    /* Both start with reply_code, reply_text. */
+    amqp_channel_close_t *m = f->payload.method.decoded;
+    fprintf(stderr, "warren_bench: publishing connection closed: %u %.*s\n",
+            m->reply_code, (int)m->reply_text.len,
+            (char *)m->reply_text.bytes);
+    exit(2);
+  }
+  default:
+    fprintf(stderr, "warren_bench: unexpected method 0x%08x on the publishing "
+                    "connection\n", f->payload.method.id);
+    exit(2);
+  }
+}
+
+static int has_input(amqp_connection_state_t c) {
+  return amqp_frames_enqueued(c) || amqp_data_in_buffer(c);
+}
+
+static int cmd_fail(const char *host, int port, const char *queue,
+                    long prefetch, long count, const char *qtype,
+                    const char *target, const char *retry_queue,
+                    long ttl_ms) {
+  int retry = !strcmp(target, "retry");
+  if ((!retry && strcmp(target, "dead")) || prefetch < 1) {
+    fprintf(stderr, "warren_bench: fail: TARGET is dead or retry, PREFETCH "
+                    ">= 1\n");
+    return 64;
+  }
+  char dlx[256];
+  snprintf(dlx, sizeof dlx, "%s.dlx", queue);
+  struct copy_route route;
+  if (retry) {
+    route.exchange = amqp_cstring_bytes("");
+    route.routing_key = amqp_cstring_bytes(retry_queue);
+    route.error_message = amqp_cstring_bytes("demo failure requested: transient");
+  } else {
+    /* Warren dead-letters with the original's routing key. */
+    route.exchange = amqp_cstring_bytes(dlx);
+    route.routing_key = amqp_empty_bytes;
+    route.error_message = amqp_cstring_bytes("demo failure requested: permanent");
+  }
+  route.retry = retry;
+
+  double t_start = now_mono();
+  /* The topology first (Warren declares it at every connect), then confirm
+   * mode on the publishing connection, then the consumer. */
+  amqp_connection_state_t p = open_conn(host, port);
+  declare_failure_topology(p, queue, qtype, retry_queue, ttl_ms);
+  amqp_confirm_select(p, CH);
+  check_rpc(p, "confirm.select");
+  amqp_connection_state_t c = open_consumer(host, port, queue, prefetch);
+
+  struct pending_copy *ring = calloc((size_t)prefetch, sizeof *ring);
+  if (!ring)
+    die("out of memory");
+  const uint64_t slots = (uint64_t)prefetch;
+  /* Copies are numbered 1, 2, ... in publish order (the confirm tags). */
+  uint64_t published = 0;  /* = deliveries taken */
+  uint64_t confirmed = 0;  /* every copy <= this is confirmed */
+  uint64_t acked = 0;      /* every original up to copy `acked` is acked */
+  long confirm_frames = 0, ack_frames = 0;
+  uint64_t most_unconfirmed = 0;
+  double t_first = 0;
+  const struct timeval now_only = {0, 0};
+
+  while (acked < (uint64_t)count) {
+    /* Wait for either socket unless librabbitmq already holds input. */
+    struct pollfd fds[2] = {
+        {amqp_get_sockfd(c), published < (uint64_t)count ? POLLIN : 0, 0},
+        {amqp_get_sockfd(p), POLLIN, 0}};
+    int buffered = has_input(c) || has_input(p);
+    int rc = poll(fds, 2, buffered ? 0 : 60000);
+    if (rc < 0 && errno != EINTR)
+      die("poll failed");
+    if (rc == 0 && !buffered) {
+      fprintf(stderr, "warren_bench: fail: nothing for 60 s after %" PRIu64
+                      " deliveries, %" PRIu64 " confirmed, %" PRIu64
+                      " acked\n", published, confirmed, acked);
+      return 2;
+    }
+
+    /* Every delivery that has arrived: publish its copy at once. */
+    while (published < (uint64_t)count && (fds[0].revents || has_input(c))) {
+      amqp_envelope_t env;
+      int got = receive_delivery(c, &env, &now_only, (long)published, count);
+      if (got == 2)
+        return 2;
+      if (got == 1)
+        break;
+      if (published == 0)
+        t_first = now_mono();
+      /* At most PREFETCH originals are unacked, so this slot's copy was
+       * confirmed and its original acked. */
+      if (published + 1 - acked > slots)
+        die("more copies in flight than the prefetch allows");
+      publish_copy(p, &env, &route);
+      published++;
+      ring[published % slots].delivery_tag = env.delivery_tag;
+      ring[published % slots].confirmed = 0;
+      amqp_destroy_envelope(&env);
+    }
+    amqp_maybe_release_buffers(c);
+    if (published - confirmed > most_unconfirmed)
+      most_unconfirmed = published - confirmed;
+
+    /* Every confirm that has arrived (a basic.ack may confirm many). */
+    for (;;) {
+      amqp_frame_t f;
+      rc = amqp_simple_wait_frame_noblock(p, &f, &now_only);
+      if (rc == AMQP_STATUS_TIMEOUT)
+        break;
+      if (rc != AMQP_STATUS_OK) {
+        fprintf(stderr, "warren_bench: reading confirms: %s\n",
+                amqp_error_string2(rc));
+        return 2;
+      }
+      if (f.frame_type != AMQP_FRAME_METHOD)
+        continue;
+      if (f.payload.method.id != AMQP_BASIC_ACK_METHOD)
+        die_publisher_frame(&f);
+      amqp_basic_ack_t *a = f.payload.method.decoded;
+      if (a->delivery_tag > published || a->delivery_tag == 0) {
+        fprintf(stderr, "warren_bench: confirm for unknown copy %" PRIu64 "\n",
+                a->delivery_tag);
+        return 2;
+      }
+      confirm_frames++;
+      uint64_t from = a->multiple ? confirmed + 1 : a->delivery_tag;
+      for (uint64_t s = from; s <= a->delivery_tag; s++)
+        if (s > confirmed)
+          ring[s % slots].confirmed = 1;
+      while (confirmed < published && ring[(confirmed + 1) % slots].confirmed)
+        confirmed++;
+    }
+    amqp_maybe_release_buffers(p);
+
+    /* One ack for every original whose copy (and every earlier one) is
+     * confirmed: delivery tags rise with the copies' numbers. */
+    if (confirmed > acked) {
+      if (amqp_basic_ack(c, CH, ring[confirmed % slots].delivery_tag, 1) !=
+          AMQP_STATUS_OK)
+        die("basic.ack failed");
+      acked = confirmed;
+      ack_frames++;
+    }
+  }
+  double t_end = now_mono();
+  linger_then_close(c);
+  close_conn(p);
+  free(ring);
+  double total = t_end - t_start, drain = t_end - t_first;
+  printf("failed %ld messages (copy to %s confirmed, then original acked): "
+         "%.3f s since start (%.0f msg/s), %.3f s since first delivery "
+         "(%.0f msg/s); %ld confirm frames, %ld ack frames, at most %" PRIu64
+         " copies unconfirmed\n",
+         count, retry ? retry_queue : dlx, total, count / total, drain,
+         drain > 0 ? count / drain : 0.0, confirm_frames, ack_frames,
+         most_unconfirmed);
   return 0;
 }
 
@@ -662,6 +997,8 @@ static void usage(void) {
           "  warren_bench pace    HOST PORT QUEUE COUNT SIZE RATE\n"
           "  warren_bench consume HOST PORT QUEUE PREFETCH COUNT\n"
           "  warren_bench latency HOST PORT QUEUE PREFETCH COUNT\n"
+          "  warren_bench fail    HOST PORT QUEUE PREFETCH COUNT QUEUE_TYPE "
+          "dead|retry RETRY_QUEUE TTL_MS\n"
           "  warren_bench ready   HOST PORT QUEUE\n"
           "  warren_bench watch   HOST PORT QUEUE START_COUNT INTERVAL_MS "
           "TIMEOUT_S [DEST DEST_COUNT]\n");
@@ -692,6 +1029,13 @@ int main(int argc, char **argv) {
                          parse_long(argv[6], "COUNT"));
     return cmd_consume(host, port, queue, prefetch,
                        parse_long(argv[6], "COUNT"));
+  }
+  if (!strcmp(cmd, "fail") && argc == 11) {
+    long prefetch = parse_long(argv[5], "PREFETCH");
+    if (prefetch > 65535)
+      usage();
+    return cmd_fail(host, port, queue, prefetch, parse_long(argv[6], "COUNT"),
+                    argv[7], argv[8], argv[9], parse_long(argv[10], "TTL_MS"));
   }
   if (!strcmp(cmd, "ready") && argc == 5)
     return cmd_ready(host, port, queue);
