@@ -60,6 +60,8 @@ public enum JSONMessageDecoding {
     /// `application/json` or ends in `+json`. Compares bytes without building strings: it runs
     /// for every message.
     static func isJSON(_ contentType: String) -> Bool {
+        // What nearly every JSON publisher sets, compared whole before the general rule.
+        if contentType == "application/json" { return true }
         let utf8 = contentType.utf8
         // On the stack, not a heap array per message.
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: utf8.count) { buffer in
