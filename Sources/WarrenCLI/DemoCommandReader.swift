@@ -137,6 +137,21 @@ private struct Reader {
         return true
     }
 
+    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+    private static let quotes = lowBits &* UInt64(UInt8(ascii: "\""))
+    private static let backslashes = lowBits &* UInt64(UInt8(ascii: "\\"))
+
+    /// Whether a byte of `word` is 0 (the classic bit trick: exact as a yes/no).
+    private static func hasZeroByte(_ word: UInt64) -> Bool {
+        (word &- lowBits) & ~word & highBits != 0
+    }
+
+    /// Whether a byte of `word` is below `limit` (at most 128).
+    private static func hasByte(below limit: UInt8, in word: UInt64) -> Bool {
+        (word &- lowBits &* UInt64(limit)) & ~word & highBits != 0
+    }
+
     /// JSON's four blanks (RFC 8259 §2).
     private mutating func skipBlanks() {
         while index < bytes.count {
@@ -167,6 +182,17 @@ private struct Reader {
     private mutating func plainString() -> Range<Int>? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = index
+        // Eight bytes at a time while none of them ends the string or is refused (a quote, a
+        // backslash, a control character, a non-ASCII byte); the loop below looks at the rest
+        // byte by byte. The tests may give false positives (then the byte loop decides), never
+        // false negatives.
+        while index + 8 <= bytes.count {
+            let word = UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)
+            guard word & Self.highBits == 0, !Self.hasByte(below: 0x20, in: word), !Self.hasZeroByte(word ^ Self.quotes),
+                  !Self.hasZeroByte(word ^ Self.backslashes)
+            else { break }
+            index += 8
+        }
         while index < bytes.count {
             let byte = bytes[index]
             index += 1

@@ -84,6 +84,10 @@ import Warren
         "0", "-0", "7", "-12", "007", "1.5", "1e2", "2E1", "123456789012345678", "1234567890123456789", "99999999999999999999",
         "true", "false", "null", #""permanent""#, #""""#, #""a\"b""#, #""é""#, "\"tab\there\"", "{}", "[]", "[1]",
         #"{"a":1}"#, "tru", "nul", "-", "+1", #""x y~""#,
+        // Longer than the eight bytes the reader skips at once, with what ends or refuses a
+        // string at different places in such a word.
+        #""abcdefghijklmnopqrstuvwx""#, #""abcdefgh\"ijklmnop""#, #""abcdefghijk\nlmnop""#, "\"abcdefghij\tklmnop\"",
+        "\"abcdefghijklm\u{7F}nop\"", #""abcdefghijklmnoé""#, #""abcdefghijklmn"pqr""#,
     ]
     private static let fitting: [String: [String]] = {
         let ints = ["0", "7", "-12", "123456789012345678", "null"]
