@@ -168,7 +168,12 @@ final class ConnectionLoop {
                 acks.nacked(delivery.deliveryTag)
                 return
             }
-            if consumer.pending.isEmpty { withPending.append(consumer) }
+            if consumer.pending.isEmpty {
+                withPending.append(consumer)
+                // Sized like the last batch: growing it from empty copied every delivery read
+                // so far at each doubling (issue 17).
+                consumer.pending.reserveCapacity(consumer.lastBatchCount)
+            }
             consumer.pending.append(delivery)
         case .publishConfirmed(let tag, let multiple):
             confirms.settle(upTo: tag, multiple: multiple, acked: true)
@@ -204,6 +209,7 @@ final class ConnectionLoop {
         for consumer in consumers {
             let batch = consumer.pending
             consumer.pending = []
+            consumer.lastBatchCount = batch.count
             guard case .terminated = consumer.continuation.yield(batch), nacking, !finished else { continue }
             do {
                 for delivery in batch {
@@ -414,12 +420,14 @@ final class ConnectionLoop {
 /// Owner-thread confined except for `continuation`, which is thread-safe; it is created by the
 /// calling task and handed over in a command.
 final class ConsumerRegistration: @unchecked Sendable {
-    // @unchecked: `abandoned` and `pending` are read and written only on the owner thread;
+    // @unchecked: `abandoned`, `pending` and `lastBatchCount` are read and written only on the owner thread;
     // `continuation` is Sendable.
     let continuation: AsyncThrowingStream<[AMQPDelivery], Error>.Continuation
     var abandoned = false
     /// Deliveries read this turn, handed over together at its end (`handOverDeliveries`).
     var pending: [AMQPDelivery] = []
+    /// How many the last batch held (at most the prefetch): the next one's starting capacity.
+    var lastBatchCount = 0
 
     init(_ continuation: AsyncThrowingStream<[AMQPDelivery], Error>.Continuation) {
         self.continuation = continuation

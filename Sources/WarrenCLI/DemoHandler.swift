@@ -29,7 +29,7 @@ import WarrenAMQP
 struct DemoHandler: MessageHandler {
     /// What a demo message asks for. Warren decodes it (JSON); a body that is not such an
     /// object is dead-lettered as an `UndecodableMessage` without reaching `handle`.
-    struct DemoCommand: Decodable, Sendable {
+    struct DemoCommand: Decodable, Sendable, Equatable {
         var work_ms: Int?
         var cpu_ms: Int?
         var fail: String?
@@ -46,6 +46,12 @@ struct DemoHandler: MessageHandler {
 
     struct InvalidBody: PermanentError, CustomStringConvertible {
         var description: String
+    }
+
+    /// As every `Decodable` message (`JSONMessageDecoding`), but the usual flat bodies are read
+    /// by `DemoCommandReader` instead of `JSONDecoder`: same messages accepted and refused.
+    func decode(_ body: [UInt8], context: MessageContext) throws -> DemoCommand {
+        try JSONMessageDecoding.decode(DemoCommand.self, from: body, properties: context.properties, trying: DemoCommandReader.read)
     }
 
     func handle(_ command: DemoCommand, context: MessageContext) async throws {

@@ -129,6 +129,36 @@ import Testing
         #expect(acks.trackedCount <= 2 * acks.unsettledCount + 1024 + 50, "tracks \(acks.trackedCount) tags")
     }
 
+    /// Once settled tags were dropped from between the tracked ones (a delivery that stays
+    /// unsettled while thousands after it are acked), a tag is no longer at its distance from
+    /// the first: an ack or nack must still find its own tag, and never another one there.
+    @Test func tagsAreFoundAfterSettledOnesWereDroppedFromBetween() {
+        var acks = AckCoalescer()
+        acks.delivered(1)  // stays unsettled
+        for tag: UInt64 in 2...3000 {
+            acks.delivered(tag)
+            acks.ack(tag)
+            if tag % 10 == 0 { _ = acks.flush() }
+        }
+        _ = acks.flush()
+        #expect(acks.trackedCount < 1100, "tracks \(acks.trackedCount) tags")  // dropped from between
+        for tag: UInt64 in 3001...3005 { acks.delivered(tag) }
+        // Settled long ago: refused, whatever is tracked at their distance from tag 1 now.
+        var staleAccepted: [UInt64] = []
+        for tag: UInt64 in 2...3000 where acks.canNack(tag) || acks.ack(tag) { staleAccepted.append(tag) }
+        #expect(staleAccepted.isEmpty)
+        #expect(acks.flush().isEmpty)
+        let fresh = acks.ack(3003)
+        #expect(fresh)
+        #expect(acks.canNack(3002) && !acks.canNack(3003))
+        acks.nacked(3002)
+        #expect(acks.flush() == [.ack(3003, multiple: false)])
+        #expect(acks.unsettledCount == 4)  // 1, 3001, 3004, 3005
+        let oldest = [acks.ack(1), acks.ack(3001)]
+        #expect(oldest == [true, true])
+        #expect(acks.flush() == [.ack(3001, multiple: true)])
+    }
+
     @Test func acksOfUnknownOrSettledTagsAreRefused() {
         var acks = coalescer(delivered: 1...2)
         let unknown = acks.ack(9)

@@ -88,6 +88,23 @@ import WarrenAMQP
         #expect(throws: UndecodableMessage.self) { try Handler().decode(body, context: text) }
     }
 
+    /// A handler's own faster reader (`decode(_:from:properties:trying:)`) sees only bodies the
+    /// content type, encoding and UTF-8 checks accepted: a reader that reads anything cannot let
+    /// a refused message through (issue 13: an ill-formed body never reaches the handler).
+    @Test func aFastReaderSeesOnlyBodiesTheChecksAccepted() throws {
+        let anything = Order(orderID: "fast", cents: 1)
+        func decode(_ body: [UInt8], _ properties: AMQPProperties) throws -> Order {
+            try JSONMessageDecoding.decode(Order.self, from: body, properties: properties, trying: { _ in anything })
+        }
+        #expect(throws: UndecodableMessage.self) { try decode(body, AMQPProperties(contentType: "text/plain")) }
+        #expect(throws: UndecodableMessage.self) { try decode(body, AMQPProperties(contentEncoding: "gzip")) }
+        #expect(throws: UndecodableMessage.self) { try decode(body + [0xFF], AMQPProperties()) }
+        // Accepted by the checks: its answer is taken, and `nil` leaves the body to JSONDecoder.
+        #expect(try decode(body, AMQPProperties(contentType: "application/json")) == anything)
+        let decoded = try JSONMessageDecoding.decode(Order.self, from: body, properties: AMQPProperties(), trying: { _ in nil })
+        #expect(decoded == Order(orderID: "A-1", cents: 5))
+    }
+
     /// `[UInt8]` handlers get the body as is, whatever its content type.
     @Test func rawHandlersGetTheBodyUnchanged() throws {
         let bytes: [UInt8] = [0, 0xFF, 0x80, 0x7B]

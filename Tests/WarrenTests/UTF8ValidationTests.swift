@@ -25,4 +25,18 @@ import Testing
     func illFormedBytesAreFound(bytes: [UInt8], offset: Int) {
         #expect(UTF8Validation.firstInvalidOffset(in: bytes) == offset)
     }
+
+    /// ASCII is skipped eight bytes at a time: an ill-formed byte is still found at its exact
+    /// offset wherever it sits in or after such a run, and multi-byte text after one is checked.
+    @Test func illFormedBytesAreFoundInsideLongASCIIRuns() {
+        for length in 0..<40 {
+            for position in 0...length {
+                var bytes = Array(repeating: UInt8(ascii: "x"), count: length)
+                bytes.insert(0xFF, at: position)
+                #expect(UTF8Validation.firstInvalidOffset(in: bytes) == position, "length \(length), position \(position)")
+            }
+            let text = String(repeating: "x", count: length) + "é😀" + String(repeating: "y", count: length)
+            #expect(UTF8Validation.firstInvalidOffset(in: Array(text.utf8)) == nil)
+        }
+    }
 }

@@ -11,6 +11,13 @@ enum UTF8Validation {
         bytes.withUnsafeBufferPointer { buffer in
             var offset = 0
             while offset < buffer.count {
+                // Eight ASCII bytes at a time (no high bit set): a JSON body is mostly ASCII.
+                if offset + 8 <= buffer.count,
+                   UnsafeRawPointer(buffer.baseAddress! + offset).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+                {
+                    offset += 8
+                    continue
+                }
                 if buffer[offset] < 0x80 {
                     offset += 1
                     continue

@@ -1,3 +1,5 @@
+@testable import WarrenAMQP
+
 /// Generates YAML configuration files for `YAMLSettingsOracleTests`, reproducibly from a seed:
 /// files built from the subset `YAMLSettings` reads (`wellFormed`), and the same with a few
 /// random edits that often leave the subset, or YAML altogether.
@@ -9,9 +11,9 @@ struct YAMLFileGenerator {
         let wellFormed: Bool
     }
 
-    private var state: UInt64
+    private var state: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { state = SplitMix64(seed: seed) }
 
     /// Plain keys, and quoted ones (some of which could not be plain).
     static let keys = ["queue", "prefetch", "amqp-url", "bind", "retry-delays", "a_b", "x.y", "Key1", "_k"]
@@ -104,14 +106,8 @@ struct YAMLFileGenerator {
         return String(String.UnicodeScalarView(scalars))
     }
 
-    // MARK: - SplitMix64
-
     private mutating func random() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        state.next()
     }
 
     private mutating func int(_ range: ClosedRange<Int>) -> Int {
