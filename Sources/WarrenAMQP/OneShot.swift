@@ -13,6 +13,8 @@ final class OneShot<Value: Sendable>: Sendable {
     private struct State {
         var result: Result<Value, Error>?
         var waiter: CheckedContinuation<Value, Error>?
+        /// What the next wait throws, set by `interrupt` while no task waited.
+        var interruption: (any Error)?
     }
 
     private let state = Mutex(State())
@@ -25,6 +27,10 @@ final class OneShot<Value: Sendable>: Sendable {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, Error>) in
                 let result = state.withLock { state -> Result<Value, Error>? in
                     if let result = state.result { return result }
+                    if let interruption = state.interruption {
+                        state.interruption = nil
+                        return .failure(interruption)
+                    }
                     // Checked under the lock: a cancel that ran before this found no waiter.
                     if Task.isCancelled { return .failure(CancellationError()) }
                     state.waiter = continuation
@@ -39,6 +45,22 @@ final class OneShot<Value: Sendable>: Sendable {
             }
             waiter?.resume(throwing: CancellationError())
         }
+    }
+
+    /// Ends the current wait (or, if no task waits yet, the next one) with `error`, unless the
+    /// result is there first: a waiter's own deadline, enforced by a timer that is not its task
+    /// (cancelling would need a task per wait). The result, when it comes, is still set.
+    func interrupt(throwing error: any Error) {
+        let waiter = state.withLock { state -> CheckedContinuation<Value, Error>? in
+            guard state.result == nil else { return nil }
+            guard let waiter = state.waiter else {
+                state.interruption = error
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(throwing: error)
     }
 
     /// Sets the result and wakes the waiter; returns false (and changes nothing) when a result

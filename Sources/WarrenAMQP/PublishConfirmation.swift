@@ -23,6 +23,14 @@ public final class PublishConfirmation: Sendable {
         try await result.wait()
     }
 
+    /// Ends the task waiting in `wait()` (or the next one to wait) with `error`, unless the
+    /// broker's answer is there first: for a caller whose deadline is kept by a timer of its
+    /// own rather than by a task per wait. The answer still completes the confirmation when it
+    /// comes (giving its window slot back), as for a cancelled wait. From any thread.
+    public func interruptWait(throwing error: any Error) {
+        result.interrupt(throwing: error)
+    }
+
     func complete(_ result: Result<Void, AMQPError>) {
         if self.result.complete(result.mapError { $0 }) { onComplete?() }
     }

@@ -16,6 +16,23 @@ import Testing
         #expect(lines == (0..<10).map { #"{"n":\#($0)}"#[...] })
     }
 
+    /// A burst of lines (a failing queue logs one per message) goes out in one batch: one
+    /// wake-up of the writer and one write(2), not one per line. The second line comes well
+    /// after the writer was woken by the first (which it would otherwise have written alone),
+    /// and well within the gather delay (long here, for a loaded machine).
+    @Test func linesRightBehindTheFirstShareItsBatch() throws {
+        let pipe = try LogTestPipe()
+        defer { pipe.close() }
+        let output = LogOutput(fd: pipe.writeEnd, gatherDelay: .seconds(2))
+        defer { output.close() }
+        output.write("{\"n\":1}\n")
+        Thread.sleep(forTimeInterval: 0.1)
+        output.write("{\"n\":2}\n")
+        #expect(output.flush(timeout: .seconds(10)))
+        #expect(output.batchCount == 1)
+        #expect(pipe.readAvailable().split(separator: "\n") == [#"{"n":1}"#, #"{"n":2}"#])
+    }
+
     @Test func aStalledReaderMakesLinesDropInsteadOfBlockingAndTheDropIsReported() throws {
         let pipe = try LogTestPipe()
         defer { pipe.close() }

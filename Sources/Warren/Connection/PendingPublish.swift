@@ -45,13 +45,21 @@ struct PendingPublish: Sendable {
         }
     }
 
-    /// Waits for the confirm, with no deadline of its own: bound it with `deadline` (a caller
-    /// racing many of them against one timer, as `SettlementPipeline` does).
+    /// Waits for the confirm, with no deadline of its own: bound it with `deadline`, calling
+    /// `expire()` once it passed (a caller whose one timer watches many in turn, as
+    /// `SettlementPipeline` does).
     func waitForConfirm() async throws {
         switch handle {
         case .failed(let error): throw error
         case .confirmation(let confirmation): try await confirmation.wait()
         }
+    }
+
+    /// Ends the `waitForConfirm()` in progress (or the next one) with `timedOut`, unless the
+    /// broker answered first: its `deadline` passed. From any task.
+    func expire() {
+        guard case .confirmation(let confirmation) = handle else { return }
+        confirmation.interruptWait(throwing: timedOut)
     }
 
     /// The error of a wait that reached `deadline`.

@@ -82,22 +82,40 @@ final class SettlementPipeline: Sendable {
     /// Cancelled, each copy's wait throws `CancellationError` at once, and each message falls
     /// back to being abandoned (left unacked for redelivery), as on a handler's task.
     func run() async {
+        // One timer for every copy's deadline, re-armed per copy (see `DeadlineTimer`): a timer
+        // per wait left a cancelled sleep queued in the runtime for 10 s per batch of confirms.
+        let deadlines = DeadlineTimer<PendingPublish> { $0.expire() }
         await withDiscardingTaskGroup { fallbacks in
-            while let batch = await nextBatch() {
-                var index = 0
-                while index < batch.count {
-                    let (confirmed, failure) = await Self.confirms(of: batch[index...])
-                    for entry in batch[index..<index + confirmed] {
-                        entry.copy.finish(nil)
-                        await entry.settle(nil)
+            await withDiscardingTaskGroup { sleepers in
+                while var batch = await nextBatch() {
+                    // Taken from the batch one at a time, so that a settled message's entry
+                    // (its delivery, copy and log fields) is freed at once: while the rest of
+                    // the batch waits, the broker already sends the next messages in its place.
+                    batch.reverse()
+                    while let entry = batch.popLast() {
+                        let deadline = entry.copy.deadline
+                        if deadlines.arm(deadline, for: entry.copy) {
+                            // Not capturing `entry`: the task may outlive its settlement.
+                            sleepers.addTask { await deadlines.sleep(until: deadline) }
+                        }
+                        let failure: (any Error)?
+                        do {
+                            try await entry.copy.waitForConfirm()
+                            failure = nil
+                        } catch {
+                            failure = error
+                        }
+                        entry.copy.finish(failure)
+                        if let failure {
+                            fallbacks.addTask { await entry.settle(failure) }
+                        } else {
+                            await entry.settle(nil)
+                        }
                     }
-                    index += confirmed
-                    guard let failure else { continue }
-                    let entry = batch[index]
-                    index += 1
-                    entry.copy.finish(failure)
-                    fallbacks.addTask { await entry.settle(failure) }
+                    // Nothing to watch while waiting for the next batch.
+                    deadlines.disarm()
                 }
+                sleepers.cancelAll()
             }
         }
         let waiters = state.withLock { state in
@@ -106,47 +124,6 @@ final class SettlementPipeline: Sendable {
             return state.finishWaiters
         }
         for waiter in waiters { waiter.resume() }
-    }
-
-    /// Awaits the confirms of `entries` in order, racing one timer (the first entry's deadline)
-    /// rather than one per copy. Returns how many were confirmed before the first that failed,
-    /// and that one's error: its confirm's, `PublishTimeout` once its deadline passed, or
-    /// `CancellationError`. A timer that fires after the first was confirmed ends the wait
-    /// early (no failure): the caller waits again from the next one, against its own deadline.
-    private static func confirms(of entries: ArraySlice<Entry>) async -> (confirmed: Int, failure: (any Error)?) {
-        guard let first = entries.first else { return (0, nil) }
-        let progress = ConfirmProgress()
-        let winner = await withTaskGroup(of: Result<Bool, any Error>.self) { group in
-            group.addTask {
-                do {
-                    for entry in entries {
-                        try await entry.copy.waitForConfirm()
-                        progress.confirmedOne()
-                    }
-                    return .success(true)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                do {
-                    try await Task.sleep(until: first.copy.deadline)
-                    return .success(false)
-                } catch {
-                    return .failure(error)
-                }
-            }
-            let winner = await group.next() ?? .success(false)
-            // The other child ends before the group returns, so `progress` is final below.
-            group.cancelAll()
-            return winner
-        }
-        let confirmed = progress.count
-        switch winner {
-        case .success(true): return (confirmed, nil)
-        case .success(false): return (confirmed, confirmed == 0 ? first.copy.timedOut : nil)
-        case .failure(let error): return (confirmed, error)
-        }
     }
 
     /// Every entry submitted since the last batch, waiting for one; `nil` once closed and empty.
@@ -170,14 +147,6 @@ final class SettlementPipeline: Sendable {
             }
         }
     }
-}
-
-/// How many of a run of copies were confirmed so far, counted by the task awaiting them.
-private final class ConfirmProgress: Sendable {
-    private let confirmed = Atomic<Int>(0)
-
-    func confirmedOne() { confirmed.add(1, ordering: .relaxed) }
-    var count: Int { confirmed.load(ordering: .relaxed) }
 }
 
 /// The settlement pipeline of each open consuming connection, so that a failing message's task

@@ -69,32 +69,17 @@ extension WarrenConsumer {
             attempts: context.attempt, exchange: delivery.exchange, routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
 
         let route: CopyRoute
-        // What an acked original logs and counts: written once, after the ack.
-        let settled: @Sendable () -> Void
+        let outcome: CopyOutcome
         switch settlement.decision {
         case .retryLater(let delay, let nextAttempt):
             var retryHeaders = headers
             retryHeaders[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
             let retryQueue = RetryPolicy.retryQueue(of: configuration.queue, delay: delay)
             route = CopyRoute(headers: retryHeaders, exchange: "", routingKey: retryQueue)
-            settled = { [metrics] in
-                metrics.retriedLater.increment()
-                span?.attributes["warren.outcome"] = "retry_scheduled"
-                log.warning("message failed; retry scheduled", metadata: [
-                    "event": "message.retry_scheduled", "delay_ms": "\(delay.milliseconds)", "next_attempt": "\(nextAttempt)",
-                    "retry_queue": "\(retryQueue)",
-                ])
-            }
+            outcome = .retryScheduled(delay: delay, nextAttempt: nextAttempt)
         case .deadLetter, .retryNow:
             route = CopyRoute(headers: headers, exchange: configuration.topology.deadLetterExchange, routingKey: delivery.routingKey)
-            let attempt = context.attempt
-            settled = { [metrics] in
-                metrics.deadLettered(category)
-                span?.attributes["warren.outcome"] = "dead_lettered"
-                log.warning("message failed; dead-lettered", metadata: [
-                    "event": "message.dead_lettered", "dead_letter_reason": "\(category.rawValue)", "attempts": "\(attempt)",
-                ])
-            }
+            outcome = .deadLettered(category)
         }
         let copy = await startCopy(of: delivery, route: route)
         let finish: @Sendable ((any Error)?) async -> Void = { firstError in
@@ -103,18 +88,28 @@ extension WarrenConsumer {
                 await ServiceContext.withValue(span.context) {
                     await self.finishSettlement(
                         delivery, route: route, firstError: firstError, on: connection, counts: counts, span: span, log: log,
-                        settled: settled)
+                        outcome: outcome)
                 }
                 span.end()
             } else {
                 await self.finishSettlement(
                     delivery, route: route, firstError: firstError, on: connection, counts: counts, span: nil, log: log,
-                    settled: settled)
+                    outcome: outcome)
             }
         }
         if let pipeline = settlementPipelines.pipeline(for: connection), pipeline.submit(.init(copy: copy, settle: finish)) { return }
         // Its connection's pipeline is closed (the connection ended): settled here.
         await finish(await copy.outcome())
+    }
+
+    /// What an acked original logs and counts, once, after the ack (`settled(_:span:log:)`): a
+    /// value rather than a closure, so that a message waiting for its copy's confirm holds no
+    /// closure and only one copy of its `FailureLog`.
+    enum CopyOutcome: Sendable {
+        /// A copy went to the retry queue `route.routingKey`.
+        case retryScheduled(delay: Duration, nextAttempt: Int)
+        /// A copy went to the dead-letter exchange.
+        case deadLettered(DeadLetterReason)
     }
 
     /// Where a failed message's copy goes, and its headers.
@@ -126,10 +121,10 @@ extension WarrenConsumer {
 
     /// Settles the original once the first copy's outcome is known (`firstError == nil`:
     /// confirmed): publishes once more if it failed (`publishCopyOnceMore`), then acks the
-    /// original and runs `settled` (its outcome line and metrics), or falls back (`fallBack`).
+    /// original and writes its outcome (`settled`: line and metrics), or falls back (`fallBack`).
     private func finishSettlement(
         _ delivery: AMQPDelivery, route: CopyRoute, firstError: (any Error)?, on connection: AMQPConnection, counts: DrainCounts,
-        span: (any Span)?, log: FailureLog, settled: @Sendable () -> Void
+        span: (any Span)?, log: FailureLog, outcome: CopyOutcome
     ) async {
         if let firstError,
            let copyError = await publishCopyOnceMore(of: delivery, after: firstError, on: connection, route: route, logger: log.logger)
@@ -139,7 +134,26 @@ extension WarrenConsumer {
         guard connection.ack(delivery.deliveryTag) else {
             return abandonedAfterCopy(counts: counts, span: span, logger: log.logger)
         }
-        settled()
+        settled(outcome, route: route, span: span, log: log)
+    }
+
+    /// The acked original's one outcome line and its metrics.
+    private func settled(_ outcome: CopyOutcome, route: CopyRoute, span: (any Span)?, log: FailureLog) {
+        switch outcome {
+        case .retryScheduled(let delay, let nextAttempt):
+            metrics.retriedLater.increment()
+            span?.attributes["warren.outcome"] = "retry_scheduled"
+            log.warning("message failed; retry scheduled", metadata: [
+                "event": "message.retry_scheduled", "delay_ms": "\(delay.milliseconds)", "next_attempt": "\(nextAttempt)",
+                "retry_queue": "\(route.routingKey)",
+            ])
+        case .deadLettered(let category):
+            metrics.deadLettered(category)
+            span?.attributes["warren.outcome"] = "dead_lettered"
+            log.warning("message failed; dead-lettered", metadata: [
+                "event": "message.dead_lettered", "dead_letter_reason": "\(category.rawValue)", "attempts": "\(log.context.attempt)",
+            ])
+        }
     }
 
     /// Gives back a delivery that was prefetched but not started (a drain, or a suspect that

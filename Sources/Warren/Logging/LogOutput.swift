@@ -44,13 +44,19 @@ final class LogOutput: Sendable {
     /// Nil when no thread could be started: lines are then written inline, under the lock.
     private let writerThread: pthread_t?
 
+    /// How long the writer, woken by a line, lets the lines right behind it gather before it
+    /// takes them: a failing queue logs a line per message, thousands a second, and a wake-up
+    /// and a `write(2)` per line cost a failed message more CPU than formatting its line (two
+    /// context switches each). A millisecond later, one wake-up and one write carry them all.
+    static let defaultGatherDelay: Duration = .milliseconds(1)
+
     /// Starts the writer thread for `fd`, which the caller keeps owning (``close()`` does not
-    /// close it).
-    init(fd: Int32, capacity: Int = LogOutput.defaultCapacity) {
+    /// close it). `gatherDelay`: see ``defaultGatherDelay``.
+    init(fd: Int32, capacity: Int = LogOutput.defaultCapacity, gatherDelay: Duration = LogOutput.defaultGatherDelay) {
         self.fd = fd
         let buffer = ConditionLock(LogOutputBuffer(capacity: capacity))
         self.buffer = buffer
-        writerThread = LogWriterThread.start { Self.runWriter(buffer, fd: fd) }
+        writerThread = LogWriterThread.start { Self.runWriter(buffer, fd: fd, gatherDelay: gatherDelay) }
     }
 
     deinit {
@@ -89,6 +95,9 @@ final class LogOutput: Sendable {
         if let writerThread, stop() { pthread_join(writerThread, nil) }
     }
 
+    /// Batches the writer took so far (tests check that lines in a burst share one).
+    var batchCount: Int { buffer.withLock { $0.batchesTaken } }
+
     /// Lines dropped so far because the buffer was full.
     var droppedLineCount: Int { buffer.withLock { $0.droppedTotal } }
 
@@ -111,9 +120,9 @@ final class LogOutput: Sendable {
         return wasOpen
     }
 
-    /// The writer thread's loop: take everything queued, write it, report drops, repeat; sleep
-    /// while there is nothing to do, end once closed and empty.
-    private static func runWriter(_ buffer: ConditionLock<LogOutputBuffer>, fd: Int32) {
+    /// The writer thread's loop: take everything queued (after `gatherDelay`), write it, report
+    /// drops, repeat; sleep while there is nothing to do, end once closed and empty.
+    private static func runWriter(_ buffer: ConditionLock<LogOutputBuffer>, fd: Int32, gatherDelay: Duration) {
         var blocked = sigset_t()
         sigemptyset(&blocked)
         sigaddset(&blocked, SIGPIPE)
@@ -121,7 +130,12 @@ final class LogOutput: Sendable {
 
         var batch: [UInt8] = []
         while true {
-            let dropped: Int? = buffer.withLock(waitingWhile: { !$0.hasWork && !$0.isClosed }) { state in
+            let closed = buffer.withLock(waitingWhile: { !$0.hasWork && !$0.isClosed }) { $0.isClosed }
+            if !closed, gatherDelay > .zero {
+                // Writers do not signal while lines are pending: only `close()` cuts this short.
+                buffer.withLock(waitingWhile: { !$0.isClosed }, timeout: gatherDelay) { _ in }
+            }
+            let dropped: Int? = buffer.withLock { state in
                 state.hasWork ? state.takeBatch(swappingWith: &batch) : nil
             }
             guard let dropped else { return }
