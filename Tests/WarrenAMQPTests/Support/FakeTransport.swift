@@ -2,6 +2,7 @@ import CRabbitMQ
 import Glibc
 import Logging
 import Synchronization
+import Testing
 @testable import WarrenAMQP
 
 /// A scripted stand-in for librabbitmq under `ConnectionLoop`: tests push frames in (events or
@@ -32,6 +33,8 @@ final class FakeTransport: AMQPTransport, Sendable {
         var closed = false
         var consumers = 0
         var gateOpen = true
+        /// The owner thread is inside the gate RPC.
+        var atGate = false
         var lastReceived = ContinuousClock.now
     }
 
@@ -78,6 +81,19 @@ final class FakeTransport: AMQPTransport, Sendable {
     /// While closed, an RPC on a queue named "gate" holds the owner thread until it opens.
     func closeGate() { state.withLock { $0.gateOpen = false } }
     func openGate() { state.withLock { $0.gateOpen = true } }
+
+    /// Polls (every ms) until the owner thread is held inside the gate RPC: from then on every
+    /// command sent waits in the mailbox, to be taken with the others in one batch.
+    func waitUntilHeldAtGate(within timeout: Duration = .seconds(5)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !state.withLock({ $0.atGate }) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("the owner thread did not reach the gate within \(timeout)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
 
     var written: [Written] { state.withLock { $0.written } }
     var isClosed: Bool { state.withLock { $0.closed } }
@@ -145,7 +161,9 @@ final class FakeTransport: AMQPTransport, Sendable {
     func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
         if name == "gate" {
             // Not recorded and never failing: it only holds the owner thread.
+            state.withLock { $0.atGate = true }
             while !state.withLock({ $0.gateOpen }) { usleep(1000) }
+            state.withLock { $0.atGate = false }
             return (0, 0)
         }
         try record(.declare(name))
