@@ -185,10 +185,13 @@ import Testing
 
     @Test("a silent broker is detected after two heartbeat intervals and everything waiting fails")
     func missedHeartbeats() async throws {
-        let transport = FakeTransport(heartbeat: 1)
+        // Alive while the test sets up: a test runner slow to schedule this task must not make
+        // the set-up itself meet the silence.
+        let transport = FakeTransport(heartbeat: 1, heartbeating: true)
         let connection = try await AMQPConnection.fake(transport)
         let consumer = try await connection.consume(queue: "q")
         let confirmation = connection.enqueuePublish(routingKey: "q", body: [])
+        transport.goSilent()
         await #expect(throws: AMQPError.heartbeatTimeout) { try await confirmation.wait() }
         await #expect(throws: AMQPError.heartbeatTimeout) { for try await _ in consumer.deliveries {} }
     }

@@ -13,10 +13,10 @@ import Testing
     static let count = ProcessInfo.processInfo.environment["WARREN_YAML_ORACLE_FILES"].flatMap { Int($0) } ?? 3000
     static let seed = ProcessInfo.processInfo.environment["WARREN_YAML_ORACLE_SEED"].flatMap { UInt64($0) } ?? 0x5EED_1717
 
-    @Test func whatWarrenReadsIsWhatAFullYAMLParserReads() throws {
+    @Test func whatWarrenReadsIsWhatAFullYAMLParserReads() async throws {
         var generator = YAMLFileGenerator(seed: Self.seed)
         let files = (0..<Self.count).map { _ in generator.next() }
-        let oracle = try Self.ruamel(files.map(\.text))
+        let oracle = try await Self.ruamel(files.map(\.text))
         var agreed = 0
         var agreedMutated = 0
         var refusedByBoth = 0
@@ -60,7 +60,7 @@ import Testing
     }
 
     /// ruamel.yaml's reading of each text, canonical, or `nil` where it refuses the text.
-    static func ruamel(_ texts: [String]) throws -> [String?] {
+    static func ruamel(_ texts: [String]) async throws -> [String?] {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warren-yaml-oracle-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -72,8 +72,17 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-W", "ignore", script, input.path, output.path]
-        try process.run()
-        process.waitUntilExit()
+        // Awaited, not `waitUntilExit()`: that would block a thread of the 2-thread cooperative
+        // pool while Python runs (about a second), starving tests with real-time bounds.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            process.terminationHandler = { _ in continuation.resume() }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
         guard process.terminationStatus == 0 else {
             throw OracleFailure("yaml-oracle.py exited \(process.terminationStatus): is ruamel.yaml installed (scripts/ensure-deps.sh)?")
         }

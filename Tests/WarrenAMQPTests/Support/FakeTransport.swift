@@ -35,6 +35,8 @@ final class FakeTransport: AMQPTransport, Sendable {
         var gateOpen = true
         /// The owner thread is inside the gate RPC.
         var atGate = false
+        /// While true the fake broker counts as sending heartbeats (`lastReceived` is now).
+        var heartbeating = false
         var lastReceived = ContinuousClock.now
     }
 
@@ -45,9 +47,12 @@ final class FakeTransport: AMQPTransport, Sendable {
     let negotiatedFrameMax: Int32 = 131_072
     let serverProperties: AMQPTable = ["product": "fake"]
 
-    init(heartbeat: Int32 = 0) {
+    /// `heartbeating`: the broker counts as alive until `goSilent()`, so a test can set up its
+    /// consumer and publishes first, however long the test runner takes to schedule it.
+    init(heartbeat: Int32 = 0, heartbeating: Bool = false) {
         inputFD = warren_eventfd()
         negotiatedHeartbeat = heartbeat
+        state.withLock { $0.heartbeating = heartbeating }
     }
 
     deinit { Glibc.close(inputFD) }
@@ -81,6 +86,14 @@ final class FakeTransport: AMQPTransport, Sendable {
     /// While closed, an RPC on a queue named "gate" holds the owner thread until it opens.
     func closeGate() { state.withLock { $0.gateOpen = false } }
     func openGate() { state.withLock { $0.gateOpen = true } }
+
+    /// The broker stops sending anything from now on (heartbeats included).
+    func goSilent() {
+        state.withLock { state in
+            state.heartbeating = false
+            state.lastReceived = .now
+        }
+    }
 
     /// Polls (every ms) until the owner thread is held inside the gate RPC: from then on every
     /// command sent waits in the mailbox, to be taken with the others in one batch.
@@ -119,7 +132,7 @@ final class FakeTransport: AMQPTransport, Sendable {
     var socketFD: Int32 { inputFD }
     var isBroken: Bool { state.withLock { $0.broken } }
     var isChannelOpen: Bool { state.withLock { $0.channelOpen } }
-    var lastReceived: ContinuousClock.Instant { state.withLock { $0.lastReceived } }
+    var lastReceived: ContinuousClock.Instant { state.withLock { $0.heartbeating ? .now : $0.lastReceived } }
     var hasBufferedInput: Bool { state.withLock { !$0.incoming.isEmpty } }
 
     func nextEvent() throws -> TransportEvent? {
