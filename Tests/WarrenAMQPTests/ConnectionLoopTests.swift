@@ -14,7 +14,7 @@ import Testing
         transport.closeGate()
         let held = Task { try await connection.declareQueue("gate") }
         // Until the loop is inside the gate, commands could be taken one by one.
-        try await transport.waitUntilHeldAtGate()
+        try await Self.poll { transport.isHeldAtGate }
         try await body()
         transport.openGate()
         _ = try? await held.value
@@ -67,7 +67,7 @@ import Testing
         let connection = try await AMQPConnection.fake(transport)
         transport.closeGate()
         let stuck = Task { try await connection.declareQueue("gate") }
-        try await transport.waitUntilHeldAtGate()
+        try await Self.poll { transport.isHeldAtGate }
         let waiting = Task { try await connection.declareQueue("behind-the-gate") }
         try await Task.sleep(for: .milliseconds(20))
         let cancelled = ContinuousClock.now

@@ -2,7 +2,6 @@ import CRabbitMQ
 import Glibc
 import Logging
 import Synchronization
-import Testing
 @testable import WarrenAMQP
 
 /// A scripted stand-in for librabbitmq under `ConnectionLoop`: tests push frames in (events or
@@ -95,18 +94,9 @@ final class FakeTransport: AMQPTransport, Sendable {
         }
     }
 
-    /// Polls (every ms) until the owner thread is held inside the gate RPC: from then on every
-    /// command sent waits in the mailbox, to be taken with the others in one batch.
-    func waitUntilHeldAtGate(within timeout: Duration = .seconds(5)) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while !state.withLock({ $0.atGate }) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("the owner thread did not reach the gate within \(timeout)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-    }
+    /// The owner thread is held inside the gate RPC: from then on every command sent waits in
+    /// the mailbox, to be taken with the others in one batch.
+    var isHeldAtGate: Bool { state.withLock { $0.atGate } }
 
     var written: [Written] { state.withLock { $0.written } }
     var isClosed: Bool { state.withLock { $0.closed } }
