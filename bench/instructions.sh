@@ -48,23 +48,10 @@ cleanup() {
 trap cleanup EXIT
 cd "$ROOT"
 
-if [ -z "${WARREN_BINARY:-}" ]; then
-  scripts/release-build.sh --product warren --scratch-path .build-static >&2
-  WARREN_BINARY="$(scripts/release-build.sh --scratch-path .build-static --show-bin-path)/warren"
-fi
-# valgrind 3.19 cannot read the DWARF 5 the toolchain writes; function names come from .symtab.
-strip --strip-debug -o "$WORK/warren" "$WARREN_BINARY"
-cc -O2 -o "$WORK/wb" bench/c-consumer/warren_bench.c -lrabbitmq
-
-if [ -z "${WARREN_AMQP_URL:-}" ]; then
-  BROKER_DIR="$WORK/broker"
-  scripts/broker.sh start "$BROKER_DIR" >&2
-  # shellcheck disable=SC1091
-  . "$BROKER_DIR/env"
-fi
-[[ $WARREN_AMQP_URL =~ ^amqp://([^:@/]*(:[^@/]*)?@)?([^:/]+)(:([0-9]+))? ]] || { echo "cannot parse WARREN_AMQP_URL" >&2; exit 1; }
-H=${BASH_REMATCH[3]} P=${BASH_REMATCH[5]:-5672} Q=bench.instructions
-export WARREN_AMQP_URL
+# shellcheck source=scripts/lib/callgrind-workload.sh
+. "$ROOT/scripts/lib/callgrind-workload.sh"
+callgrind_workload "${WARREN_BINARY:-}"
+Q=bench.instructions
 
 body_of() {
   case "$1" in

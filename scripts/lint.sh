@@ -53,7 +53,7 @@ if [ -d .github/workflows ]; then
 fi
 
 shell_files=(.ci/run)
-for f in scripts/*.sh bench/*.sh; do [ -f "$f" ] && shell_files+=("$f"); done
+for f in scripts/*.sh scripts/lib/*.sh bench/*.sh; do [ -f "$f" ] && shell_files+=("$f"); done
 for f in "${shell_files[@]}"; do
     step bash -n "$f"
 done

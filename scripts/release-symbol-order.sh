@@ -24,21 +24,10 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$ROOT"
-scripts/release-build.sh --product warren --scratch-path .build-static >&2
-BIN="$(scripts/release-build.sh --scratch-path .build-static --show-bin-path)/warren"
-# valgrind 3.19 cannot read the DWARF 5 the toolchain writes; function names come from .symtab.
-strip --strip-debug -o "$WORK/warren" "$BIN"
-cc -O2 -o "$WORK/wb" bench/c-consumer/warren_bench.c -lrabbitmq
-
-if [ -z "${WARREN_AMQP_URL:-}" ]; then
-  BROKER_DIR="$WORK/broker"
-  scripts/broker.sh start "$BROKER_DIR" >&2
-  # shellcheck disable=SC1091
-  . "$BROKER_DIR/env"
-fi
-[[ $WARREN_AMQP_URL =~ ^amqp://([^:@/]*(:[^@/]*)?@)?([^:/]+)(:([0-9]+))? ]] || { echo "cannot parse WARREN_AMQP_URL" >&2; exit 1; }
-H=${BASH_REMATCH[3]} P=${BASH_REMATCH[5]:-5672} Q=warren.symbol-order
-export WARREN_AMQP_URL
+# shellcheck source=scripts/lib/callgrind-workload.sh
+. "$ROOT/scripts/lib/callgrind-workload.sh"
+callgrind_workload
+Q=warren.symbol-order
 "$WORK/wb" delete "$H" "$P" "$Q" "$Q.dead" "$Q.retry.10m" >/dev/null 2>&1 || true
 "$WORK/wb" declare "$H" "$P" "$Q" "$Q.dlx" quorum >/dev/null
 "$WORK/wb" publish "$H" "$P" "$Q" 1000 256 >/dev/null
