@@ -1,52 +1,80 @@
 import DequeModule
 import Synchronization
 
-/// Long-lived worker tasks that run the jobs the delivery loop hands them, instead of a new child
-/// task per message.
+/// A job a `HandlerPool` runs, or gives back if it may no longer start.
+protocol PoolJob: Sendable {
+    /// Whether the job may still start, asked when a worker takes it from the queue (the drain
+    /// may have begun, or its connection closed, while it waited there).
+    var mayStart: Bool { get }
+}
+
+/// Long-lived worker tasks that take the delivery loop's jobs straight from one queue, instead
+/// of a new child task per message.
 ///
-/// A task per message cost a task allocation, its start on the cooperative pool (often waking an
-/// idle thread) and its teardown, for every message. A worker that finishes a job takes the next
-/// queued one without suspending, so a burst of deliveries runs on the workers already awake.
+/// The delivery loop only queues (`submit`: one lock, and the resume of an idle worker if one
+/// waits); it never waits for a handler slot. A worker takes a job together with a
+/// `ConcurrencyLimit` slot, which it holds while the job runs. The loop used to take the slot
+/// before submitting: with prefetch 200 ≫ concurrency 8 it suspended for 87 % of messages, a
+/// continuation, an executor enqueue and a task switch each way per message (callgrind, noop
+/// handler: see `bench/instructions.sh`).
 ///
-/// The pool does not bound anything itself: the delivery loop takes a `ConcurrencyLimit` slot
-/// before it submits, and the job gives it back when it finishes, so the limit keeps its meaning
-/// (running handlers, across reconnects) for the drain, metrics and status. With as many workers
-/// as slots, a submitted job never waits for a worker: at most `slots` jobs are queued or running.
+/// The limit keeps its meaning (running handlers, across reconnects) for the drain, metrics and
+/// status: there are as many workers as slots and only a worker that starts a job takes one, so
+/// taking it never waits (the one other holder, a crash suspect running alone on the delivery
+/// loop, waits for `waitUntilIdle` first and submits nothing while it runs). A job that may no
+/// longer start (`PoolJob.mayStart`) is given back without a slot. The queue holds at most what
+/// the broker delivered and did not get settled: the consumer's prefetch per connection.
 ///
-/// Thread-safe: `submit` and `close` may be called from any task; `run` is each worker task's body.
-final class HandlerPool<Job: Sendable>: Sendable {
+/// Thread-safe: `submit`, `close` and `waitUntilIdle` may be called from any task; `run` is each
+/// worker task's body.
+final class HandlerPool<Job: PoolJob>: Sendable {
     private struct State {
         var queued: Deque<Job> = []
         /// Workers suspended in `next()`, waiting for a job (or `nil` once closed).
-        var idle: [CheckedContinuation<Job?, Never>] = []
+        var idle: [UnsafeContinuation<Job?, Never>] = []
+        /// Jobs taken from the queue and not yet finished (started or being given back).
+        var taken = 0
+        /// `waitUntilIdle` calls waiting for the queue to empty and every taken job to finish.
+        var idleWaiters: [UnsafeContinuation<Void, Never>] = []
         var closed = false
+
+        var isIdle: Bool { queued.isEmpty && taken == 0 }
     }
 
     private let state = Mutex(State())
+    private let limit: ConcurrencyLimit
 
-    init() {}
+    /// `limit`: the slots the workers take while they run a job; start one worker per slot.
+    init(limit: ConcurrencyLimit) {
+        self.limit = limit
+    }
 
     /// How many workers wait for a job (for tests: lets them await workers going idle instead of
     /// guessing with sleeps).
     var idleCount: Int { state.withLock { $0.idle.count } }
 
-    /// Hands `job` to an idle worker, or queues it for the next worker that finishes.
+    /// How many `waitUntilIdle` calls are suspended (for tests, as `idleCount`).
+    var idleWaitingCount: Int { state.withLock { $0.idleWaiters.count } }
+
+    /// Hands `job` to an idle worker, or queues it for the next worker that finishes. Never
+    /// suspends.
     func submit(_ job: Job) {
-        let worker = state.withLock { state -> CheckedContinuation<Job?, Never>? in
+        let worker = state.withLock { state -> UnsafeContinuation<Job?, Never>? in
             precondition(!state.closed, "job submitted to a closed handler pool")
             guard let worker = state.idle.popLast() else {
                 state.queued.append(job)
                 return nil
             }
+            state.taken += 1
             return worker
         }
         worker?.resume(returning: job)
     }
 
     /// No more jobs will come: each worker returns from `run` once the queue is empty. Jobs
-    /// already queued still run.
+    /// already queued are still taken (run, or given back).
     func close() {
-        let idle = state.withLock { state -> [CheckedContinuation<Job?, Never>] in
+        let idle = state.withLock { state -> [UnsafeContinuation<Job?, Never>] in
             state.closed = true
             defer { state.idle = [] }
             return state.idle
@@ -54,12 +82,38 @@ final class HandlerPool<Job: Sendable>: Sendable {
         for worker in idle { worker.resume(returning: nil) }
     }
 
-    /// One worker: runs jobs one at a time, in submission order, until the pool is closed and
-    /// empty. Runs on the calling task (a child of the consumer's handler group, so it inherits
-    /// the group's cancellation and task-locals the way a task per message did).
-    func run(_ body: (Job) async -> Void) async {
-        while let job = await next() {
-            await body(job)
+    /// Returns once no job is queued and every job taken has finished: every submitted job has
+    /// run or been given back. (It may return before a later `submit`.)
+    func waitUntilIdle() async {
+        let idle = state.withLock { $0.isIdle }
+        if idle { return }
+        await withUnsafeContinuation { continuation in
+            let idle = state.withLock { state -> Bool in
+                if state.isIdle { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    /// One worker: takes jobs in submission order until the pool is closed and empty. A job
+    /// that `mayStart` runs in `start` holding a slot of the limit; one that may not goes to
+    /// `giveBack`, without a slot. Runs on the calling task (a child of the consumer's handler
+    /// group, so it inherits the group's cancellation and task-locals the way a task per
+    /// message did).
+    func run(start: (Job) async -> Void, giveBack: (Job) async -> Void) async {
+        var finishing = false
+        while let job = await next(finishing: finishing) {
+            finishing = true
+            guard job.mayStart else {
+                await giveBack(job)
+                continue
+            }
+            // Never waits in practice (see the type's comment); acquire stays correct if it must.
+            if !limit.tryAcquire() { await limit.acquire() }
+            await start(job)
+            limit.release()
         }
     }
 
@@ -69,20 +123,34 @@ final class HandlerPool<Job: Sendable>: Sendable {
         case none
     }
 
-    private func next() async -> Job? {
-        let taken = state.withLock { state -> Taken in
-            if let job = state.queued.popFirst() { return .job(job) }
-            return state.closed ? .closed : .none
+    /// The next job, marked taken; `finishing` first marks the worker's previous job finished,
+    /// in the same lock.
+    private func next(finishing: Bool) async -> Job? {
+        let (taken, idleWaiters) = state.withLock { state -> (Taken, [UnsafeContinuation<Void, Never>]) in
+            if finishing { state.taken -= 1 }
+            if let job = state.queued.popFirst() {
+                state.taken += 1
+                return (.job(job), [])
+            }
+            var waiters: [UnsafeContinuation<Void, Never>] = []
+            if state.taken == 0 {
+                swap(&waiters, &state.idleWaiters)
+            }
+            return (state.closed ? .closed : .none, waiters)
         }
+        for waiter in idleWaiters { waiter.resume() }
         switch taken {
         case .job(let job): return job
         case .closed: return nil
         case .none: break
         }
-        return await withCheckedContinuation { continuation in
+        return await withUnsafeContinuation { continuation in
             let taken = state.withLock { state -> Taken in
                 // A job (or the close) may have come between the two locks.
-                if let job = state.queued.popFirst() { return .job(job) }
+                if let job = state.queued.popFirst() {
+                    state.taken += 1
+                    return .job(job)
+                }
                 if state.closed { return .closed }
                 state.idle.append(continuation)
                 return .none
