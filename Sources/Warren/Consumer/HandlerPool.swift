@@ -30,8 +30,12 @@ protocol PoolJob: Sendable {
 final class HandlerPool<Job: PoolJob>: Sendable {
     private struct State {
         var queued: Deque<Job> = []
-        /// Workers suspended in `next()`, waiting for a job (or `nil` once closed).
-        var idle: [UnsafeContinuation<Job?, Never>] = []
+        /// Workers suspended in `next()`, waiting for a job or the close; resumed with whether
+        /// they are the one `waking` worker.
+        var idle: [UnsafeContinuation<Bool, Never>] = []
+        /// A worker was resumed for queued jobs and has not taken one yet: the next `submit`
+        /// only queues, and that worker wakes another if it leaves jobs behind.
+        var waking = false
         /// Jobs taken from the queue and not yet finished (started or being given back).
         var taken = 0
         /// `waitUntilIdle` calls waiting for the queue to empty and every taken job to finish.
@@ -56,30 +60,32 @@ final class HandlerPool<Job: PoolJob>: Sendable {
     /// How many `waitUntilIdle` calls are suspended (for tests, as `idleCount`).
     var idleWaitingCount: Int { state.withLock { $0.idleWaiters.count } }
 
-    /// Hands `job` to an idle worker, or queues it for the next worker that finishes. Never
-    /// suspends.
+    /// Queues `job`, and wakes an idle worker unless one is already waking. Never suspends.
+    ///
+    /// One wake at a time: a burst of deliveries used to resume one idle worker per job (about
+    /// one wake-up per message with a fast handler); now the woken worker wakes the next only if
+    /// it finds more jobs queued, so a burst runs on the workers already awake, and a slow
+    /// handler still has every worker started within a wake-up each.
     func submit(_ job: Job) {
-        let worker = state.withLock { state -> UnsafeContinuation<Job?, Never>? in
+        let worker = state.withLock { state -> UnsafeContinuation<Bool, Never>? in
             precondition(!state.closed, "job submitted to a closed handler pool")
-            guard let worker = state.idle.popLast() else {
-                state.queued.append(job)
-                return nil
-            }
-            state.taken += 1
+            state.queued.append(job)
+            guard !state.waking, let worker = state.idle.popLast() else { return nil }
+            state.waking = true
             return worker
         }
-        worker?.resume(returning: job)
+        worker?.resume(returning: true)
     }
 
     /// No more jobs will come: each worker returns from `run` once the queue is empty. Jobs
     /// already queued are still taken (run, or given back).
     func close() {
-        let idle = state.withLock { state -> [UnsafeContinuation<Job?, Never>] in
+        let idle = state.withLock { state -> [UnsafeContinuation<Bool, Never>] in
             state.closed = true
             defer { state.idle = [] }
             return state.idle
         }
-        for worker in idle { worker.resume(returning: nil) }
+        for worker in idle { worker.resume(returning: false) }
     }
 
     /// Returns once no job is queued and every job taken has finished: every submitted job has
@@ -117,48 +123,49 @@ final class HandlerPool<Job: PoolJob>: Sendable {
         }
     }
 
-    private enum Taken {
+    private enum Step {
         case job(Job)
         case closed
-        case none
+        case wait
     }
 
     /// The next job, marked taken; `finishing` first marks the worker's previous job finished,
-    /// in the same lock.
+    /// in the same lock. Suspends while the queue is empty and the pool open.
     private func next(finishing: Bool) async -> Job? {
-        let (taken, idleWaiters) = state.withLock { state -> (Taken, [UnsafeContinuation<Void, Never>]) in
-            if finishing { state.taken -= 1 }
-            if let job = state.queued.popFirst() {
-                state.taken += 1
-                return (.job(job), [])
-            }
-            var waiters: [UnsafeContinuation<Void, Never>] = []
-            if state.taken == 0 {
-                swap(&waiters, &state.idleWaiters)
-            }
-            return (state.closed ? .closed : .none, waiters)
-        }
-        for waiter in idleWaiters { waiter.resume() }
-        switch taken {
-        case .job(let job): return job
-        case .closed: return nil
-        case .none: break
-        }
-        return await withUnsafeContinuation { continuation in
-            let taken = state.withLock { state -> Taken in
-                // A job (or the close) may have come between the two locks.
+        var finishing = finishing
+        var woken = false
+        while true {
+            let (step, wake, idleWaiters) = state.withLock {
+                state -> (Step, UnsafeContinuation<Bool, Never>?, [UnsafeContinuation<Void, Never>]) in
+                if finishing { state.taken -= 1 }
+                if woken { state.waking = false }
                 if let job = state.queued.popFirst() {
                     state.taken += 1
-                    return .job(job)
+                    // Jobs left behind and nobody on the way for them: wake the next worker.
+                    guard !state.queued.isEmpty, !state.waking, let worker = state.idle.popLast() else { return (.job(job), nil, []) }
+                    state.waking = true
+                    return (.job(job), worker, [])
                 }
-                if state.closed { return .closed }
-                state.idle.append(continuation)
-                return .none
+                var waiters: [UnsafeContinuation<Void, Never>] = []
+                if state.taken == 0 { swap(&waiters, &state.idleWaiters) }
+                return (state.closed ? .closed : .wait, nil, waiters)
             }
-            switch taken {
-            case .job(let job): continuation.resume(returning: job)
-            case .closed: continuation.resume(returning: nil)
-            case .none: break
+            wake?.resume(returning: true)
+            for waiter in idleWaiters { waiter.resume() }
+            switch step {
+            case .job(let job): return job
+            case .closed: return nil
+            case .wait: break
+            }
+            finishing = false
+            woken = await withUnsafeContinuation { continuation in
+                let ready = state.withLock { state -> Bool in
+                    // A job (or the close) may have come between the two locks.
+                    if !state.queued.isEmpty || state.closed { return true }
+                    state.idle.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume(returning: false) }
             }
         }
     }
