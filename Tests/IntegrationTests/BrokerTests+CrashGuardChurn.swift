@@ -51,7 +51,7 @@ extension BrokerTests {
                 let after = try await Self.brokerTotals(broker)
 
                 let redelivered = worker.events("message.acked").filter { $0["redelivered"] == "true" }.count
-                #expect(redelivered >= 20, "the close came with a window held: \(redelivered) redelivered acks")
+                #expect(redelivered >= 20, "the close came with a window held: \(redelivered) redelivered acks\n\(worker.transcript)")
                 #expect(worker.events("worker.connection_lost").count == 1, "\(worker.transcript)")
                 #expect(after.queuesCreated - before.queuesCreated == 0, "no marker queue created for the \(redelivered) redeliveries")
                 #expect(after.published - before.published == 0, "no marker published for the \(redelivered) redeliveries")

@@ -5,8 +5,9 @@ import Tracing
 import WarrenAMQP
 
 /// The delivery loop of one connection: takes each delivery, decides where it runs (beside
-/// others, alone under the crash guard, or given back during a drain) and hands it, with a
-/// handler slot, to a worker of the `HandlerPool`.
+/// others, alone under the crash guard, or given back during a drain) and queues it for the
+/// workers of the `HandlerPool`, which take a handler slot as they start it. The loop waits for
+/// nothing but the next delivery (and a crash suspect's checks and lone run).
 extension WarrenConsumer {
     enum ConsumeEnding {
         /// The delivery stream ended after a shutdown began (possibly cut short by cancellation).
@@ -39,18 +40,15 @@ extension WarrenConsumer {
                 try? await connection.cancel(consumerTag: consumer.tag)
             }
             defer { watcher.cancelAll() }
-            var returned = 0
             do {
                 for try await delivery in consumer.deliveries {
                     // Busy until it waits for the next delivery again (see `FlowMonitor`).
                     flow.deliveryLoopBusy()
                     defer { flow.deliveryLoopIdle() }
-                    await limit.acquire()
                     if drain.started || !connection.isOpen {
-                        limit.release()
                         // Given back with the lost connection: remembered if known unmarked.
                         if !drain.started { _ = crashGuard?.unmarked.admit(delivery, consumerTag: consumer.tag) }
-                        if await returnUnstarted(delivery, on: connection) { returned += 1 }
+                        if await returnUnstarted(delivery, on: connection) { drain.gaveBack() }
                         continue
                     }
                     let knownUnmarked = crashGuard?.unmarked.admit(delivery, consumerTag: consumer.tag) ?? true
@@ -67,19 +65,20 @@ extension WarrenConsumer {
                             ])
                         }
                         if plan == .beside {
-                            // The worker gives the slot back.
                             workers.submit(HandlerJob(
-                                delivery: delivery, connection: connection, consumerTag: consumer.tag, suspect: (marker, crashGuard)))
+                                delivery: delivery, connection: connection, consumerTag: consumer.tag, suspect: (marker, crashGuard),
+                                drain: drain))
                             continue
                         }
-                        // Alone: on this task, once every running handler has finished; nothing
-                        // else starts meanwhile (see `CrashGuard`).
-                        limit.release()
+                        // Alone: on this task, once every job handed to the workers (queued or
+                        // running, of any connection) has finished; nothing else starts meanwhile,
+                        // as this loop submits nothing until it is done (see `CrashGuard`).
+                        await workers.waitUntilIdle()
                         await limit.waitUntilIdle()
                         await limit.acquire()
                         defer { limit.release() }
                         if drain.started || !connection.isOpen {
-                            if await returnUnstarted(delivery, on: connection) { returned += 1 }
+                            if await returnUnstarted(delivery, on: connection) { drain.gaveBack() }
                             continue
                         }
                         if let plan {
@@ -90,12 +89,15 @@ extension WarrenConsumer {
                         }
                         continue
                     }
-                    // The worker gives the slot back.
-                    workers.submit(HandlerJob(delivery: delivery, connection: connection, consumerTag: consumer.tag, suspect: nil))
+                    // A worker runs it with a slot, or gives it back if the drain begins (or the
+                    // connection closes) while it is queued.
+                    workers.submit(HandlerJob(
+                        delivery: delivery, connection: connection, consumerTag: consumer.tag, suspect: nil, drain: drain))
                 }
             } catch {
                 if let started = drain.startedAt, Task.isCancelled {
-                    return .drained(started: started, abandonedBefore: drain.abandonedBefore, inFlight: drain.inFlight, returned: returned)
+                    await workers.waitUntilIdle()
+                    return .drained(started: started, abandonedBefore: drain.abandonedBefore, inFlight: drain.inFlight, returned: drain.returned)
                 }
                 if error is AMQPError { return .lost(error) }
                 return .crashed(error)
@@ -106,7 +108,11 @@ extension WarrenConsumer {
                 drain.begin(abandonedSoFar: counts.abandonedCount, inFlight: limit.inUse)
             }
             if let started = drain.startedAt {
-                return .drained(started: started, abandonedBefore: drain.abandonedBefore, inFlight: drain.inFlight, returned: returned)
+                // The workers give back the jobs still queued; `returned` counts them once every
+                // job has been taken and finished (running handlers too: the drain waits for
+                // those next anyway).
+                await workers.waitUntilIdle()
+                return .drained(started: started, abandonedBefore: drain.abandonedBefore, inFlight: drain.inFlight, returned: drain.returned)
             }
             // The stream finished without a shutdown or an error: the connection closed under us.
             return .lost(connection.closeReason ?? AMQPError.connectionClosedByClient)

@@ -67,8 +67,8 @@ extension WarrenConsumer {
             }
         }
         try await withThrowingDiscardingTaskGroup { handlers in
-            let workers = HandlerPool<HandlerJob>()
-            startWorkers(workers, limit: limit, counts: counts, tracer: tracer, in: &handlers)
+            let workers = HandlerPool<HandlerJob>(limit: limit)
+            startWorkers(workers, counts: counts, tracer: tracer, in: &handlers)
             // However the loop below ends (returning or throwing), the group then waits for its
             // children: idle workers must end too.
             defer { workers.close() }

@@ -7,13 +7,14 @@ import WarrenAMQP
 /// - its connection's **owner thread is wedged** inside a call (its `LoopActivity` stamp goes
 ///   stale: the loop turns at least once a second, and an RPC waits at most its timeout);
 /// - its **delivery loop is stuck** in a wait that never returns while no handler runs (it is
-///   neither waiting for the next delivery nor for a handler slot).
+///   neither waiting for the next delivery nor, before a crash suspect runs alone, for the
+///   handlers to finish).
 ///
 /// Either one, lasting longer than `limit`, is a stall: `/readyz` answers 503 `stalled` with the
 /// reason (so traffic and rollouts move elsewhere), and past twice `limit` the process counts as
 /// wedged: `/healthz` answers 503 and the systemd watchdog stops being fed, so the orchestrator
-/// restarts it. Long handlers are not stalls: a delivery loop waiting for a slot while handlers
-/// run is working as designed (`handlerTimeout` bounds those).
+/// restarts it. Long handlers are not stalls: a delivery loop waiting for them to finish is
+/// working as designed (`handlerTimeout` bounds those).
 ///
 /// Thread-safe: the delivery loop and the consumer update it; probes read it from any task.
 final class FlowMonitor: Sendable {
