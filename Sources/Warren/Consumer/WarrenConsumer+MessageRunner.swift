@@ -54,7 +54,9 @@ extension WarrenConsumer {
     func handle(
         _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?, crashLoop: CrashLoopDetected?
     ) async -> Bool {
-        let start = ContinuousClock.now
+        // `MessageClock` readings, not `ContinuousClock.Instant`s: fixed-size, so kept in this
+        // frame across the handler's `await` without a task allocation each.
+        let start = MessageClock.now()
         if let age = MessageAge.nanoseconds(delivery.properties, nowMilliseconds: WallClock.nowMilliseconds()) {
             metrics.messageAge.recordNanoseconds(age)
         }
@@ -65,7 +67,7 @@ extension WarrenConsumer {
             queue: configuration.queue, exchange: headers?[DeadLetterHeaders.originalExchange]?.text ?? delivery.exchange,
             routingKey: headers?[DeadLetterHeaders.originalRoutingKey]?.text ?? delivery.routingKey,
             deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
-            logger: logger, deadline: configuration.handlerTimeout.map { start + $0 }, publisher: followUpPublisher,
+            logger: logger, deadlineReading: configuration.handlerTimeout.map { start + $0 }, publisher: followUpPublisher,
             publishTimeout: configuration.publishTimeout)
         span?.attributes["warren.attempt"] = context.attempt
         var outcome: HandlerOutcome
@@ -87,13 +89,13 @@ extension WarrenConsumer {
                 outcome = await processing(delivery.body, context: context)
             }
         }
-        let ended = ContinuousClock.now
-        metrics.handlerDuration.recordNanoseconds(start.duration(to: ended).nanoseconds)
+        let ended = MessageClock.now()
+        metrics.handlerDuration.recordNanoseconds((ended - start).nanoseconds)
         // Most messages log nothing here (an ack is logged at debug): build the message's logger
         // only for a line that will be written.
         var logger: Logger { context.logger }
         // Read only by the lines actually logged (an acked message logs at debug).
-        var elapsed: Int64 { start.duration(to: ended).milliseconds }
+        var elapsed: Int64 { (ended - start).milliseconds }
         switch outcome {
         case .succeeded:
             if connection.ack(delivery.deliveryTag) {
