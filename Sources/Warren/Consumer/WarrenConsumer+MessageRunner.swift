@@ -99,7 +99,9 @@ extension WarrenConsumer {
         switch outcome {
         case .succeeded:
             if connection.ack(delivery.deliveryTag) {
-                madeProgress.store(true, ordering: .relaxed)
+                // Read before written: once set, the line stays shared between the workers
+                // instead of bouncing between their cores on every ack.
+                if !madeProgress.load(ordering: .relaxed) { madeProgress.store(true, ordering: .relaxed) }
                 metrics.acked.increment()
                 span?.attributes["warren.outcome"] = "acked"
                 if self.logger.logLevel <= .debug {
