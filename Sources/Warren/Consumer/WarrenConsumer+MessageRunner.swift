@@ -51,7 +51,10 @@ extension WarrenConsumer {
     /// Runs one message through the handler, settles it from the outcome and records it in the
     /// metrics and on `span` (when tracing). Returns true when the settlement took over `span`
     /// and ends it (a failure, settled once its copy is confirmed).
-    func handle(
+    ///
+    /// `nonisolated(nonsending)`: on the caller's executor (the worker's), without the hop to the
+    /// generic executor on entry that a nonisolated async function makes (issue 17).
+    nonisolated(nonsending) func handle(
         _ delivery: AMQPDelivery, on connection: AMQPConnection, counts: DrainCounts, span: (any Span)?, crashLoop: CrashLoopDetected?
     ) async -> Bool {
         // `MessageClock` readings, not `ContinuousClock.Instant`s: fixed-size, so kept in this
