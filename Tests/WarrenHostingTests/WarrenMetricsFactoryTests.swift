@@ -38,6 +38,35 @@ import Warren
         #expect(text.contains(#"warren_message_age_seconds_bucket{queue="q",le="3600.0"}"#), "\(text)")
     }
 
+    /// Warren's timers record into a histogram of `Double` seconds (cheaper than a `Duration`
+    /// one): the exposition is still seconds, each bound printed as before, an observation counted
+    /// in every bucket from the first bound at or above it, and the sum exact.
+    @Test func timersExportSeconds() {
+        let text = exposition { factory in
+            let timer = Timer(label: "warren_handler_duration_seconds", dimensions: [("queue", "q")], factory: factory)
+            timer.recordNanoseconds(2_500_000)
+            timer.recordNanoseconds(1_000_000)
+            timer.recordNanoseconds(7_000_000_000)
+        }
+        let name = "warren_handler_duration_seconds"
+        for (bound, count) in [("0.001", 1), ("0.0025", 2), ("0.005", 2), ("5.0", 2), ("10.0", 3), ("300.0", 3), ("+Inf", 3)] {
+            #expect(text.contains("\(name)_bucket{queue=\"q\",le=\"\(bound)\"} \(count)\n"), "le=\(bound) in:\n\(text)")
+        }
+        #expect(text.contains("\(name)_sum{queue=\"q\"} 7.0035\n"), "\(text)")
+        #expect(text.contains("\(name)_count{queue=\"q\"} 3\n"), "\(text)")
+    }
+
+    /// Destroying a timer takes its series out of the registry, whichever histogram backs it.
+    @Test func aDestroyedTimerLeavesTheExposition() {
+        let registry = PrometheusCollectorRegistry()
+        let factory = WarrenMetrics.factory(registry: registry)
+        let timer = factory.makeTimer(label: "warren_message_age_seconds", dimensions: [("queue", "q")])
+        timer.recordNanoseconds(1)
+        #expect(registry.emitToString().contains("warren_message_age_seconds_count"))
+        factory.destroyTimer(timer)
+        #expect(!registry.emitToString().contains("warren_message_age_seconds_count"))
+    }
+
     /// A name of the program's own: made as `PrometheusMetricsFactory` would, no help line.
     @Test func anUnknownNameIsLeftToPrometheus() {
         let text = exposition { factory in

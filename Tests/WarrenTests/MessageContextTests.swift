@@ -21,6 +21,17 @@ import WarrenAMQP
         MessageContext(queue: "q", properties: AMQPProperties(headers: headers), logger: logger)
     }
 
+    /// The context keeps its deadline as a `MessageClock` reading (a fixed-size field): the
+    /// public `deadline` gives back the very instant it was built with, before the clock's origin
+    /// or after, and none when none was given.
+    @Test func deadlineIsTheInstantGiven() {
+        let now = ContinuousClock.now
+        for deadline in [now, now + .milliseconds(300), now - .seconds(3600), now + .nanoseconds(1)] {
+            #expect(MessageContext(queue: "q", logger: Self.logger, deadline: deadline).deadline == deadline)
+        }
+        #expect(MessageContext(queue: "q", logger: Self.logger).deadline == nil)
+    }
+
     @Test(arguments: [
         (AMQPFieldValue.int(3), 3), (.int(1), 1), (.int(0), 1), (.int(-4), 1), (.int(Int64.max), Int.max),
         (.string("4"), 4), (.string("0"), 1), (.string("x"), 1), (.string(" 2"), 1), (.double(2), 1), (.bool(true), 1),

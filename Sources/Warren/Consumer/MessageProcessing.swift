@@ -6,7 +6,10 @@ import WarrenAMQP
 ///
 /// Runs on the handler worker task that took the message (see `HandlerPool`).
 struct MessageProcessing: Sendable {
-    private let run: @Sendable ([UInt8], MessageContext) async -> HandlerOutcome
+    // `nonisolated(nonsending)`: runs on its caller's executor (the worker's) without the hop to
+    // the generic executor a nonisolated async function makes on entry (an executor lookup and a
+    // task switch per message, issue 17). The handler's own methods still run as they declare.
+    private let run: nonisolated(nonsending) @Sendable ([UInt8], MessageContext) async -> HandlerOutcome
 
     init<Factory: MessageHandlerFactory>(_ factory: Factory, timeout: Duration?) {
         if let shared = factory as? SharedHandlerFactory<Factory.Handler> {
@@ -36,15 +39,16 @@ struct MessageProcessing: Sendable {
     private static func outcome<Handler: MessageHandler>(
         of handler: Handler, body: [UInt8], context: MessageContext, timeout: Duration?
     ) async -> HandlerOutcome {
+        // The message is the one value of the handler's (unknown) type kept across the `await`:
+        // decoded by a synchronous helper straight into it, without temporaries that would each
+        // be a task allocation here.
+        let message: Handler.Message
         do {
-            let message: Handler.Message
-            do {
-                message = try handler.decode(body, context: context)
-            } catch let error as UndecodableMessage {
-                throw error
-            } catch {
-                throw UndecodableMessage("\(type(of: error)): \(error)")
-            }
+            message = try decode(body, with: handler, context: context)
+        } catch {
+            return outcome(of: error)
+        }
+        do {
             if let timeout {
                 try await withHandlerTimeout(timeout) { try await handler.handle(message, context: context) }
             } else {
@@ -53,11 +57,30 @@ struct MessageProcessing: Sendable {
             }
             return .succeeded
         } catch {
-            return Task.isCancelled && !(error is HandlerTimeout) ? .cancelled : .failed(error)
+            return outcome(of: error)
         }
     }
 
-    func callAsFunction(_ body: [UInt8], context: MessageContext) async -> HandlerOutcome {
+    /// The handler's `decode`, any error it throws made an `UndecodableMessage`.
+    private static func decode<Handler: MessageHandler>(
+        _ body: [UInt8], with handler: Handler, context: MessageContext
+    ) throws(UndecodableMessage) -> Handler.Message {
+        do {
+            return try handler.decode(body, context: context)
+        } catch let error as UndecodableMessage {
+            throw error
+        } catch {
+            throw UndecodableMessage("\(type(of: error)): \(error)")
+        }
+    }
+
+    /// The outcome of a run that threw `error`: cancelled when the task was (at shutdown), unless
+    /// the per-message timeout cancelled it.
+    private static func outcome(of error: any Error) -> HandlerOutcome {
+        Task.isCancelled && !(error is HandlerTimeout) ? .cancelled : .failed(error)
+    }
+
+    nonisolated(nonsending) func callAsFunction(_ body: [UInt8], context: MessageContext) async -> HandlerOutcome {
         await run(body, context)
     }
 }

@@ -60,7 +60,11 @@ public struct MessageContext: Sendable {
     /// The consumer's logger, without the message's fields.
     let baseLogger: Logger
     /// When the per-message timeout cancels the handler, if one is configured.
-    public let deadline: ContinuousClock.Instant?
+    public var deadline: ContinuousClock.Instant? { deadlineReading.map(MessageClock.instant) }
+    /// `deadline` as a `MessageClock` reading: a `ContinuousClock.Instant` field would give the
+    /// context an unknown size, and cost the consumer a task allocation and value-witness copies
+    /// for every message (see `MessageClock`).
+    let deadlineReading: Duration?
 
     private let publisher: WarrenConnection?
     /// How long `publish` waits for the connection and the broker's confirm when the call
@@ -150,6 +154,18 @@ public struct MessageContext: Sendable {
         properties: AMQPProperties = AMQPProperties(), logger: Logger, deadline: ContinuousClock.Instant? = nil,
         publisher: WarrenConnection? = nil, publishTimeout: Duration = MessageContext.defaultPublishTimeout
     ) {
+        self.init(
+            queue: queue, exchange: exchange, routingKey: routingKey, deliveryTag: deliveryTag, redelivered: redelivered,
+            properties: properties, logger: logger, deadlineReading: deadline.map { MessageClock.origin.duration(to: $0) },
+            publisher: publisher, publishTimeout: publishTimeout)
+    }
+
+    /// The consumer's: `deadline` as a `MessageClock` reading, so that no `ContinuousClock.Instant`
+    /// is made per message.
+    init(
+        queue: String, exchange: String, routingKey: String, deliveryTag: UInt64, redelivered: Bool, properties: AMQPProperties,
+        logger: Logger, deadlineReading: Duration?, publisher: WarrenConnection?, publishTimeout: Duration
+    ) {
         self.queue = queue
         self.exchange = exchange
         self.routingKey = routingKey
@@ -157,7 +173,7 @@ public struct MessageContext: Sendable {
         self.redelivered = redelivered
         self.properties = properties
         self.attempt = Self.attempt(from: properties.headers)
-        self.deadline = deadline
+        self.deadlineReading = deadlineReading
         self.publisher = publisher
         self.publishTimeout = publishTimeout
         self.baseLogger = logger
