@@ -15,17 +15,22 @@ final class CArena {
         empty_amqp_pool(&pool)
     }
 
+    /// The string's UTF-8, copied straight from its storage: a copy's properties and headers
+    /// are a dozen or more strings, and an `Array` of each first was an allocation apiece.
     func bytes(_ string: String) -> amqp_bytes_t {
-        bytes(Array(string.utf8))
+        var string = string
+        return string.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
     }
 
     func bytes(_ array: [UInt8]) -> amqp_bytes_t {
+        array.withUnsafeBytes { bytes($0) }
+    }
+
+    private func bytes(_ source: UnsafeRawBufferPointer) -> amqp_bytes_t {
+        guard let base = source.baseAddress, !source.isEmpty else { return amqp_empty_bytes }
         var result = amqp_bytes_t()
-        guard !array.isEmpty else { return amqp_empty_bytes }
-        amqp_pool_alloc_bytes(&pool, array.count, &result)
-        array.withUnsafeBytes { source in
-            result.bytes.copyMemory(from: source.baseAddress!, byteCount: array.count)
-        }
+        amqp_pool_alloc_bytes(&pool, source.count, &result)
+        result.bytes.copyMemory(from: base, byteCount: source.count)
         return result
     }
 

@@ -29,38 +29,47 @@ enum ShortString {
 
     /// What makes `request` unpublishable as AMQP short strings, or `nil` when it fits.
     static func violation(in request: PublishRequest) -> String? {
+        let properties = request.properties
+        // Checked one by one rather than from an array of (value, name) pairs: every publish,
+        // each retry and dead-letter copy included, passes here, and the array was an allocation.
         if let problem = check(request.exchange, "exchange name") ?? check(request.routingKey, "routing key") {
             return problem
         }
-        let properties = request.properties
-        let fields: [(String?, String)] = [
-            (properties.contentType, "content_type"), (properties.contentEncoding, "content_encoding"),
-            (properties.correlationID, "correlation_id"), (properties.replyTo, "reply_to"),
-            (properties.expiration, "expiration"), (properties.messageID, "message_id"),
-            (properties.type, "type"), (properties.userID, "user_id"), (properties.appID, "app_id"),
-        ]
-        for case let (value?, name) in fields {
-            if let problem = check(value, name) { return problem }
+        if let problem = check(properties.contentType, "content_type") ?? check(properties.contentEncoding, "content_encoding")
+            ?? check(properties.correlationID, "correlation_id")
+        {
+            return problem
         }
-        return properties.headers.flatMap { tableViolation($0, path: "headers") }
+        if let problem = check(properties.replyTo, "reply_to") ?? check(properties.expiration, "expiration")
+            ?? check(properties.messageID, "message_id")
+        {
+            return problem
+        }
+        if let problem = check(properties.type, "type") ?? check(properties.userID, "user_id") ?? check(properties.appID, "app_id") {
+            return problem
+        }
+        return properties.headers.flatMap { tableViolation($0, path: { "headers" }) }
     }
 
-    private static func check(_ value: String, _ name: String) -> String? {
-        let length = value.utf8.count
-        return length > maxBytes ? "\(name) is \(length) bytes; AMQP allows at most \(maxBytes)" : nil
+    private static func check(_ value: String?, _ name: String) -> String? {
+        guard let length = value?.utf8.count, length > maxBytes else { return nil }
+        return "\(name) is \(length) bytes; AMQP allows at most \(maxBytes)"
     }
 
-    private static func tableViolation(_ table: AMQPTable, path: String) -> String? {
+    /// `path` is built only for the message of a violation: every retry and dead-letter copy
+    /// passes its headers through here, and naming each key's path up front was a dozen
+    /// `String` appends per copy for a message that is almost never written.
+    private static func tableViolation(_ table: AMQPTable, path: () -> String) -> String? {
         for (key, value) in table {
             if key.utf8.count > maxBytes {
-                return "\(path) has a key of \(key.utf8.count) bytes; AMQP allows at most \(maxBytes)"
+                return "\(path()) has a key of \(key.utf8.count) bytes; AMQP allows at most \(maxBytes)"
             }
-            if let problem = valueViolation(value, path: "\(path).\(key)") { return problem }
+            if let problem = valueViolation(value, path: { "\(path()).\(key)" }) { return problem }
         }
         return nil
     }
 
-    private static func valueViolation(_ value: AMQPFieldValue, path: String) -> String? {
+    private static func valueViolation(_ value: AMQPFieldValue, path: () -> String) -> String? {
         switch value {
         case .table(let nested): return tableViolation(nested, path: path)
         case .array(let items):

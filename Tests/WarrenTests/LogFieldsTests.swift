@@ -18,6 +18,20 @@ import Testing
         #expect(fields.map { "\($0.value)" } == ["1", "message.dead_lettered", "q", "call"])
     }
 
+    /// The length-first check names exactly the reserved keys: each of them, and none of their
+    /// neighbours (a prefix, an extension, another key of the same length, a different case).
+    @Test func isReservedNamesExactlyTheReservedKeys() {
+        for name in LogFields.reserved {
+            #expect(LogFields.isReserved(name), "\(name)")
+            for other in [String(name.dropLast()), name + "s", "meta." + name, name.uppercased()] {
+                #expect(!LogFields.isReserved(other), "\(other)")
+            }
+        }
+        for key in ["", "queue", "event", "reason", "attempt", "trace_id", "message_id", "error_type", "lines", "tz", "mgs"] {
+            #expect(!LogFields.isReserved(key), "\(key)")
+        }
+    }
+
     /// Every path gives the same answer: a reserved key (renamed), an error, or a provider
     /// (which takes the general path) leave the plain fields as the usual line has them.
     @Test func theGeneralPathAgreesOnThePlainFields() {

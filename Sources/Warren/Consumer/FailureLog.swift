@@ -33,18 +33,21 @@ struct FailureLog: Sendable {
     }
 
     /// Writes the settled message's one outcome line at `warning`: the same fields as
-    /// `logger.warning(message, metadata: metadata)` would write.
+    /// `logger.warning(message, metadata: metadata)` would write (a later pair wins over an
+    /// earlier one with the same key).
     ///
     /// Without a metadata provider, the message's and the failure's fields go with the line's,
     /// in one dictionary, on the consumer's logger: the same line (each wins over the ones
     /// before it, as on `logger`, and all over the consumer's), without a logger of its own built
     /// key by key. A provider sits between a logger's fields and a line's, so with one `logger`
-    /// is built.
-    func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata) {
+    /// is built. The line's own fields come as pairs, not a dictionary: they are copied into
+    /// that one dictionary anyway, and a dictionary of their own was hashed for nothing.
+    func warning(_ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> KeyValuePairs<String, Logger.MetadataValue>) {
         let base = context.baseLogger
         guard base.logLevel <= .warning else { return }
         guard base.metadataProvider == nil else {
-            return logger.warning(message(), metadata: metadata())
+            let line = Logger.Metadata(metadata().map { ($0.key, $0.value) }, uniquingKeysWith: { _, later in later })
+            return logger.warning(message(), metadata: line)
         }
         let line = metadata()
         var all = context.messageMetadata(reservingCapacity: 3 + line.count)

@@ -144,14 +144,15 @@ extension WarrenConsumer {
             metrics.retriedLater.increment()
             span?.attributes["warren.outcome"] = "retry_scheduled"
             log.warning("message failed; retry scheduled", metadata: [
-                "event": "message.retry_scheduled", "delay_ms": "\(delay.milliseconds)", "next_attempt": "\(nextAttempt)",
-                "retry_queue": "\(route.routingKey)",
+                "event": "message.retry_scheduled", "delay_ms": .string(String(delay.milliseconds)),
+                "next_attempt": .string(String(nextAttempt)), "retry_queue": .string(route.routingKey),
             ])
         case .deadLettered(let category):
             metrics.deadLettered(category)
             span?.attributes["warren.outcome"] = "dead_lettered"
             log.warning("message failed; dead-lettered", metadata: [
-                "event": "message.dead_lettered", "dead_letter_reason": "\(category.rawValue)", "attempts": "\(log.context.attempt)",
+                "event": "message.dead_lettered", "dead_letter_reason": .string(category.rawValue),
+                "attempts": .string(String(log.context.attempt)),
             ])
         }
     }

@@ -27,7 +27,7 @@ public struct JSONLogHandler: LogHandler {
     public var metadataProvider: Logger.MetadataProvider?
     /// The least severe level written; lower ones cost a comparison.
     public var logLevel: Logger.Level
-    private let label: String
+    let label: String
     private let output: LogOutput
 
     /// - Parameters:
@@ -57,35 +57,38 @@ public struct JSONLogHandler: LogHandler {
 
     /// Formats the line on the calling thread and queues it for the writer thread; never blocks.
     public func log(event: LogEvent) {
-        output.write(line(for: event))
+        line(for: event).withUnsafeBufferPointer { output.write($0) }
     }
 
-    /// The whole line for `event`, newline included.
-    func line(for event: LogEvent) -> String {
-        var line = ""
-        // Most lines fit: one allocation instead of the several a growing string makes.
+    /// The whole line for `event`, newline included, as UTF-8: built as bytes and handed to
+    /// the output as bytes, which is all it keeps (see `JSONText`).
+    func line(for event: LogEvent) -> [UInt8] {
+        var line: [UInt8] = []
+        // Most lines fit: one allocation instead of the several a growing array makes.
         line.reserveCapacity(512)
-        line += "{\"ts\":\""
-        line += UTCTimestamp.now()
-        line += "\",\"level\":\""
-        line += event.level.rawValue
-        line += "\",\"logger\":"
+        JSONText.appendRaw("{\"ts\":\"", to: &line)
+        UTCTimestamp.appendNow(to: &line)
+        JSONText.appendRaw("\",\"level\":\"", to: &line)
+        JSONText.appendRaw(event.level.rawValue, to: &line)
+        JSONText.appendRaw("\",\"logger\":", to: &line)
         JSONText.appendString(label, to: &line)
-        line += ",\"msg\":"
+        JSONText.appendRaw(",\"msg\":", to: &line)
         JSONText.appendString(event.message.description, to: &line)
         if LogFields.showsSourceLocation(event.level) {
-            line += ",\"file\":"
+            JSONText.appendRaw(",\"file\":", to: &line)
             JSONText.appendString(event.file, to: &line)
-            line += ",\"line\":\(event.line),\"function\":"
+            JSONText.appendRaw(",\"line\":", to: &line)
+            JSONText.appendRaw(String(event.line), to: &line)
+            JSONText.appendRaw(",\"function\":", to: &line)
             JSONText.appendString(event.function, to: &line)
         }
         for (key, value) in LogFields.merge(handler: metadata, provider: metadataProvider, event: event) {
-            line += ","
+            line.append(UInt8(ascii: ","))
             JSONText.appendString(key, to: &line)
-            line += ":"
+            line.append(UInt8(ascii: ":"))
             JSONText.append(value, to: &line)
         }
-        line += "}\n"
+        JSONText.appendRaw("}\n", to: &line)
         return line
     }
 }

@@ -66,9 +66,15 @@ final class LogOutput: Sendable {
 
     /// Queues one whole line (ending in a newline), or drops it if the buffer is full.
     func write(_ line: String) {
+        var line = line
+        line.withUTF8 { write($0) }
+    }
+
+    /// Queues one whole line of UTF-8 bytes (ending in a newline), or drops it if the buffer is
+    /// full: the same, for a line built as bytes (`JSONLogHandler`).
+    func write(_ line: UnsafeBufferPointer<UInt8>) {
         guard writerThread != nil else {
-            var line = line
-            buffer.withLock { _ in _ = line.withUTF8 { Self.writeAll(UnsafeRawBufferPointer($0), to: fd) } }
+            buffer.withLock { _ in _ = Self.writeAll(UnsafeRawBufferPointer(line), to: fd) }
             return
         }
         let (outcome, writerMayBeWaiting) = buffer.withLock { state in

@@ -37,13 +37,19 @@ struct LogOutputBuffer: Sendable {
 
     /// Appends a whole line, or drops it if it does not fit: never waits.
     mutating func append(_ line: String) -> Outcome {
+        var line = line
+        return line.withUTF8 { append($0) }
+    }
+
+    /// The same, for a line's UTF-8 bytes.
+    mutating func append(_ line: UnsafeBufferPointer<UInt8>) -> Outcome {
         guard !isClosed else { return .closed }
-        guard pending.count + line.utf8.count <= capacity else {
+        guard pending.count + line.count <= capacity else {
             droppedSinceLastBatch += 1
             droppedTotal += 1
             return .dropped
         }
-        pending.append(contentsOf: line.utf8)
+        pending.append(contentsOf: line)
         return .accepted
     }
 

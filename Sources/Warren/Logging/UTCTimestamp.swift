@@ -37,29 +37,54 @@ package enum UTCTimestamp {
         }
         let length = milliseconds == nil ? 20 : 24
         return String(unsafeUninitializedCapacity: length) { buffer in
-            var index = 0
-            func digits(_ value: Int, _ width: Int) {
-                var divisor = 1
-                for _ in 1..<width { divisor *= 10 }
-                while divisor > 0 {
-                    buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / divisor % 10)
-                    index += 1
-                    divisor /= 10
-                }
-            }
-            func character(_ ascii: Unicode.Scalar) {
-                buffer[index] = UInt8(ascii: ascii)
-                index += 1
-            }
-            digits(year, 4); character("-"); digits(Int(parts.tm_mon) + 1, 2); character("-"); digits(Int(parts.tm_mday), 2)
-            character("T"); digits(Int(parts.tm_hour), 2); character(":"); digits(Int(parts.tm_min), 2); character(":")
-            digits(Int(parts.tm_sec), 2)
-            if let milliseconds {
-                character(".")
-                digits(milliseconds, 3)
-            }
-            character("Z")
-            return index
+            write(parts, year: year, milliseconds: milliseconds, into: buffer)
         }
+    }
+
+    /// Appends now, as ``now()`` writes it, to a log line's bytes: without the `String` (24
+    /// bytes, too long to be stored inline) that a line per failed message would allocate.
+    static func appendNow(to out: inout [UInt8]) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var time = now.tv_sec
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let year = Int(parts.tm_year) + 1900
+        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        guard (0...9999).contains(year) else {
+            return JSONText.appendRaw(format(seconds: Int(now.tv_sec), milliseconds: milliseconds), to: &out)
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
+            let count = write(parts, year: year, milliseconds: milliseconds, into: buffer)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
+        }
+    }
+
+    /// Writes `parts` (whose `year`, within 0...9999, is given) and `milliseconds` if any into
+    /// `buffer` (at least 24 bytes); returns how many bytes it wrote.
+    private static func write(_ parts: tm, year: Int, milliseconds: Int?, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var index = 0
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / divisor % 10)
+                index += 1
+                divisor /= 10
+            }
+        }
+        func character(_ ascii: Unicode.Scalar) {
+            buffer[index] = UInt8(ascii: ascii)
+            index += 1
+        }
+        digits(year, 4); character("-"); digits(Int(parts.tm_mon) + 1, 2); character("-"); digits(Int(parts.tm_mday), 2)
+        character("T"); digits(Int(parts.tm_hour), 2); character(":"); digits(Int(parts.tm_min), 2); character(":")
+        digits(Int(parts.tm_sec), 2)
+        if let milliseconds {
+            character(".")
+            digits(milliseconds, 3)
+        }
+        character("Z")
+        return index
     }
 }

@@ -48,12 +48,16 @@ public enum DeadLetterHeaders {
         failedAt: String
     ) -> AMQPTable {
         var result = headers
+        // One copy of the original's headers, with room for the six added: growing the copy
+        // as they go in rehashed it, and handing it on to `recordingOrigin` copied it again.
+        result.reserveCapacity(headers.count + 6)
         // `Self.` throughout: the parameters share the keys' names.
         result[Self.errorType] = .string(errorType)
         result[Self.errorMessage] = .string(truncated(errorDescription, toBytes: maximumMessageBytes))
         result[Self.failedAt] = .string(failedAt)
         result[Self.attempts] = .int(Int64(attempts))
-        return recordingOrigin(in: result, exchange: exchange, routingKey: routingKey)
+        recordOrigin(in: &result, exchange: exchange, routingKey: routingKey)
+        return result
     }
 
     /// `headers` with `x-warren-original-exchange` and `-routing-key` set to `exchange` and
@@ -61,9 +65,14 @@ public enum DeadLetterHeaders {
     /// publish. Every copy Warren publishes carries them.
     public static func recordingOrigin(in headers: AMQPTable, exchange: String, routingKey: String) -> AMQPTable {
         var result = headers
-        if result[Self.originalExchange] == nil { result[Self.originalExchange] = .string(exchange) }
-        if result[Self.originalRoutingKey] == nil { result[Self.originalRoutingKey] = .string(routingKey) }
+        recordOrigin(in: &result, exchange: exchange, routingKey: routingKey)
         return result
+    }
+
+    /// The same, in place.
+    private static func recordOrigin(in headers: inout AMQPTable, exchange: String, routingKey: String) {
+        if headers[Self.originalExchange] == nil { headers[Self.originalExchange] = .string(exchange) }
+        if headers[Self.originalRoutingKey] == nil { headers[Self.originalRoutingKey] = .string(routingKey) }
     }
 
     /// The name `x-warren-error-type` and the logs give `error`: its Swift type (the wrapped
