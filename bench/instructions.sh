@@ -38,18 +38,9 @@ SMALL=${COUNTS%,*} LARGE=${COUNTS#*,}
 [ "$LARGE" -gt "$SMALL" ] || { echo "--counts SMALL,LARGE with LARGE > SMALL" >&2; exit 64; }
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 69; }
 
-WORK=$(mktemp -d /tmp/warren-instructions.XXXXXX)
-BROKER_DIR= WORKER=
-cleanup() {
-  [ -z "$WORKER" ] || kill -KILL "$WORKER" 2>/dev/null || true
-  [ -z "$BROKER_DIR" ] || "$ROOT/scripts/broker.sh" destroy "$BROKER_DIR" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-cd "$ROOT"
-
 # shellcheck source=scripts/lib/callgrind-workload.sh
 . "$ROOT/scripts/lib/callgrind-workload.sh"
+callgrind_workdir warren-instructions
 callgrind_workload "${WARREN_BINARY:-}"
 Q=bench.instructions
 

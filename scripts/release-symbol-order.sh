@@ -13,19 +13,9 @@
 # HTTP endpoints, and a graceful stop.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d /tmp/warren-symbol-order.XXXXXX)
-BROKER_DIR=
-WORKER=
-cleanup() {
-  [ -z "$WORKER" ] || kill -KILL "$WORKER" 2>/dev/null || true
-  [ -z "$BROKER_DIR" ] || "$ROOT/scripts/broker.sh" destroy "$BROKER_DIR" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-cd "$ROOT"
 # shellcheck source=scripts/lib/callgrind-workload.sh
 . "$ROOT/scripts/lib/callgrind-workload.sh"
+callgrind_workdir warren-symbol-order
 callgrind_workload
 Q=warren.symbol-order
 "$WORK/wb" delete "$H" "$P" "$Q" "$Q.dead" "$Q.retry.10m" >/dev/null 2>&1 || true

@@ -1,12 +1,28 @@
 # shellcheck shell=bash
 # Sourced by scripts/release-symbol-order.sh and bench/instructions.sh: what running the static
-# release binary under callgrind against a broker needs. The caller sets ROOT, WORK (a temp dir
-# it removes on exit) and BROKER_DIR= (destroyed on exit when set), cds to ROOT, then calls
+# release binary under callgrind against a broker needs. The caller sets ROOT, then calls
+#   callgrind_workdir NAME
+# which makes WORK (a temp dir /tmp/NAME.XXXXXX), clears BROKER_DIR and WORKER (a pid the caller
+# sets while a worker runs), removes all three on exit (kills the worker, destroys the broker)
+# and cds to ROOT; then
 #   callgrind_workload [BINARY]
 # which builds the static release binary unless BINARY is given, writes a copy callgrind can
 # read to $WORK/warren, compiles the C helper to $WORK/wb, starts a throwaway broker in
 # $WORK/broker unless WARREN_AMQP_URL is set (setting BROKER_DIR), exports WARREN_AMQP_URL, and
 # sets H and P, the broker's host and port for wb.
+callgrind_workdir() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  BROKER_DIR= WORKER=
+  trap callgrind_cleanup EXIT
+  cd "$ROOT"
+}
+
+callgrind_cleanup() {
+  [ -z "$WORKER" ] || kill -KILL "$WORKER" 2>/dev/null || true
+  [ -z "$BROKER_DIR" ] || "$ROOT/scripts/broker.sh" destroy "$BROKER_DIR" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+
 callgrind_workload() {
   local binary=${1:-}
   if [ -z "$binary" ]; then
