@@ -7,9 +7,8 @@ import Glibc
 package enum UTCTimestamp {
     /// Now, with milliseconds: `2026-11-21T20:40:19.123Z`.
     package static func now() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return format(seconds: Int(now.tv_sec), milliseconds: Int(now.tv_nsec / 1_000_000))
+        let now = realtime()
+        return format(seconds: now.seconds, milliseconds: now.milliseconds)
     }
 
     /// An AMQP timestamp (whole seconds since the Unix epoch): `2026-11-21T20:40:19Z`.
@@ -21,10 +20,7 @@ package enum UTCTimestamp {
     /// copy takes a timestamp, and padding each part as a `String` of its own was a dozen
     /// allocations per call (2 % of the failure path's CPU, where both happen per message).
     static func format(seconds: Int, milliseconds: Int?) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let year = Int(parts.tm_year) + 1900
+        let (parts, year) = utc(seconds)
         // A year outside 0...9999 (not an RFC 3339 time) keeps the general padding below.
         guard (0...9999).contains(year) else {
             func pad(_ value: Int, _ width: Int) -> String {
@@ -44,20 +40,30 @@ package enum UTCTimestamp {
     /// Appends now, as ``now()`` writes it, to a log line's bytes: without the `String` (24
     /// bytes, too long to be stored inline) that a line per failed message would allocate.
     static func appendNow(to out: inout [UInt8]) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var time = now.tv_sec
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        let year = Int(parts.tm_year) + 1900
-        let milliseconds = Int(now.tv_nsec / 1_000_000)
+        let now = realtime()
+        let (parts, year) = utc(now.seconds)
         guard (0...9999).contains(year) else {
-            return JSONText.appendRaw(format(seconds: Int(now.tv_sec), milliseconds: milliseconds), to: &out)
+            return JSONText.appendRaw(format(seconds: now.seconds, milliseconds: now.milliseconds), to: &out)
         }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { buffer in
-            let count = write(parts, year: year, milliseconds: milliseconds, into: buffer)
+            let count = write(parts, year: year, milliseconds: now.milliseconds, into: buffer)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<count]))
         }
+    }
+
+    /// The wall clock, in whole seconds since the Unix epoch and the milliseconds past them.
+    private static func realtime() -> (seconds: Int, milliseconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return (Int(now.tv_sec), Int(now.tv_nsec / 1_000_000))
+    }
+
+    /// `seconds` since the Unix epoch broken down in UTC, with the calendar year.
+    private static func utc(_ seconds: Int) -> (parts: tm, year: Int) {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        return (parts, Int(parts.tm_year) + 1900)
     }
 
     /// Writes `parts` (whose `year`, within 0...9999, is given) and `milliseconds` if any into
