@@ -119,6 +119,8 @@ final class HandlerPool<Job: PoolJob>: Sendable {
                 continue
             }
             // Never waits in practice (see the type's comment); acquire stays correct if it must.
+            // `acquire()` starts with the same attempt, but calling an async function costs a
+            // task frame even when it returns at once: tried first here, once per message.
             if !limit.tryAcquire() { await limit.acquire() }
             await start(job)
             limit.release()

@@ -60,16 +60,18 @@ extension WarrenConsumer {
         // `MessageClock` readings, not `ContinuousClock.Instant`s: fixed-size, so kept in this
         // frame across the handler's `await` without a task allocation each.
         let start = MessageClock.now()
-        if let age = MessageAge.nanoseconds(delivery.properties, nowMilliseconds: WallClock.nowMilliseconds()) {
+        // Read once: each read of a boxed delivery's properties is a retain and a release.
+        let properties = delivery.properties
+        if let age = MessageAge.nanoseconds(properties, nowMilliseconds: WallClock.nowMilliseconds()) {
             metrics.messageAge.recordNanoseconds(age)
         }
         // A retried or republished copy arrives from the default exchange: the handler sees
         // where the message was first published.
-        let headers = delivery.properties.headers
+        let headers = properties.headers
         let context = MessageContext(
             queue: configuration.queue, exchange: headers?[DeadLetterHeaders.originalExchange]?.text ?? delivery.exchange,
             routingKey: headers?[DeadLetterHeaders.originalRoutingKey]?.text ?? delivery.routingKey,
-            deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: delivery.properties,
+            deliveryTag: delivery.deliveryTag, redelivered: delivery.redelivered, properties: properties,
             logger: logger, deadlineReading: configuration.handlerTimeout.map { start + $0 }, publisher: followUpPublisher,
             publishTimeout: configuration.publishTimeout)
         span?.attributes["warren.attempt"] = context.attempt
