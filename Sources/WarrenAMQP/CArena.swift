@@ -1,7 +1,8 @@
 import CRabbitMQ
 
 /// Scratch memory for building C structures (tables, byte buffers) that librabbitmq reads
-/// during one call. Everything allocated is freed together when the arena is released.
+/// during one call. Everything allocated is freed together when the arena is released, or made
+/// reusable by `recycle()` for an arena kept across calls.
 ///
 /// Not thread-safe: used by the owner thread within one operation.
 final class CArena {
@@ -13,6 +14,13 @@ final class CArena {
 
     deinit {
         empty_amqp_pool(&pool)
+    }
+
+    /// Ends the use of everything allocated so far; the pool keeps its pages for the next
+    /// call (their memory is not cleared: every allocation here is written in full before C
+    /// reads it). Allocations larger than a page are freed.
+    func recycle() {
+        recycle_amqp_pool(&pool)
     }
 
     /// The string's UTF-8, copied straight from its storage: a copy's properties and headers

@@ -18,6 +18,10 @@ final class RawConnection: AMQPTransport {
     private var isClosed = false
     /// Delivery fields that repeat from one delivery to the next (see `RepeatedText`).
     private var texts = DeliveryTextCache()
+    /// The scratch memory of `publish`, kept and recycled after each: a failed message's copy is
+    /// a publish, and a new arena for each took a zeroed 4 kB page from `calloc` and gave it back
+    /// (about 5,000 of the failure path's 123,000 instructions per message).
+    private let publishArena = CArena()
     /// Set once a socket or protocol error was seen: close handshakes would block or fail.
     private(set) var isBroken = false
     /// False after the broker closed the channel (a channel-level error), until `reopenChannel`.
@@ -227,7 +231,9 @@ final class RawConnection: AMQPTransport {
     }
 
     func publish(exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, body: [UInt8]) throws {
-        let arena = CArena()
+        let arena = publishArena
+        // librabbitmq has encoded everything into its output buffer when the call returns.
+        defer { arena.recycle() }
         var cProperties = properties.cProperties(in: arena)
         let status = body.withUnsafeBytes { buffer in
             amqp_basic_publish(

@@ -19,6 +19,26 @@ import Testing
         #expect(AMQPTable(cTable: encoded) == table)
     }
 
+    /// A recycled arena (as `RawConnection.publish` keeps one) builds the next table in the
+    /// pages of the last, not cleared: each must still read back whole, including a value larger
+    /// than a page (which recycling frees) and a shorter table after a longer one.
+    @Test func aRecycledArenaBuildsTheNextTableWhole() {
+        let arena = CArena()
+        let tables: [AMQPTable] = [
+            ["x-long": .string(String(repeating: "a", count: 6000)), "x-list": .array([1, 2, 3]), "x-flag": .bool(true)],
+            ["x-short": "b", "x-nested": .table(["inner": .int(7)])],
+            ["x-death-like": .array([.table(["count": 1, "reason": "rejected", "queue": "q"])]), "x-bytes": .bytes([0, 1, 2])],
+            [:],
+            ["x-again": .string(String(repeating: "c", count: 5000))],
+        ]
+        for _ in 1...3 {
+            for table in tables {
+                #expect(AMQPTable(cTable: arena.table(table)) == table)
+                arena.recycle()
+            }
+        }
+    }
+
     @Test func propertiesSurviveTheRoundTripThroughC() {
         var properties = AMQPProperties.persistentJSON(messageID: "m-1")
         properties.correlationID = "c-1"
