@@ -113,7 +113,8 @@ extension BrokerTests {
         }
 
         /// A second signal during the drain skips it: exit 0 long before the handler's 30 s or the
-        /// 25 s deadline; the unacked message goes back to the queue.
+        /// 25 s deadline, with a `worker.drain_abandoned` line; the unacked message goes back to
+        /// the queue.
         @Test("a second signal during the drain exits 0 at once; the message goes back to the queue")
         func secondSignalSkipsDrain() async throws {
             let env = try TestEnvironment.current()
@@ -135,6 +136,12 @@ extension BrokerTests {
                 // that ran to its deadline.
                 #expect(elapsed <= .seconds(10), "exited \(elapsed.milliseconds) ms after the second signal")
                 #expect(worker.ackedIDs.isEmpty, "\(worker.transcript)")
+                // The state machine's `.abandonDrain`, as the worker carries it out: one line
+                // naming the drain cut short by the signal (not the deadline) and what it left.
+                let abandoned = worker.events("worker.drain_abandoned")
+                #expect(abandoned.count == 1, "\(worker.transcript)")
+                #expect(abandoned.first?["abandoned"] == "1", "\(worker.transcript)")
+                #expect(worker.events("worker.shutdown_timeout").isEmpty, "\(worker.transcript)")
 
                 let received = try await pollValue(timeout: .seconds(10), interval: .milliseconds(500), "the message back in the queue") {
                     let messages = try await broker.pikaGet(queue: queue, max: 5)

@@ -166,12 +166,21 @@ extension WarrenConsumer {
             await settlements.finish()
             await release(connection)
             let elapsed = started.duration(to: .now).milliseconds
+            // Cancellation (a second signal, the drain deadline, or the service group going
+            // down) is, to the machine, a shutdown request while draining: `.abandonDrain`. Its
+            // work is already done: the cancellation reached the running handlers, and their
+            // messages stay unacked for redelivery.
+            var action = ConnectionStateMachine.Action.none
             if Task.isCancelled {
+                action = supervised.apply { $0.shutdownRequested() }
+                // Cancelled before any graceful shutdown: the drain began and was cut short at once.
+                if action == .drain { action = supervised.apply { $0.shutdownRequested() } }
+            }
+            if action == .abandonDrain {
                 logger.warning("drain cut short: unfinished messages left unacked for redelivery", metadata: [
                     "event": deadline.hasPassed ? "worker.shutdown_timeout" : "worker.drain_abandoned",
                     "abandoned": "\(counts.abandonedCount - abandonedBefore)", "returned": "\(returned)", "duration_ms": "\(elapsed)",
                 ])
-                _ = supervised.apply { $0.shutdownRequested() }
             } else {
                 logger.info("drained", metadata: [
                     "event": "worker.drained", "finished": "\(drainedInFlight)", "returned": "\(returned)", "duration_ms": "\(elapsed)",

@@ -54,7 +54,9 @@ public struct ConnectionStateMachine: Sendable {
         case wait(Duration, attempt: Int, cause: String)
         /// Cancel the consumer, finish running handlers, return unstarted deliveries.
         case drain
-        /// Stop waiting for handlers: cancel them, leave their messages unacked.
+        /// Stop waiting for handlers: cancel them, leave their messages unacked. (`WarrenConsumer`
+        /// meets it once cancellation, from a second signal or the drain deadline, has already
+        /// reached the handlers: it logs the drain cut short.)
         case abandonDrain
         /// Close and return normally.
         case stop
