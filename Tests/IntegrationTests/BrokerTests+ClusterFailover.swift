@@ -11,10 +11,10 @@ extension BrokerTests {
 
         /// 20,000 messages in a quorum queue (Warren's default type, replicated on the three
         /// nodes); one `warren worker` with the three URLs drains them while the test stops the
-        /// node it is connected to (found from its `worker.connected` line). Every message id is
-        /// acked (the ids are unique per message, so 20,000 distinct acked ids are all of them),
-        /// the queue and its dead-letter queue end empty, messages handled twice stay within what
-        /// was unacked at the failure (at most the prefetch), and the log names both nodes. The
+        /// node it is connected to (found from its `worker.connected` line). The worker's metrics
+        /// count 20,000 acks or more, the queue and its dead-letter queue end empty (so every
+        /// message left by an ack), messages handled twice stay within what was unacked at the
+        /// failure (at most the prefetch), and the log names both nodes. The
         /// failover time (node stop begun → consuming again) is printed for the report.
         @Test("the worker fails over to another node and loses nothing")
         func failsOverWhenItsNodeStops() async throws {
@@ -57,25 +57,39 @@ extension BrokerTests {
             print("cluster failover: node \(node + 1) stop began -> consuming again on another node after \(failover.milliseconds) ms "
                 + "(\(ackedAtStop) of \(Self.total) acked when the stop began)")
 
-            try await poll(timeout: .seconds(240), "every message acked", lastSeen: { "\(Set(worker.ackedIDs).count) distinct acked" }) {
-                Set(worker.ackedIDs).count >= Self.total
-            }
-            let acked = worker.ackedIDs
-            let distinct = Set(acked)
-            #expect(distinct.count == Self.total, "lost: \(Self.total - distinct.count)")
-            // Handled twice: acked twice (the first ack died with the node), or abandoned (the
-            // handler was running at the failure; logged `message.abandoned`, acked later on the
-            // redelivery). Both were unacked at the failure: at most the prefetch together.
-            let ackedTwice = acked.count - distinct.count
-            let abandoned = worker.events("message.abandoned").count
-            print("cluster failover: \(ackedTwice + abandoned) handled twice (\(ackedTwice) acked twice, \(abandoned) abandoned)")
-            #expect(ackedTwice + abandoned <= Self.prefetch, "more duplicates than can be unacked at once: \(ackedTwice) + \(abandoned)")
-
-            // Every duplicate was counted: each one came back flagged redelivered.
+            // Counted from /metrics, not from the `message.acked` lines: the log writer drops lines
+            // rather than block when its reader (this test, parsing 20,000 debug lines while it
+            // stops a node) falls 4 MiB behind, and it did in CI (`log.dropped`, 388 lines), so
+            // the lines can undercount what the worker acked.
             let probe = try await worker.healthProbe()
-            try await probe.waitForMetrics("every duplicate counted as redelivered") { samples in
-                (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= Double(ackedTwice + abandoned)
-                    && (samples["warren_messages_redelivered_total{queue=\"\(queue)\"}"] ?? 0) >= 1
+            let label = "{queue=\"\(queue)\"}"
+            let (_, samples) = try await probe.waitForMetrics(timeout: .seconds(240), interval: .milliseconds(250), "every message acked") {
+                ($0["warren_messages_acked_total\(label)"] ?? 0) >= Double(Self.total)
+            }
+            let ackedCount = Int(samples["warren_messages_acked_total\(label)"] ?? 0)
+            let abandoned = Int(samples["warren_messages_abandoned_total\(label)"] ?? 0)
+            let redelivered = Int(samples["warren_messages_redelivered_total\(label)"] ?? 0)
+            // Handled twice: acked twice (the first ack died with the node), or abandoned (the
+            // handler was running at the failure; acked later on the redelivery). Both were
+            // unacked at the failure: at most the prefetch together. Every one came back flagged
+            // redelivered.
+            let ackedTwice = ackedCount - Self.total
+            print("cluster failover: \(ackedTwice + abandoned) handled twice (\(ackedTwice) acked twice, \(abandoned) abandoned), "
+                + "\(redelivered) redelivered")
+            #expect(ackedTwice + abandoned <= Self.prefetch, "more duplicates than can be unacked at once: \(ackedTwice) + \(abandoned)")
+            #expect(redelivered >= ackedTwice + abandoned && redelivered >= 1, "redelivered \(redelivered)")
+            // Nothing lost: the queue ends empty with nothing dead-lettered (checked below), so
+            // every message left it by an ack, and the acks cover 20,000 handled messages. When
+            // no log line was dropped, the ids say the same message by message; the lines trail
+            // the metrics (this test reads them slower than the worker writes), so they are
+            // awaited, until all are in or the worker reports lines dropped.
+            try await poll(timeout: .seconds(120), "every acked id logged, or a log.dropped line", lastSeen: {
+                "\(Set(worker.ackedIDs).count) distinct acked ids read"
+            }) {
+                Set(worker.ackedIDs).count >= Self.total || !worker.events("log.dropped").isEmpty
+            }
+            if worker.events("log.dropped").isEmpty {
+                #expect(Set(worker.ackedIDs).count == Self.total, "lost: \(Self.total - Set(worker.ackedIDs).count)")
             }
 
             #expect(!worker.events("worker.connection_lost").isEmpty, "the failover followed the lost connection")
