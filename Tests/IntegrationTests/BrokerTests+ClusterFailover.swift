@@ -72,12 +72,14 @@ extension BrokerTests {
             // Handled twice: acked twice (the first ack died with the node), or abandoned (the
             // handler was running at the failure; acked later on the redelivery). Both were
             // unacked at the failure: at most the prefetch together. Every one came back flagged
-            // redelivered.
+            // redelivered. None at all is possible: a node's stop is not instant (31 s on a
+            // loaded machine), and every message unacked when it began can be acked before the
+            // connection closes.
             let ackedTwice = ackedCount - Self.total
             print("cluster failover: \(ackedTwice + abandoned) handled twice (\(ackedTwice) acked twice, \(abandoned) abandoned), "
                 + "\(redelivered) redelivered")
             #expect(ackedTwice + abandoned <= Self.prefetch, "more duplicates than can be unacked at once: \(ackedTwice) + \(abandoned)")
-            #expect(redelivered >= ackedTwice + abandoned && redelivered >= 1, "redelivered \(redelivered)")
+            #expect(redelivered >= ackedTwice + abandoned, "redelivered \(redelivered)")
             // Nothing lost: the queue ends empty with nothing dead-lettered (checked below), so
             // every message left it by an ack, and the acks cover 20,000 handled messages. When
             // no log line was dropped, the ids say the same message by message; the lines trail
