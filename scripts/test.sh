@@ -107,4 +107,9 @@ elif [ "$lint_status" -ne 0 ]; then
     test_status=$lint_status
 fi
 [ -z "$summary" ] || echo "$summary"
+# CI logs are cut in the middle: repeat every failure last, where a shortened log still shows it.
+if [ "$test_status" -ne 0 ] && grep -q '✘' "$test_log"; then
+    log "the failures again:"
+    grep '✘' "$test_log" | grep -v 'Test run with' | head -n 40 >&2 || true
+fi
 exit "$test_status"
