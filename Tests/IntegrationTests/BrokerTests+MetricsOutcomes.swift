@@ -78,15 +78,16 @@ extension BrokerTests {
             defer { worker.forceStop() }
             let probe = try await worker.healthProbe()
             try await worker.waitForEvent("worker.consuming")
-            // Long enough that the handler still runs once rabbitmqctl has found and closed the
-            // connection: two rabbitmqctl calls took more than 3 s on a loaded CI machine, the
-            // handler finished first and nothing was abandoned. The redelivery runs as long.
-            try await broker.pikaPublish(queue: queue, [OutgoingMessage(id: id, body: #"{"work_ms": 10000}"#)])
-            try await waitForHandler(worker, probe, queue)
-
+            // The connection is looked up before the message is published, so only the close
+            // runs while the handler does: on a loaded machine rabbitmqctl calls took seconds
+            // each, the handler finished first and nothing was abandoned. The handler is long for
+            // the same reason (with the machine's two cores kept busy besides, a close once came
+            // after 10 s); the redelivery runs as long.
             guard let connection = try await broker.connection(ofProcess: worker.child.pid) else {
                 throw SetupError("no broker connection named after the worker's pid \(worker.child.pid)")
             }
+            try await broker.pikaPublish(queue: queue, [OutgoingMessage(id: id, body: #"{"work_ms": 15000}"#)])
+            try await waitForHandler(worker, probe, queue)
             try await broker.closeConnection(connection, reason: "it: abandon the running handler")
             let abandoned = series("warren_messages_abandoned_total", queue)
             try await probe.waitForMetrics(timeout: .seconds(20), "\(abandoned) 1") { $0[abandoned] == 1 }
@@ -94,7 +95,7 @@ extension BrokerTests {
             #expect(line["message_id"] == id, "\(line)")
 
             // Redelivered on the new connection and acked: the counter meant "redelivered", not lost.
-            try await poll(timeout: .seconds(30), "the redelivery acked", lastSeen: { worker.transcript }) {
+            try await poll(timeout: .seconds(45), "the redelivery acked", lastSeen: { worker.transcript }) {
                 worker.ackedIDs.contains(id)
             }
             let acked = series("warren_messages_acked_total", queue)
