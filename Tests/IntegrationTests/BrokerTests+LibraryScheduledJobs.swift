@@ -13,7 +13,8 @@ extension BrokerTests {
         /// gets its own tick; a failed run is logged and counted and its tick is not run again;
         /// a tick that comes while the slow run goes on is skipped with reason `overlap`. A
         /// graceful shutdown cancels the slow run in progress, returns promptly, and gives every
-        /// lease back: the broker holds one token per job in its queue, with no consumer.
+        /// lease back: the broker holds every job's token in its queue (one, or the old and the
+        /// new one of a record the shutdown interrupted), none unacked, with no consumer.
         @Test("closure jobs: ticks in order, failures, overlap skipped, shutdown cancels and gives the lease back")
         func closureJobs() async throws {
             let env = try TestEnvironment.current()
@@ -64,12 +65,20 @@ extension BrokerTests {
                 let overlap = log.events("job.skipped").filter { $0["reason"] == "overlap" }
                 #expect(overlap.allSatisfy { $0["job"] == "slow" }, "only the slow job overlaps: \(overlap)")
 
-                // The broker's word: every lease back in its queue (one token, no consumer).
-                try await poll(timeout: .seconds(20), interval: .seconds(1), "one token per job, no consumer") {
+                // The broker's word: every lease back in its queue, nothing unacked, no consumer.
+                // One token, or two when the shutdown came between a record's confirmed publish
+                // and its ack of the older token (the next leader merges them; see
+                // Docs/scheduled-jobs.md), as it did on a loaded machine. The quorum queues'
+                // counts reach `rabbitmqctl` late, and each call takes seconds on a loaded
+                // machine: hence the generous deadline.
+                var seen = "no answer yet"
+                try await poll(timeout: .seconds(60), interval: .seconds(1), "every job's tokens back, no consumer", lastSeen: { seen }) {
                     let queues = try await broker.listQueues()
+                    seen = names.map { "\($0): \(queues[JobScheduler.leaseQueue(namespace, $0)].map(\.description) ?? "missing")" }
+                        .joined(separator: "; ")
                     return names.allSatisfy { name in
                         let counts = queues[JobScheduler.leaseQueue(namespace, name)]
-                        return counts?.messages == 1 && counts?.unacknowledged == 0
+                        return (1...2).contains(counts?.messages ?? 0) && counts?.unacknowledged == 0
                     }
                 }
                 for name in names {
