@@ -24,6 +24,7 @@ import WarrenAMQP
 /// - `{"fail": "crash"}` (or `{"crash": true}`) kills the process with a fatal error, as a
 ///   handler bug or an OOM kill would (the message stays unacked, so the broker redelivers it,
 ///   and Warren's crash-loop detection dead-letters it after `WARREN_CRASH_LIMIT` crashes);
+///   with `work_ms`, after sleeping that long (a crash in the middle of work);
 /// - a body that is not a JSON object is dead-lettered with the decoding error as the reason;
 /// - any other object succeeds at once.
 struct DemoHandler: MessageHandler {
@@ -56,6 +57,14 @@ struct DemoHandler: MessageHandler {
 
     func handle(_ command: DemoCommand, context: MessageContext) async throws {
         if command.crash == true || command.fail == "crash" {
+            // With `work_ms`, the crash comes after that much work: in the middle of a batch, as
+            // in production, while the other handlers run beside it.
+            if let milliseconds = command.work_ms {
+                guard (0...3_600_000).contains(milliseconds) else {
+                    throw InvalidBody(description: "work_ms must be from 0 to 3600000, got \(milliseconds)")
+                }
+                try await Task.sleep(for: .milliseconds(milliseconds))
+            }
             fatalError("demo handler: crash requested by message \(context.properties.messageID ?? "?")")
         }
         if let kind = command.fail {

@@ -38,5 +38,28 @@ extension BrokerTests {
                 #expect(left.map(\.message_id) == ["crash-1"])
             }
         }
+
+        /// `{"crash": true, "work_ms": N}` crashes after N ms of work, not at once: the handler is
+        /// seen running (`warren_messages_in_flight` 1) before the process dies. The crash-loop
+        /// test relies on it: a poison message that dies instantly can die before the messages
+        /// beside it are running, and then no innocent message is ever at a crash.
+        @Test("a crash with work_ms comes after the work, with the handler seen running")
+        func crashAfterWork() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("crash-after-work") { queue in
+                let worker = try WarrenProcess.worker(env, queue: queue, ["--queue-type", "classic"])
+                defer { worker.forceStop() }
+                let probe = try await worker.healthProbe()
+                try await worker.waitForEvent("worker.consuming")
+                try await broker.pikaPublish(queue: queue, messages: [(id: "crash-late", body: #"{"crash": true, "work_ms": 3000}"#)])
+                try await probe.waitForMetrics(timeout: .seconds(10), interval: .milliseconds(20), "the crashing handler running") {
+                    $0[#"warren_messages_in_flight{queue="\#(queue)"}"#] == 1
+                }
+                let end = try await worker.waitForExit(timeout: .seconds(30))
+                #expect(end != .exited(0), "\(worker.transcript)")
+                #expect(worker.stderrText.contains("crash requested by message crash-late"), "\(worker.transcript)")
+            }
+        }
     }
 }
