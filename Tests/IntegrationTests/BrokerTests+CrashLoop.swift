@@ -20,8 +20,14 @@ extension BrokerTests {
             let broker = Broker(env)
             try await broker.withQueue("crashloop-\(queueType)") { queue in
                 let tag = uniqueSuffix()
-                let good = (0..<200).map { (id: "good-\($0)-\(tag)", body: #"{"work_ms": 100}"#) }
-                let poison = (id: "poison-\(tag)", body: #"{"fail": "crash"}"#)
+                // The second crash must come while suspects (the first crash's window, about 50
+                // messages) run beside the poison. A poison dying the instant it starts died, on a
+                // loaded machine, before any of them was marked and running; one working 1 s
+                // outlived the whole window (7 slots of 100 ms runs), so only fresh, unmarked
+                // messages were beside it. 500 ms of poison against about 1.4 s of suspects
+                // leaves room both ways, and load only lengthens the suspects' runs.
+                let good = (0..<200).map { (id: "good-\($0)-\(tag)", body: #"{"work_ms": 200}"#) }
+                let poison = (id: "poison-\(tag)", body: #"{"fail": "crash", "work_ms": 500}"#)
                 try await env.declareTopology(queue, queueType: queueType == "quorum" ? .quorum : .classic)
                 try await broker.pikaPublish(queue: queue, messages: Array(good[..<100]) + [poison] + Array(good[100...]))
 
@@ -70,7 +76,7 @@ extension BrokerTests {
                 #expect(Set(poisonRuns).isSubset(of: ["0", "1", "2"]) && poisonRuns == poisonRuns.sorted(), "\(supervisor.transcript)")
                 // The evidence must exist before it is checked: the second crash marked the good
                 // messages running beside the poison (most of the 8 slots); each then ran alone and
-                // was acked, so its line was logged at least one 100 ms handler run before any later
+                // was acked, so its line was logged at least one 200 ms handler run before any later
                 // crash could cut the log short. (With 20 ms runs, a loaded machine's log writer
                 // thread did not get to write them before the next crash.)
                 let innocentsAlone = isolated.filter { $0["message_id"] != nil && $0["message_id"] != poison.id }
