@@ -43,14 +43,28 @@ extension BrokerTests {
             try await poll(timeout: .seconds(60), "2,000 messages acked", lastSeen: { "\(worker.ackedIDs.count) acked" }) {
                 worker.ackedIDs.count >= 2_000
             }
+            // Seen through /metrics, not the log: this test reads the 20,000 debug lines slower
+            // than the worker writes them, and under load the `worker.consuming` line of the new
+            // connection was still unread 90 s after the stop began.
+            let probe = try await worker.healthProbe()
+            let stoppedNode = #"warren_broker_node{queue="\#(queue)",node="\#(connected["server"] ?? "-")"}"#
+            let consuming = #"warren_connection_state{queue="\#(queue)",state="consuming"}"#
             let stopBegan = ContinuousClock.now
             let ackedAtStop = worker.ackedIDs.count
             async let stopped: Void = cluster.stop(node)
+            var lastMetrics = "no answer yet"
             let consumingAgain = try await pollValue(
-                timeout: .seconds(90), interval: .milliseconds(20), "consuming again after the node stopped",
-                lastSeen: { worker.transcript.suffix(3000).description }
+                timeout: .seconds(90), interval: .milliseconds(20), "consuming again on another node after the node stopped",
+                lastSeen: { lastMetrics }
             ) { () -> ContinuousClock.Instant? in
-                worker.events("worker.consuming").count >= 2 ? .now : nil
+                // A scrape slower than its 2 s timeout on a loaded machine is one more try.
+                guard let response = try? await httpGet(port: probe.port, path: "/metrics") else {
+                    lastMetrics = "no answer from /metrics"
+                    return nil
+                }
+                let samples = PrometheusSamples(response.body)
+                lastMetrics = "\(stoppedNode) \(samples[stoppedNode].map { "\($0)" } ?? "-"), \(consuming) \(samples[consuming].map { "\($0)" } ?? "-")"
+                return samples[stoppedNode] == 0 && samples[consuming] == 1 ? .now : nil
             }
             try await stopped
             let failover = stopBegan.duration(to: consumingAgain)
@@ -61,7 +75,6 @@ extension BrokerTests {
             // rather than block when its reader (this test, parsing 20,000 debug lines while it
             // stops a node) falls 4 MiB behind, and it did in CI (`log.dropped`, 388 lines), so
             // the lines can undercount what the worker acked.
-            let probe = try await worker.healthProbe()
             let label = "{queue=\"\(queue)\"}"
             let (_, samples) = try await probe.waitForMetrics(timeout: .seconds(240), interval: .milliseconds(250), "every message acked") {
                 ($0["warren_messages_acked_total\(label)"] ?? 0) >= Double(Self.total)
