@@ -36,19 +36,20 @@ extension BrokerTests {
                 defer { worker.forceStop() }
                 try await worker.waitForEvent("worker.consuming")
                 // Every `rabbitmqctl` call but the close is made before the messages are published:
-                // on a loaded machine one call took seconds, and the 15 s of work must still hold
-                // a full window when the close comes. The totals taken before include this test's
-                // own publishes, counted below.
+                // on a loaded machine one call took seconds, and the work (300 × 400 ms on 4 slots,
+                // 30 s; 15 s once proved too short under load) must still hold a full window when
+                // the close comes. The totals taken before include this test's own publishes,
+                // counted below.
                 let found = try await broker.connection(ofProcess: worker.child.pid)
                 let connection = try #require(found, "the worker's consumer connection")
                 let before = try await Self.brokerTotals(broker)
                 let tag = uniqueSuffix()
                 let total = 300
                 try await broker.pikaPublish(
-                    queue: queue, messages: (0..<total).map { (id: "m-\($0)-\(tag)", body: #"{"work_ms": 200}"#) })
+                    queue: queue, messages: (0..<total).map { (id: "m-\($0)-\(tag)", body: #"{"work_ms": 400}"#) })
                 try await poll(timeout: .seconds(20), "the first ack", lastSeen: { worker.transcript }) { !worker.ackedIDs.isEmpty }
                 try await broker.closeConnection(connection, reason: "crash guard churn test")
-                try await poll(timeout: .seconds(60), "all \(total) messages acked", lastSeen: { worker.transcript }) {
+                try await poll(timeout: .seconds(120), "all \(total) messages acked", lastSeen: { worker.transcript }) {
                     Set(worker.ackedIDs).count == total
                 }
                 let after = try await Self.brokerTotals(broker)
