@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import Warren
 
@@ -10,6 +11,26 @@ import Testing
         #expect(buffer.append("\n") == .dropped)
         #expect(buffer.pending == Array("12345\n123\n".utf8))
         #expect(buffer.droppedTotal == 2)
+    }
+
+    /// A flood of debug lines fills half the buffer; info lines still fit up to three quarters,
+    /// warnings up to all of it: a flood crowds out only lines of its level or below.
+    @Test func lowerLevelsLeaveRoomForHigherOnes() {
+        var buffer = LogOutputBuffer(capacity: 100)
+        let line = String(repeating: "d", count: 9) + "\n"  // 10 bytes
+        var accepted = 0
+        while buffer.append(line, level: .debug) == .accepted { accepted += 1 }
+        #expect(accepted == 5, "debug lines stop at half")
+        #expect(buffer.append(line, level: .trace) == .dropped)
+        #expect(buffer.append(line, level: .info) == .accepted)
+        #expect(buffer.append(line, level: .notice) == .accepted)
+        #expect(buffer.append(String(repeating: "i", count: 5) + "\n", level: .info) == .dropped, "76 > 75")
+        #expect(buffer.append(line, level: .warning) == .accepted)
+        #expect(buffer.append(line, level: .error) == .accepted)
+        #expect(buffer.append(line, level: .critical) == .accepted)
+        #expect(buffer.append(line, level: .critical) == .dropped, "full")
+        #expect(buffer.pending.count == 100)
+        #expect(buffer.droppedTotal == 4)
     }
 
     @Test func aBatchTakesEverythingAndTheDropsSinceTheLastOne() {

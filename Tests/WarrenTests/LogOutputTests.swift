@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Testing
 @testable import Warren
@@ -78,6 +79,37 @@ import Testing
         #expect(written.count + reportedDrops == total, "every line is either written whole or counted as dropped")
         let numbers = written.compactMap { $0["n"] as? Int }
         #expect(numbers == numbers.sorted(), "lines keep their order")
+    }
+
+    /// What an operator looks for after a flood of debug lines reaches the reader: both log
+    /// handlers pass each line's level to the output, and a warning logged after the debug lines
+    /// filled their share of a stalled output still gets through.
+    @Test(arguments: ["json", "text"])
+    func aWarningGetsThroughAFloodOfDebugLines(format: String) throws {
+        let pipe = try LogTestPipe()
+        defer { pipe.close() }
+        pipe.fill()
+        let output = LogOutput(fd: pipe.writeEnd, capacity: 8192)
+        defer { output.close() }
+        let handler: any LogHandler = format == "json"
+            ? JSONLogHandler(label: "test", level: .debug, metadataProvider: nil, output: output)
+            : TextLogHandler(label: "test", level: .debug, metadataProvider: nil, output: output)
+        let logger = Logger(label: "test", factory: { _ in handler })
+        for index in 0..<500 { logger.debug("acked \(index)", metadata: ["pad": "\(String(repeating: "z", count: 80))"]) }
+        #expect(output.droppedLineCount > 0, "the debug lines overflowed their share")
+        let dropsBefore = output.droppedLineCount
+        // Longer than any debug line: it cannot slip into the gap they left.
+        logger.warning("connection lost", metadata: ["pad": "\(String(repeating: "w", count: 200))"])
+        #expect(output.droppedLineCount == dropsBefore, "the warning was kept")
+
+        var text = ""
+        let drained = pollUntil(.seconds(20)) {
+            text += pipe.readAvailable()
+            return output.flush(timeout: .milliseconds(10)) && text.contains("log.dropped")
+        }
+        text += pipe.readAvailable()
+        #expect(drained)
+        #expect(text.contains("connection lost"), "\(text.suffix(500))")
     }
 
     @Test func aNonBlockingDescriptorIsWaitedOnWithPollNotASpin() throws {

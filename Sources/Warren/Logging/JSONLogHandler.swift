@@ -57,7 +57,7 @@ public struct JSONLogHandler: LogHandler {
 
     /// Formats the line on the calling thread and queues it for the writer thread; never blocks.
     public func log(event: LogEvent) {
-        line(for: event).withUnsafeBufferPointer { output.write($0) }
+        line(for: event).withUnsafeBufferPointer { output.write($0, level: event.level) }
     }
 
     /// The whole line for `event`, newline included, as UTF-8: built as bytes and handed to

@@ -1,3 +1,4 @@
+import Logging
 import Metrics
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,9 @@ import Glibc
 /// reader (a log shipper) stalled.
 ///
 /// - Lines are appended whole and written in order by a single thread: they never interleave.
-/// - When a line does not fit in the buffer (`capacity` bytes, 4 MiB by default; the batch being
+/// - When a line does not fit in the buffer (`capacity` bytes, 4 MiB by default, of which
+///   `debug` lines may fill half and `info` lines three quarters, so that a flood crowds out only
+///   lines of its level or below: see `LogOutputBuffer`; the batch being
 ///   written is held apart, so up to twice that is in memory) it is dropped, counted in the
 ///   swift-metrics counter `warren_log_lines_dropped_total`, and once the writer catches up it
 ///   adds one line of its own:
@@ -64,22 +67,23 @@ final class LogOutput: Sendable {
         if let writerThread, stop() { pthread_detach(writerThread) }
     }
 
-    /// Queues one whole line (ending in a newline), or drops it if the buffer is full.
-    func write(_ line: String) {
+    /// Queues one whole line (ending in a newline) logged at `level`, or drops it if the buffer
+    /// has no room left for that level.
+    func write(_ line: String, level: Logger.Level = .critical) {
         var line = line
-        line.withUTF8 { write($0) }
+        line.withUTF8 { write($0, level: level) }
     }
 
-    /// Queues one whole line of UTF-8 bytes (ending in a newline), or drops it if the buffer is
-    /// full: the same, for a line built as bytes (`JSONLogHandler`).
-    func write(_ line: UnsafeBufferPointer<UInt8>) {
+    /// Queues one whole line of UTF-8 bytes (ending in a newline), or drops it if the buffer has
+    /// no room left for `level`: the same, for a line built as bytes (`JSONLogHandler`).
+    func write(_ line: UnsafeBufferPointer<UInt8>, level: Logger.Level = .critical) {
         guard writerThread != nil else {
             buffer.withLock { _ in _ = Self.writeAll(UnsafeRawBufferPointer(line), to: fd) }
             return
         }
         let (outcome, writerMayBeWaiting) = buffer.withLock { state in
             let idle = !state.hasWork
-            return (state.append(line), idle)
+            return (state.append(line, level: level), idle)
         }
         if outcome != .closed, writerMayBeWaiting { buffer.broadcast() }
         if outcome == .dropped { Self.droppedLinesCounter.increment() }

@@ -1,6 +1,14 @@
+import Logging
+
 /// What a ``LogOutput``'s callers and its writer thread share: the bytes waiting to be written
 /// (at most `capacity`), the lines dropped because they did not fit, and batch counters that let
 /// `flush` wait for exactly what was buffered when it was called.
+///
+/// Room depends on the line's level (``room(for:)``): `trace` and `debug` lines may fill half of
+/// `capacity`, `info` and `notice` three quarters, `warning` and above all of it. A flood of
+/// lines therefore crowds out only lines of its own level or below: a worker logging every ack
+/// at `debug` faster than its reader takes them still gets its `worker.connection_lost` warning
+/// and its `worker.connected` line through, which are what an operator looks for afterwards.
 ///
 /// A plain value without I/O, so the drop and flush rules are testable without threads; the
 /// output guards it with its lock.
@@ -35,16 +43,26 @@ struct LogOutputBuffer: Sendable {
     /// next batch if anything is waiting, else the one being written (if any).
     var flushTarget: Int { hasWork ? batchesTaken + 1 : batchesTaken }
 
-    /// Appends a whole line, or drops it if it does not fit: never waits.
-    mutating func append(_ line: String) -> Outcome {
+    /// How many pending bytes, this line's included, a line of `level` may bring the buffer to.
+    func room(for level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: capacity / 2
+        case .info, .notice: capacity / 4 * 3
+        case .warning, .error, .critical: capacity
+        }
+    }
+
+    /// Appends a whole line of `level`, or drops it if it does not fit in that level's
+    /// ``room(for:)``: never waits.
+    mutating func append(_ line: String, level: Logger.Level = .critical) -> Outcome {
         var line = line
-        return line.withUTF8 { append($0) }
+        return line.withUTF8 { append($0, level: level) }
     }
 
     /// The same, for a line's UTF-8 bytes.
-    mutating func append(_ line: UnsafeBufferPointer<UInt8>) -> Outcome {
+    mutating func append(_ line: UnsafeBufferPointer<UInt8>, level: Logger.Level = .critical) -> Outcome {
         guard !isClosed else { return .closed }
-        guard pending.count + line.count <= capacity else {
+        guard pending.count + line.count <= room(for: level) else {
             droppedSinceLastBatch += 1
             droppedTotal += 1
             return .dropped

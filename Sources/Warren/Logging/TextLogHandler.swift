@@ -53,7 +53,7 @@ public struct TextLogHandler: LogHandler {
 
     /// Formats the line on the calling thread and queues it for the writer thread; never blocks.
     public func log(event: LogEvent) {
-        output.write(line(for: event))
+        output.write(line(for: event), level: event.level)
     }
 
     /// The whole line for `event`, newline included.
