@@ -33,15 +33,24 @@ struct HealthProbe: Sendable {
     }
 
     /// Polls `/metrics` until `condition` holds for its samples, and returns that answer.
+    /// A failed scrape throws, unless `retryingFailedScrapes`: then it is one more try (a worker
+    /// busy on a loaded machine can outlast the 2 s request timeout without anything being wrong).
     @discardableResult
     func waitForMetrics(
         timeout: Duration = .seconds(10), interval: Duration = .milliseconds(50), _ what: @autoclosure () -> String,
+        retryingFailedScrapes: Bool = false,
         until condition: (PrometheusSamples) -> Bool
     ) async throws -> (response: HTTPResponse, samples: PrometheusSamples) {
         var last = "no answer yet"
         return try await pollValue(timeout: timeout, interval: interval, "/metrics on port \(port): \(what())", lastSeen: { last }) {
             () async throws -> (response: HTTPResponse, samples: PrometheusSamples)? in
-            let response = try await httpGet(port: port, path: "/metrics")
+            let response: HTTPResponse
+            do {
+                response = try await httpGet(port: port, path: "/metrics")
+            } catch where retryingFailedScrapes {
+                last = "\(error)"
+                return nil
+            }
             last = "\(response)"
             let samples = PrometheusSamples(response.body)
             return condition(samples) ? (response, samples) : nil
