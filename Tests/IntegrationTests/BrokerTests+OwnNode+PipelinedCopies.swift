@@ -12,14 +12,18 @@ extension BrokerTests.OwnNode {
     struct Poison: Error {}
 
     /// An in-process consumer of `queue` (2 handler slots, prefetch 20, no retries) whose
-    /// handler records each message id and fails, so every message is dead-lettered.
+    /// handler records each message id and fails, so every message is dead-lettered; its copies
+    /// wait `copyTimeout` for their confirms.
     static func poisonConsumer(
-        _ env: TestEnvironment, queue: String, connectionName: String, log: InProcessLog, handled: InProcessRecorder<String>
+        _ env: TestEnvironment, queue: String, connectionName: String, log: InProcessLog, handled: InProcessRecorder<String>,
+        copyTimeout: Duration
     ) throws -> WarrenConsumer {
-        WarrenConsumer(
-            configuration: ConsumerConfiguration(
-                queue: queue, queueType: .classic, prefetch: 20, concurrency: 2, shutdownTimeout: .seconds(60),
-                retryPolicy: .none, crashLimit: nil),
+        var configuration = ConsumerConfiguration(
+            queue: queue, queueType: .classic, prefetch: 20, concurrency: 2, shutdownTimeout: .seconds(60),
+            retryPolicy: .none, crashLimit: nil)
+        configuration.copyTimeout = copyTimeout
+        return WarrenConsumer(
+            configuration: configuration,
             connection: .dedicated(try env.connection(connectionName)),
             handler: ClosureHandler { (_: Job, context) in
                 handled.append(context.properties.messageID ?? "?")
@@ -51,7 +55,13 @@ extension BrokerTests.OwnNode {
     /// Publishes `count` jobs to a fresh queue, raises a memory alarm, runs a `poisonConsumer`
     /// on it and calls `body` once its `/publish` connection is blocked (the first copy sent).
     /// The alarm is cleared on every path; the worker is stopped if `body` did not.
-    static func withHeldCopies(label: String, count: Int, _ body: (HeldCopies) async throws -> Void) async throws {
+    ///
+    /// `copyTimeout`: 60 s unless the test is about the timeout. A test that holds copies and
+    /// checks the broker meanwhile makes several `rabbitmqctl` calls, seconds each on a loaded
+    /// machine: with the default 10 s, the copies timed out before the alarm was cleared.
+    static func withHeldCopies(
+        label: String, count: Int, copyTimeout: Duration = .seconds(60), _ body: (HeldCopies) async throws -> Void
+    ) async throws {
         let node = try OwnBroker.required()
         let env = try await node.running(TestEnvironment.current())
         let broker = Broker(env)
@@ -60,7 +70,8 @@ extension BrokerTests.OwnNode {
             let log = InProcessLog()
             let handled = InProcessRecorder<String>()
             let name = "it-settle-\(label)-\(uniqueSuffix())"
-            let consumer = try Self.poisonConsumer(env, queue: queue, connectionName: name, log: log, handled: handled)
+            let consumer = try Self.poisonConsumer(
+                env, queue: queue, connectionName: name, log: log, handled: handled, copyTimeout: copyTimeout)
             try await withCleanup {
                 try await broker.raiseMemoryAlarm()
                 try await withInProcessWorker([consumer], log: log, stopTimeout: .seconds(30)) { worker in
@@ -135,13 +146,13 @@ extension BrokerTests.OwnNode {
         }
     }
 
-    /// Copies held past `copyTimeout` (10 s) by a memory alarm: each times out on its own
+    /// Copies held past `copyTimeout` (10 s, the default) by a memory alarm: each times out on its own
     /// deadline, although they wait together (one timer for the run of copies), and is published
     /// once more (`message.copy_retrying` naming the timeout); once the alarm clears, every
     /// message is dead-lettered and acked, none requeued or abandoned.
     @Test("copies held past their timeout are each published once more, then dead-lettered once the alarm clears")
     func heldCopiesTimeOutAndArePublishedOnceMore() async throws {
-        try await Self.withHeldCopies(label: "timeout", count: 4) { held in
+        try await Self.withHeldCopies(label: "timeout", count: 4, copyTimeout: .seconds(10)) { held in
             let (broker, queue, ids, log) = (held.broker, held.queue, held.ids, held.log)
             // 10 s after each copy was handed over, plus a loaded machine's slack.
             let retrying = try await log.waitFor("message.copy_retrying", count: ids.count, timeout: .seconds(30))

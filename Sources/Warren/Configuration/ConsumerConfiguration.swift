@@ -54,6 +54,13 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// handlers are not stalls.
     public var stallTimeout: Duration = .seconds(30)
 
+    /// Longest a failed message's retry or dead-letter copy (and a drain's republished unstarted
+    /// message) waits for the publishing connection and the broker's confirm, a broker under a
+    /// memory alarm blocking publishers indefinitely; then it is published once more, within as
+    /// long again, and if that fails too the original is requeued. Never dead-letters: a copy
+    /// that cannot be published is Warren's failure, not the handler's.
+    public var copyTimeout: Duration = .seconds(10)
+
     /// The default bound on a handler's `MessageContext.publish` (its connection and confirm).
     public static let defaultPublishTimeout: Duration = .seconds(10)
 

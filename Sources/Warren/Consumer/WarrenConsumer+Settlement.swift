@@ -16,9 +16,6 @@ import WarrenAMQP
 /// A failed message's copy does not hold its handler slot: it is handed to the publishing
 /// connection and its confirm awaited by the connection's `SettlementPipeline`, many at once.
 extension WarrenConsumer {
-    /// Longest wait for a copy's confirm (a broker under a memory alarm blocks publishers); then
-    /// the copy is tried once more, then the original is requeued.
-    static let copyTimeout: Duration = .seconds(10)
     /// How long a message whose copy could not be published waits (unacked, on a task of the
     /// settler's, holding no handler slot) before it is requeued: the broker redelivers a
     /// requeued message at once, and a copy path that stays broken (a retry queue deleted and not
@@ -170,7 +167,7 @@ extension WarrenConsumer {
         do {
             try await publisher.publish(
                 delivery.body, exchange: "", routingKey: configuration.queue, mandatory: true, properties: properties,
-                timeout: Self.copyTimeout)
+                timeout: configuration.copyTimeout)
             guard connection.ack(delivery.deliveryTag) else { return false }
         } catch {
             logger.warning("could not republish an unstarted message; requeued instead (it comes back redelivered)", metadata: [
@@ -194,12 +191,12 @@ extension WarrenConsumer {
     }
 
     /// Hands the copy to the publishing connection without waiting for its confirm (at once
-    /// when that connection is open; else waiting for it, within `copyTimeout`). Its outcome,
-    /// awaited later, comes within `copyTimeout` of this call.
+    /// when that connection is open; else waiting for it, within the configuration's
+    /// `copyTimeout`). Its outcome, awaited later, comes within `copyTimeout` of this call.
     private func startCopy(of delivery: AMQPDelivery, route: CopyRoute) async -> PendingPublish {
         await publisher.enqueuePublish(
             delivery.body, exchange: route.exchange, routingKey: route.routingKey, mandatory: true,
-            properties: copyProperties(of: delivery, headers: route.headers), timeout: Self.copyTimeout)
+            properties: copyProperties(of: delivery, headers: route.headers), timeout: configuration.copyTimeout)
     }
 
     /// The first copy failed with `first`: if that is not cancellation, and the consuming
@@ -208,8 +205,8 @@ extension WarrenConsumer {
     ///
     /// Every such failure is infrastructure, not the handler's doing: the publishing connection
     /// was closed (forced, broker restart) or refused the publish, or the broker blocked it past
-    /// `copyTimeout`. `WarrenConnection` opens a fresh connection for the second try when the
-    /// first one failed. An unroutable copy (`basic.return`) means the queue's own topology is
+    /// the configuration's `copyTimeout`. `WarrenConnection` opens a fresh connection for the
+    /// second try when the first one failed. An unroutable copy (`basic.return`) means the queue's own topology is
     /// gone (a retry queue or `Q.dead` deleted): the topology is declared again first, which
     /// is idempotent and what every connect does anyway.
     private func publishCopyOnceMore(
@@ -225,7 +222,7 @@ extension WarrenConsumer {
             let topology = configuration.topology
             let publisher = self.publisher
             do {
-                try await withBrokerTimeout(Self.copyTimeout, "declaring the topology again") {
+                try await withBrokerTimeout(configuration.copyTimeout, "declaring the topology again") {
                     try await topology.declare(on: try await publisher.connection())
                 }
             } catch {
@@ -236,7 +233,7 @@ extension WarrenConsumer {
         do {
             try await publisher.publish(
                 delivery.body, exchange: route.exchange, routingKey: route.routingKey, mandatory: true,
-                properties: copyProperties(of: delivery, headers: route.headers), timeout: Self.copyTimeout)
+                properties: copyProperties(of: delivery, headers: route.headers), timeout: configuration.copyTimeout)
             return nil
         } catch {
             return error
