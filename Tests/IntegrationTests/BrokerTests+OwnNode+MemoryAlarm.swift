@@ -40,9 +40,15 @@ extension BrokerTests.OwnNode {
             let common = ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic"]
             let publish = try await warrenPublish(env, common + ["--count", "\(total)", "--body", #"{"work_ms": 100}"#])
             try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
-            // Behind the work, so they fail (and need a retry copy) once the alarm is on.
+            // They must fail (and need a retry copy) only once the alarm is on: held in a queue of
+            // their own until then, and dead-lettered into `queue` by the broker once it is (no
+            // publish, so the alarm does not stop it). Placed behind the work instead, they once
+            // failed before a loaded machine's `rabbitmqctl` calls had the alarm in force.
             let failing = (0..<3).map { "alarm-failing-\($0)-\(uniqueSuffix())" }
-            try await broker.pikaPublish(queue: queue, messages: failing.map { ($0, #"{"fail_until_attempt": 2}"#) })
+            let holding = queue + ".held"
+            try await broker.pikaDeclareQueue(
+                holding, arguments: ["x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue])
+            try await broker.pikaPublish(queue: holding, messages: failing.map { ($0, #"{"fail_until_attempt": 2}"#) })
             func distinct() -> Int { Set(worker.ackedIDs).count }
             try await poll(timeout: .seconds(20), "20 acks before the alarm") { distinct() >= 20 }
 
@@ -56,6 +62,8 @@ extension BrokerTests.OwnNode {
                     return connection.flatMap { $0.state == "running" ? nil : $0 }
                 }
                 let ackedAtAlarm = distinct()
+                #expect(try await broker.pikaDeadLetterAll(queue: holding) == failing.count)
+                await broker.delete(queues: [holding])
                 let publisher = try ChildProcess(
                     executable: env.warrenBinary,
                     arguments: ["publish"] + common + ["--count", "10", "--body", #"{"during_alarm": true}"#],

@@ -121,8 +121,21 @@ extension Broker {
     /// Returns how many it returned.
     @discardableResult
     func pikaRequeueAll(queue: String) async throws -> Int {
+        try await pikaNackAll(queue: queue, requeue: true)
+    }
+
+    /// Gets every ready message of `queue` without acking and rejects them with
+    /// `basic.nack(requeue: false)`: the broker dead-letters them through the queue's
+    /// `x-dead-letter-exchange`. It moves messages between queues without publishing, so it
+    /// works under a memory alarm, which blocks only connections that publish. Returns how many.
+    @discardableResult
+    func pikaDeadLetterAll(queue: String) async throws -> Int {
+        try await pikaNackAll(queue: queue, requeue: false)
+    }
+
+    private func pikaNackAll(queue: String, requeue: Bool) async throws -> Int {
         let result = try await runToolChecked(
-            "python3", ["-c", Self.requeueScript, env.amqpURL, queue], timeout: .seconds(30))
+            "python3", ["-c", Self.nackScript, env.amqpURL, queue, requeue ? "requeue" : "drop"], timeout: .seconds(30))
         return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
@@ -176,8 +189,9 @@ extension Broker {
         connection.close()
         """
 
-    private static let requeueScript = """
+    private static let nackScript = """
         import sys, pika
+        requeue = sys.argv[3] == 'requeue'
         connection = pika.BlockingConnection(pika.URLParameters(sys.argv[1]))
         channel = connection.channel()
         tags = []
@@ -187,7 +201,7 @@ extension Broker {
                 break
             tags.append(method.delivery_tag)
         for tag in tags:
-            channel.basic_nack(tag, requeue=True)
+            channel.basic_nack(tag, requeue=requeue)
         connection.close()
         print(len(tags))
         """
