@@ -26,10 +26,11 @@ extension BrokerTests.OwnNode {
             try await probe.waitUntilReady(timeout: .seconds(20))
             let publish = try await warrenPublish(
                 env, ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic", "--count", "\(total)",
-                      // 50 ms × 4000 / 10 handlers = 20 s of work: a graceful node stop can take
+                      // 75 ms × 4000 / 10 handlers = 30 s of work: a graceful node stop can take
                       // several seconds on a loaded machine, and the worker keeps draining its
-                      // prefetch meanwhile; the run must outlast both failures by a wide margin.
-                      "--body", #"{"work_ms": 50}"#])
+                      // prefetch meanwhile; the run must outlast both failures by a wide margin
+                      // (with 20 s, a loaded machine's restart and `rabbitmqctl` calls outlasted it).
+                      "--body", #"{"work_ms": 75}"#])
             try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
             func distinct() -> Int { Set(worker.ackedIDs).count }
 
@@ -49,12 +50,13 @@ extension BrokerTests.OwnNode {
             let ackedAfterRestart = distinct()
             #expect(ackedAfterRestart < total, "the restart happened mid-stream")
 
-            // 2. Forced close by the broker operator.
+            // 2. Forced close by the broker operator. The connection is looked up while the worker
+            // consumes again, so that only the close itself runs once it is well under way.
+            let found = try await broker.connection(ofProcess: worker.child.pid)
+            let connection = try #require(found, "the worker's connection, named warren@<host>:\(worker.child.pid)")
             try await poll(timeout: .seconds(30), "300 more acks after the restart", lastSeen: { worker.transcript }) {
                 distinct() >= ackedAfterRestart + 300
             }
-            let found = try await broker.connection(ofProcess: worker.child.pid)
-            let connection = try #require(found, "the worker's connection, named warren@<host>:\(worker.child.pid)")
             try await broker.closeConnection(connection, reason: "warren integration test")
             try await poll(timeout: .seconds(15), "a second worker.connection_lost", lastSeen: { worker.transcript }) {
                 worker.events("worker.connection_lost").count >= 2
@@ -102,7 +104,7 @@ extension BrokerTests.OwnNode {
             let lines = worker.lines
             let abandoned = lines.enumerated().filter { $0.element.event == "message.abandoned" }
             // The evidence must exist before it is checked: with thousands of messages waiting,
-            // 10 handlers of 20 ms run at every moment, so each of the 2 failures cuts at least
+            // 10 handlers of 75 ms run at every moment, so each of the 2 failures cuts at least
             // one of them off from its connection.
             #expect(abandoned.count >= 2, "one message.abandoned or more per failure:\n\(worker.transcript)")
             for (index, line) in abandoned {
