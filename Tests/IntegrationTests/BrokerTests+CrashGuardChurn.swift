@@ -23,7 +23,8 @@ extension BrokerTests {
         /// process held those messages itself, so it knows no crash marker names them: it runs
         /// them again without a marker queue declared, published to or deleted per message
         /// (before: 50 durable queues created and deleted, 50 markers published), and every
-        /// message is acked, none dead-lettered.
+        /// message is acked, none dead-lettered. Only a delivery still in transit at the close
+        /// (sent, not yet read) is unknown to the process, and marked.
         @Test("a redelivery wave after a lost connection costs no marker round trips")
         func lostConnectionWaveHasNoMarkerChurn() async throws {
             let env = try TestEnvironment.current()
@@ -57,8 +58,15 @@ extension BrokerTests {
                 let redelivered = worker.events("message.acked").filter { $0["redelivered"] == "true" }.count
                 #expect(redelivered >= 20, "the close came with a window held: \(redelivered) redelivered acks\n\(worker.transcript)")
                 #expect(worker.events("worker.connection_lost").count == 1, "\(worker.transcript)")
-                #expect(after.queuesCreated - before.queuesCreated == 0, "no marker queue created for the \(redelivered) redeliveries")
-                #expect(after.published - before.published == total, "no marker published for the \(redelivered) redeliveries (only the \(total) messages)")
+                // A marker is one queue created and one message published. The process marks only
+                // redeliveries it never held: on a loaded machine, a delivery the broker had sent
+                // but the worker had not read when the close came (one in a CI-like run). At 10
+                // messages a second (4 slots, 400 ms each), no more than a few are in transit;
+                // marking the whole window (before: every one of the redeliveries) fails this.
+                let markers = after.queuesCreated - before.queuesCreated
+                print("crash guard churn: \(redelivered) redelivered acks, \(markers) marker queues created")
+                #expect(after.published - before.published == total + markers, "only the \(total) messages and one marker per marker queue")
+                #expect(markers <= 3, "no marker for the \(redelivered) redeliveries the process held: \(markers) created")
                 #expect(worker.events("message.dead_lettered").isEmpty, "\(worker.transcript)")
                 let queues = try await broker.listQueues()
                 #expect(queues.keys.filter { $0.hasPrefix(queue + ".crash.") }.isEmpty)
