@@ -59,12 +59,7 @@ struct DemoHandler: MessageHandler {
         if command.crash == true || command.fail == "crash" {
             // With `work_ms`, the crash comes after that much work: in the middle of a batch, as
             // in production, while the other handlers run beside it.
-            if let milliseconds = command.work_ms {
-                guard (0...3_600_000).contains(milliseconds) else {
-                    throw InvalidBody(description: "work_ms must be from 0 to 3600000, got \(milliseconds)")
-                }
-                try await Task.sleep(for: .milliseconds(milliseconds))
-            }
+            try await work(command)
             fatalError("demo handler: crash requested by message \(context.properties.messageID ?? "?")")
         }
         if let kind = command.fail {
@@ -78,12 +73,7 @@ struct DemoHandler: MessageHandler {
         if let until = command.fail_until_attempt, context.attempt < until {
             throw DemoFailure(kind: "transient until attempt \(until), this is attempt \(context.attempt)")
         }
-        if let milliseconds = command.work_ms {
-            guard (0...3_600_000).contains(milliseconds) else {
-                throw InvalidBody(description: "work_ms must be from 0 to 3600000, got \(milliseconds)")
-            }
-            try await Task.sleep(for: .milliseconds(milliseconds))
-        }
+        try await work(command)
         if let milliseconds = command.cpu_ms {
             guard (0...60_000).contains(milliseconds) else {
                 throw InvalidBody(description: "cpu_ms must be from 0 to 60000, got \(milliseconds)")
@@ -99,5 +89,14 @@ struct DemoHandler: MessageHandler {
                     headers: ["demo-attempt": .int(Int64(context.attempt)), "demo-redelivered": .bool(context.redelivered)],
                     deliveryMode: 2, messageID: String(UInt64.random(in: .min ... .max), radix: 16)))
         }
+    }
+
+    /// The simulated work `work_ms` asks for, if any: a cancellable sleep of at most an hour.
+    private func work(_ command: DemoCommand) async throws {
+        guard let milliseconds = command.work_ms else { return }
+        guard (0...3_600_000).contains(milliseconds) else {
+            throw InvalidBody(description: "work_ms must be from 0 to 3600000, got \(milliseconds)")
+        }
+        try await Task.sleep(for: .milliseconds(milliseconds))
     }
 }
