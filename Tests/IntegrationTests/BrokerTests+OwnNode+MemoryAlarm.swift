@@ -30,9 +30,7 @@ extension BrokerTests.OwnNode {
         let env = try await node.running(TestEnvironment.current())
         let broker = Broker(env)
         try await broker.withQueue("alarm") { queue in
-            // 1200 × 100 ms on 5 handlers: 24 s of work, so that some is still queued once a
-            // loaded machine's `rabbitmqctl` calls have the alarm in force (600 were all done).
-            let total = 1200
+            let total = 600
             let worker = try WarrenProcess.worker(
                 env, queue: queue,
                 ["--queue-type", "classic", "--log-level", "debug", "--concurrency", "5", "--prefetch", "10"])
@@ -42,15 +40,20 @@ extension BrokerTests.OwnNode {
             let common = ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic"]
             let publish = try await warrenPublish(env, common + ["--count", "\(total)", "--body", #"{"work_ms": 100}"#])
             try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
-            // They must fail (and need a retry copy) only once the alarm is on: held in a queue of
-            // their own until then, and dead-lettered into `queue` by the broker once it is (no
-            // publish, so the alarm does not stop it). Placed behind the work instead, they once
-            // failed before a loaded machine's `rabbitmqctl` calls had the alarm in force.
-            let failing = (0..<3).map { "alarm-failing-\($0)-\(uniqueSuffix())" }
+            // Work for the alarm, then messages that fail (and need a retry copy): they must reach
+            // the worker only once the alarm is in force. Held in a queue of their own until then,
+            // they are dead-lettered into `queue` by the broker (a nack, not a publish, so the
+            // alarm does not stop it). Placed behind the work instead, they were all handled
+            // before a loaded machine's `rabbitmqctl` calls had the alarm in force.
+            let tag = uniqueSuffix()
+            let duringAlarm = (0..<100).map { "alarm-work-\($0)-\(tag)" }
+            let failing = (0..<3).map { "alarm-failing-\($0)-\(tag)" }
             let holding = queue + ".held"
             try await broker.pikaDeclareQueue(
                 holding, arguments: ["x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue])
-            try await broker.pikaPublish(queue: holding, messages: failing.map { ($0, #"{"fail_until_attempt": 2}"#) })
+            try await broker.pikaPublish(
+                queue: holding,
+                messages: duringAlarm.map { ($0, #"{"work_ms": 100}"#) } + failing.map { ($0, #"{"fail_until_attempt": 2}"#) })
             func distinct() -> Int { Set(worker.ackedIDs).count }
             try await poll(timeout: .seconds(20), "20 acks before the alarm") { distinct() >= 20 }
 
@@ -63,14 +66,13 @@ extension BrokerTests.OwnNode {
                     let connection = try await broker.connection(ofProcess: worker.child.pid)
                     return connection.flatMap { $0.state == "running" ? nil : $0 }
                 }
-                // Consuming what is already queued goes on during the alarm: checked first, while
-                // most of the work is still queued.
+                // Consuming goes on during the alarm.
                 let ackedAtAlarm = distinct()
+                #expect(try await broker.pikaDeadLetterAll(queue: holding) == duringAlarm.count + failing.count)
+                await broker.delete(queues: [holding])
                 try await poll(timeout: .seconds(20), "20 more acks during the alarm", lastSeen: { worker.transcript }) {
                     distinct() >= ackedAtAlarm + 20
                 }
-                #expect(try await broker.pikaDeadLetterAll(queue: holding) == failing.count)
-                await broker.delete(queues: [holding])
                 let publisher = try ChildProcess(
                     executable: env.warrenBinary,
                     arguments: ["publish"] + common + ["--count", "10", "--body", #"{"during_alarm": true}"#],
@@ -136,8 +138,9 @@ extension BrokerTests.OwnNode {
             #expect(publisherEnd == .exited(0), "\(observed.publisher.stdout.text)\(observed.publisher.stderr.text)")
             #expect(PublishSummary(observed.publisher.stdout.text)?.confirmed == 10, "\(observed.publisher.stdout.text)")
             print("memory alarm: warren publish during the alarm said: \(observed.publisher.stdout.text) \(observed.publisher.stderr.text)")
-            try await poll(timeout: .seconds(90), "all \(total + 10 + failing.count) messages acked", lastSeen: { "\(distinct()) acked" }) {
-                distinct() >= total + 10 + failing.count
+            let everything = total + duringAlarm.count + 10 + failing.count
+            try await poll(timeout: .seconds(90), "all \(everything) messages acked", lastSeen: { "\(distinct()) acked" }) {
+                distinct() >= everything
             }
             try await probe.waitUntilReady(timeout: .seconds(10))
             // Readiness can run ahead of the log writer thread by a moment: await the line.
@@ -146,7 +149,7 @@ extension BrokerTests.OwnNode {
             #expect(worker.events("message.dead_lettered").isEmpty, "\(worker.transcript)")
             // A copy that timed out while blocked may still have been stored: a failing message can
             // then be handled twice. The others are acked once each.
-            #expect(worker.ackedIDs.filter { !failing.contains($0) }.count == total + 10, "each acked once")
+            #expect(worker.ackedIDs.filter { !failing.contains($0) }.count == total + duringAlarm.count + 10, "each acked once")
             let (end, _) = try await worker.stop(with: SIGTERM, timeout: .seconds(20))
             #expect(end == .exited(0), "\(worker.transcript)")
         }

@@ -15,7 +15,7 @@ extension BrokerTests.OwnNode {
         let env = try await node.running(TestEnvironment.current())
         let broker = Broker(env)
         try await broker.withQueue("restart") { queue in
-            let total = 4000
+            let total = 6000
             let prefetch = 20
             let worker = try WarrenProcess.worker(
                 env, queue: queue,
@@ -26,10 +26,11 @@ extension BrokerTests.OwnNode {
             try await probe.waitUntilReady(timeout: .seconds(20))
             let publish = try await warrenPublish(
                 env, ["--amqp-url", env.amqpURL, "--queue", queue, "--queue-type", "classic", "--count", "\(total)",
-                      // 75 ms × 4000 / 10 handlers = 30 s of work: a graceful node stop can take
+                      // 75 ms × 6000 / 10 handlers = 45 s of work: a graceful node stop can take
                       // several seconds on a loaded machine, and the worker keeps draining its
-                      // prefetch meanwhile; the run must outlast both failures by a wide margin
-                      // (with 20 s, a loaded machine's restart and `rabbitmqctl` calls outlasted it).
+                      // prefetch meanwhile; the run must outlast both failures by a wide margin.
+                      // After the restart, the lookup and the close are two `rabbitmqctl` calls,
+                      // 10 s each on a loaded machine: with 4000 messages, all were acked first.
                       "--body", #"{"work_ms": 75}"#])
             try #require(PublishSummary(publish.stdout)?.confirmed == total, "\(publish)")
             func distinct() -> Int { Set(worker.ackedIDs).count }
