@@ -68,7 +68,8 @@ extension BrokerTests.OwnNode {
                 }
                 // Consuming goes on during the alarm.
                 let ackedAtAlarm = distinct()
-                #expect(try await broker.pikaDeadLetterAll(queue: holding) == duringAlarm.count + failing.count)
+                let movedIn = try await broker.pikaDeadLetterAll(queue: holding)
+                #expect(movedIn == duringAlarm.count + failing.count)
                 await broker.delete(queues: [holding])
                 try await poll(timeout: .seconds(20), "20 more acks during the alarm", lastSeen: { worker.transcript }) {
                     distinct() >= ackedAtAlarm + 20

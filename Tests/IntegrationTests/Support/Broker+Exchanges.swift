@@ -13,19 +13,10 @@ extension Broker {
         try await runToolChecked("python3", ["-c", Self.exchangeScript, env.amqpURL, name, type], timeout: .seconds(30))
     }
 
-    /// Declares a durable classic queue with integer `arguments` (e.g. `x-max-length`) with pika.
-    func pikaDeclareQueue(_ name: String, arguments: [String: Int]) async throws {
-        try await pikaDeclareQueue(name, jsonArguments: try JSONSerialization.data(withJSONObject: arguments))
-    }
-
-    /// Declares a durable classic queue with string `arguments` (e.g. `x-dead-letter-exchange`)
-    /// with pika.
-    func pikaDeclareQueue(_ name: String, arguments: [String: String]) async throws {
-        try await pikaDeclareQueue(name, jsonArguments: try JSONSerialization.data(withJSONObject: arguments))
-    }
-
-    private func pikaDeclareQueue(_ name: String, jsonArguments: Data) async throws {
-        let json = String(decoding: jsonArguments, as: UTF8.self)
+    /// Declares a durable classic queue with `arguments` (JSON-encodable values: an integer
+    /// `x-max-length`, a string `x-dead-letter-exchange`, …) with pika.
+    func pikaDeclareQueue(_ name: String, arguments: [String: any Sendable]) async throws {
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: arguments), as: UTF8.self)
         try await runToolChecked("python3", ["-c", Self.queueScript, env.amqpURL, name, json], timeout: .seconds(30))
     }
 
