@@ -203,6 +203,26 @@ public final class AMQPConnection: Sendable {
         mailbox.send(.ack(deliveryTag)) == nil
     }
 
+    /// Acknowledges a delivery as `ack(_:)` does, but holds the ack back from the owner thread
+    /// until `sendQueuedAcks()`: for a caller that acks a burst of deliveries (the failure
+    /// path's settler, one per confirmed copy) and calls `sendQueuedAcks()` at its end, so the
+    /// burst leaves as one coalesced `basic.ack(multiple)`. Handed over one by one, the acks met
+    /// an owner thread kept busy by the deliveries each ack frame let in, and left a few per
+    /// frame; on a quorum queue each ack frame is also a log entry the broker replicates.
+    ///
+    /// Bounded without `sendQueuedAcks()` too: a held ack goes out after at most a second of
+    /// the owner thread idling in `poll()`. Returns `false` when the connection is already gone.
+    @discardableResult
+    public func queueAck(_ deliveryTag: UInt64) -> Bool {
+        mailbox.hold(ack: deliveryTag) == nil
+    }
+
+    /// Hands the acks `queueAck(_:)` held back to the owner thread, waking it. From any thread
+    /// or task; cheap when none are held.
+    public func sendQueuedAcks() {
+        mailbox.releaseHeld()
+    }
+
     /// Rejects a delivery (`basic.nack`): `requeue: false` dead-letters it (when the queue has a
     /// dead-letter exchange) or drops it; `requeue: true` returns it to the queue.
     /// Does not wait; returns `false` when the connection is already gone.

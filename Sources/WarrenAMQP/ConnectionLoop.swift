@@ -52,6 +52,8 @@ final class ConnectionLoop {
     private var socketReadable = true
     private var lastPump = ContinuousClock.now
     private let heartbeat: Duration
+    /// Turns since held acks were last released here (see `releaseHeldAcksNow`).
+    private var turnsSinceRelease = 0
 
     init(
         raw: any AMQPTransport, mailbox: Mailbox, activity: LoopActivity, logger: Logger,
@@ -70,6 +72,7 @@ final class ConnectionLoop {
     func run() {
         while !finished {
             activity.touch()
+            releaseHeldAcksNow()
             for command in mailbox.take() {
                 if let closeError {
                     Self.refuse(command, with: closeError)  // the connection ended earlier in this batch
@@ -97,6 +100,16 @@ final class ConnectionLoop {
             }
         }
         activity.touch()
+    }
+
+    /// Acks held back for a burst (`AMQPConnection.queueAck`) are released by their caller at
+    /// the burst's end. So that one never waits on a caller that forgot, the owner releases them
+    /// itself every 256 turns and whenever `poll()` times out, within a second either way.
+    private func releaseHeldAcksNow() {
+        turnsSinceRelease += 1
+        guard turnsSinceRelease >= 256 else { return }
+        turnsSinceRelease = 0
+        mailbox.releaseHeld()
     }
 
     private static func refuse(_ command: Command, with error: AMQPError) {
@@ -249,6 +262,8 @@ final class ConnectionLoop {
             return
         }
         if fds[1].revents != 0 { mailbox.clearWake() }
+        // A quiet second: acks still held back for a burst (`AMQPConnection.queueAck`) go out now.
+        if ready == 0 { mailbox.releaseHeld() }
         if fds[0].revents != 0 {
             lastInput = .now
             socketReadable = true

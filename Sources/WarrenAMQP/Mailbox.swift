@@ -22,6 +22,8 @@ final class Mailbox: Sendable {
         var closedWith: AMQPError?
         /// The owner is (about to be) asleep in `poll()` and must be woken by the next command.
         var parked = false
+        /// Acks held back by `hold(ack:)`: the owner does not see them until `releaseHeld()`.
+        var heldAcks: [UInt64] = []
     }
 
     private let state = Mutex(State())
@@ -62,6 +64,33 @@ final class Mailbox: Sendable {
         return refused
     }
 
+    /// Holds an ack back from the owner until `releaseHeld()`, so that a burst of acks reaches
+    /// it in one turn (one coalesced `basic.ack`). Sent at once, the acks of a burst met an
+    /// owner thread kept busy by the deliveries each ack frame lets in, and left a few per turn.
+    /// Returns the error the connection closed with, holding nothing, when it is gone.
+    @discardableResult
+    func hold(ack deliveryTag: UInt64) -> AMQPError? {
+        state.withLock { state in
+            if let error = state.closedWith { return error }
+            state.heldAcks.append(deliveryTag)
+            return nil
+        }
+    }
+
+    /// Queues the held acks for the owner thread, waking it if it sleeps. From any thread; the
+    /// owner itself calls it when `poll()` times out, so a held ack waits a second at most.
+    func releaseHeld() {
+        let wakeOwner = state.withLock { state -> Bool in
+            guard !state.heldAcks.isEmpty, state.closedWith == nil else { return false }
+            for tag in state.heldAcks { state.commands.append(.ack(tag)) }
+            state.heldAcks.removeAll(keepingCapacity: true)
+            guard state.parked else { return false }
+            state.parked = false
+            return true
+        }
+        if wakeOwner { wake() }
+    }
+
     /// Marks the owner as going to sleep in `poll()` (owner thread only). Returns false, not
     /// parking, when commands are already waiting: the owner must run them instead of sleeping.
     func park() -> Bool {
@@ -97,6 +126,8 @@ final class Mailbox: Sendable {
             }
             let commands = state.commands
             state.commands = []
+            // Their delivery tags died with the connection: the broker requeues the deliveries.
+            state.heldAcks = []
             return commands
         }
     }

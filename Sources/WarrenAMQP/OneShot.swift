@@ -63,6 +63,11 @@ final class OneShot<Value: Sendable>: Sendable {
         waiter?.resume(throwing: error)
     }
 
+    /// Whether the result is set: a `wait()` now returns without suspending.
+    var hasResult: Bool {
+        state.withLock { $0.result != nil }
+    }
+
     /// Sets the result and wakes the waiter; returns false (and changes nothing) when a result
     /// was already set.
     @discardableResult

@@ -23,6 +23,12 @@ public final class PublishConfirmation: Sendable {
         try await result.wait()
     }
 
+    /// Whether the outcome is known (confirmed, nacked, returned or failed): `wait()` returns or
+    /// throws at once. From any thread.
+    public var isAnswered: Bool {
+        result.hasResult
+    }
+
     /// Ends the task waiting in `wait()` (or the next one to wait) with `error`, unless the
     /// broker's answer is there first: for a caller whose deadline is kept by a timer of its
     /// own rather than by a task per wait. The answer still completes the confirmation when it

@@ -275,6 +275,24 @@ import Testing
         await connection.close()
     }
 
+    @Test("acks queued for a burst stay off the wire until the burst is sent, then leave as one frame")
+    func queuedAcksLeaveTogether() async throws {
+        let transport = FakeTransport()
+        let connection = try await AMQPConnection.fake(transport)
+        let consumer = try await connection.consume(queue: "q")
+        transport.push(.delivery(.fake(tag: 1)), .delivery(.fake(tag: 2)), .delivery(.fake(tag: 3)))
+        var deliveries = consumer.deliveries.makeAsyncIterator()
+        _ = try await deliveries.next()
+        #expect(connection.queueAck(2))
+        #expect(connection.queueAck(1))
+        try await connection.declareQueue("sync")  // a turn of the owner: the acks are held
+        #expect(transport.written == [.consume(queue: "q"), .declare("sync")])
+        connection.sendQueuedAcks()
+        _ = try await transport.waitForWritten { $0.contains(.ack(2, multiple: true)) }
+        #expect(transport.written == [.consume(queue: "q"), .declare("sync"), .ack(2, multiple: true)])
+        await connection.close()
+    }
+
     /// How `body` ended ("ok", its error, or "no result within …"), without waiting longer than
     /// `timeout`: a call that never completes fails the test instead of hanging it.
     static func outcome(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async -> String {

@@ -52,6 +52,33 @@ import Testing
         #expect(!isWoken(mailbox), "woken by something else (the socket): no write needed")
     }
 
+    /// Held acks (`AMQPConnection.queueAck`) stay out of the owner's turns until released,
+    /// then arrive together, waking a parked owner once.
+    @Test func heldAcksReachTheOwnerTogetherWhenReleased() throws {
+        let mailbox = try Mailbox()
+        #expect(mailbox.park())
+        #expect(mailbox.hold(ack: 1) == nil)
+        #expect(mailbox.hold(ack: 2) == nil)
+        #expect(!isWoken(mailbox), "held: no wake-up")
+        #expect(mailbox.take().isEmpty)
+        mailbox.releaseHeld()
+        #expect(isWoken(mailbox))
+        mailbox.clearWake()
+        mailbox.unpark()
+        #expect(tags(mailbox.take()) == [1, 2])
+        mailbox.releaseHeld()
+        #expect(mailbox.take().isEmpty, "released once")
+    }
+
+    @Test func heldAcksDieWithTheConnection() throws {
+        let mailbox = try Mailbox()
+        mailbox.hold(ack: 1)
+        _ = mailbox.close(with: .connectionClosedByClient)
+        #expect(mailbox.hold(ack: 2) != nil)
+        mailbox.releaseHeld()
+        #expect(mailbox.take().isEmpty)
+    }
+
     /// Once closed, commands are refused with the connection's error (the caller fails at once
     /// instead of waiting for an owner that is gone); those still queued are handed back.
     @Test func closingRefusesNewCommandsAndHandsBackQueuedOnes() throws {

@@ -87,6 +87,51 @@ import Testing
         #expect(settled.all == [0: "confirmed"])
     }
 
+    /// The settler's acks are queued; it sends them when it is about to wait (for a copy not
+    /// confirmed yet, or for more entries), so the originals of copies confirmed together are
+    /// acked in one frame rather than one wake-up of the connection's thread each.
+    @Test("queued acks are sent once per burst of confirmed copies, and before each wait")
+    func queuedAcksAreSentBeforeTheSettlerWaits() async throws {
+        let events = Mutex<[String]>([])
+        let pipeline = SettlementPipeline(sendQueuedAcks: { events.withLock { $0.append("send") } })
+        let settled = Settled()
+        let deadline = ContinuousClock.now + .seconds(30)
+        for id in 0..<3 {
+            let confirmation = PublishConfirmation()
+            confirmation.complete(.success(()))
+            #expect(pipeline.submit(.init(copy: copy(confirmation, deadline: deadline)) { error in
+                events.withLock { $0.append("settle \(id)") }
+                settled.record(id, error)
+            }))
+        }
+        let settler = Task { await pipeline.run() }
+        var done = await settled.wait(for: 3)
+        try await poll { events.withLock { $0.count } >= 4 }
+        let late = PublishConfirmation()
+        #expect(pipeline.submit(.init(copy: copy(late, deadline: deadline)) { error in
+            events.withLock { $0.append("settle 3") }
+            settled.record(3, error)
+        }))
+        // Before the settler waits for the unconfirmed copy, it sends what it queued.
+        try await poll { events.withLock { $0.count } >= 5 }
+        late.complete(.success(()))
+        done = await settled.wait(for: 4) && done
+        await end(pipeline, settler, settled: done)
+        #expect(events.withLock { $0 } == ["settle 0", "settle 1", "settle 2", "send", "send", "settle 3", "send"])
+    }
+
+    /// Waits until `condition` holds, at most 20 s.
+    private func poll(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not met within 20 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Cancelled (the drain deadline, a second signal), the settler stops waiting at once: the
     /// copy's wait ends with `CancellationError` (its message is then abandoned), long before
     /// the copy's deadline.

@@ -55,6 +55,15 @@ struct PendingPublish: Sendable {
         }
     }
 
+    /// Whether `waitForConfirm()` would return (or throw) without waiting: the broker answered,
+    /// the connection failed, or the publish never left.
+    var isAnswered: Bool {
+        switch handle {
+        case .failed: true
+        case .confirmation(let confirmation): confirmation.isAnswered
+        }
+    }
+
     /// Ends the `waitForConfirm()` in progress (or the next one) with `timedOut`, unless the
     /// broker answered first: its `deadline` passed. From any task.
     func expire() {

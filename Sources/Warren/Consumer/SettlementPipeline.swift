@@ -12,6 +12,14 @@ import Synchronization
 /// (publish once more, requeue after a pause, abandon) runs on a task of its own, so one bad
 /// copy does not hold up the confirmed ones behind it.
 ///
+/// The settler's acks are queued without waking the consuming connection's owner thread
+/// (`AMQPConnection.queueAck`) and sent (`sendQueuedAcks`) when the settler is about to wait:
+/// for a copy not yet confirmed, or for the next entries. A confirm from the broker covers
+/// dozens of copies at once; acking their originals one wake-up at a time raced the owner thread
+/// and sent an ack frame for every few messages, and on a quorum queue every ack frame is a
+/// log entry the broker writes and replicates. Now one confirm's worth leaves as one
+/// `basic.ack(multiple)`. A fallback task sends its own.
+///
 /// Memory is bounded by the prefetch: every entry, and every fallback task, is an unacked
 /// delivery of this connection, and the broker sends no more than `prefetch` of those.
 ///
@@ -23,7 +31,8 @@ final class SettlementPipeline: Sendable {
         /// The copy, confirmed or not.
         var copy: PendingPublish
         /// Settles the original from the copy's outcome (`nil`: confirmed), logs the outcome and
-        /// ends the message's span. Called once, by the settler or a fallback task of it.
+        /// ends the message's span. Called once, by the settler or a fallback task of it. Its
+        /// ack may be queued without being sent (see `init(sendQueuedAcks:)`).
         var settle: @Sendable ((any Error)?) async -> Void
     }
 
@@ -37,8 +46,16 @@ final class SettlementPipeline: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Sends the acks the entries' `settle` queued (`AMQPConnection.sendQueuedAcks` of the
+    /// pipeline's connection).
+    private let sendQueuedAcks: @Sendable () -> Void
 
-    init() {}
+    /// - Parameter sendQueuedAcks: sends the acks that entries' `settle` closures queued without
+    ///   sending (`AMQPConnection.queueAck`); called by the settler before it waits, and by each
+    ///   fallback task after its `settle`.
+    init(sendQueuedAcks: @escaping @Sendable () -> Void = {}) {
+        self.sendQueuedAcks = sendQueuedAcks
+    }
 
     /// Queues `entry` for the settler. Returns false (and keeps nothing) once the pipeline is
     /// closed: the caller then settles the message itself. From any task.
@@ -93,6 +110,8 @@ final class SettlementPipeline: Sendable {
                     // the batch waits, the broker already sends the next messages in its place.
                     batch.reverse()
                     while let entry = batch.popLast() {
+                        // About to wait: the acks of the messages settled so far go first.
+                        if !entry.copy.isAnswered { sendQueuedAcks() }
                         let deadline = entry.copy.deadline
                         if deadlines.arm(deadline, for: entry.copy) {
                             // Not capturing `entry`: the task may outlive its settlement.
@@ -107,13 +126,18 @@ final class SettlementPipeline: Sendable {
                         }
                         entry.copy.finish(failure)
                         if let failure {
-                            fallbacks.addTask { await entry.settle(failure) }
+                            let sendQueuedAcks = self.sendQueuedAcks
+                            fallbacks.addTask {
+                                await entry.settle(failure)
+                                sendQueuedAcks()
+                            }
                         } else {
                             await entry.settle(nil)
                         }
                     }
-                    // Nothing to watch while waiting for the next batch.
+                    // Nothing to watch while waiting for the next batch, and nothing to hold back.
                     deadlines.disarm()
+                    sendQueuedAcks()
                 }
                 sleepers.cancelAll()
             }

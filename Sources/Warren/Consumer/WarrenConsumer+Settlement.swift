@@ -97,6 +97,7 @@ extension WarrenConsumer {
         if let pipeline = settlementPipelines.pipeline(for: connection), pipeline.submit(.init(copy: copy, settle: finish)) { return }
         // Its connection's pipeline is closed (the connection ended): settled here.
         await finish(await copy.outcome())
+        connection.sendQueuedAcks()
     }
 
     /// What an acked original logs and counts, once, after the ack (`settled(_:span:log:)`): a
@@ -119,6 +120,9 @@ extension WarrenConsumer {
     /// Settles the original once the first copy's outcome is known (`firstError == nil`:
     /// confirmed): publishes once more if it failed (`publishCopyOnceMore`), then acks the
     /// original and writes its outcome (`settled`: line and metrics), or falls back (`fallBack`).
+    ///
+    /// The ack is queued without waking the connection's owner thread (`queueAck`): the caller
+    /// sends it (`sendQueuedAcks`), with the others of its burst (`SettlementPipeline`).
     private func finishSettlement(
         _ delivery: AMQPDelivery, route: CopyRoute, firstError: (any Error)?, on connection: AMQPConnection, counts: DrainCounts,
         span: (any Span)?, log: FailureLog, outcome: CopyOutcome
@@ -128,7 +132,7 @@ extension WarrenConsumer {
         {
             return await fallBack(delivery, on: connection, copyError: copyError, counts: counts, span: span, logger: log.logger)
         }
-        guard connection.ack(delivery.deliveryTag) else {
+        guard connection.queueAck(delivery.deliveryTag) else {
             return abandonedAfterCopy(counts: counts, span: span, logger: log.logger)
         }
         settled(outcome, route: route, span: span, log: log)

@@ -141,7 +141,7 @@ extension WarrenConsumer {
         defer { flow.notConsuming() }
         // Failed messages' copies settle on this connection's pipeline; its settler is a child of
         // the handler group, so a drain (and the group's end) waits for it.
-        let settlements = SettlementPipeline()
+        let settlements = SettlementPipeline(sendQueuedAcks: { connection.sendQueuedAcks() })
         settlementPipelines.register(settlements, for: connection)
         handlers.addTask { await settlements.run() }
         defer {
