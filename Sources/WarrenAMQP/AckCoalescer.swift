@@ -1,11 +1,20 @@
-/// Turns the acks handed to the owner thread in one turn into as few `basic.ack` frames as
-/// possible, without ever delaying one, and settles every delivery at most once.
+/// Turns the acks handed to the owner thread into as few `basic.ack` frames as possible, and
+/// settles every delivery at most once.
 ///
 /// Delivery tags on a channel increase, and `basic.ack(multiple: true)` settles every
 /// outstanding delivery up to a tag. So when the acks of one batch cover the oldest unsettled
-/// deliveries without a gap, one multiple-ack replaces them all. Acks beyond a gap (a slow
-/// handler still holds an older delivery) are sent one by one at once, never held back, so a
-/// slow message cannot stall the others.
+/// deliveries without a gap, one multiple-ack replaces them all.
+///
+/// Acks beyond a gap (an older delivery is still being handled, or its failure copy is not
+/// confirmed yet) cannot ride on a multiple-ack. `flush(holdingGapsAt:)` holds them back for a
+/// moment, `gapHold`, in case the gap closes: on the failure path it nearly always does within
+/// a confirm or two (copies are confirmed in the order handlers finished, not the delivery
+/// order), and one multiple-ack then covers them all instead of one frame each (on a quorum
+/// queue every ack frame is also a log entry the broker writes and replicates). They are sent
+/// one by one, as before, once held `gapHold`, or as soon as they would be half of the
+/// outstanding deliveries, so a slow message never keeps the prefetch window shut: it holds
+/// up the acks behind it by `gapHold` at most and never more than half the window.
+/// `flush()` holds nothing back (before a nack, a cancel, a close).
 ///
 /// Nacks are always sent individually and immediately; they only count as "settled" here, so a
 /// later multiple-ack can reach past them (a settled delivery is not outstanding any more, so
@@ -48,8 +57,19 @@ struct AckCoalescer {
     private var head = 0
     /// Tags acked since the last flush, in call order (some may have been nacked since).
     private var acked: [UInt64] = []
-    /// How many deliveries are neither acked nor nacked.
+    /// How many deliveries are neither acked on the wire nor nacked (held acks count).
     private(set) var unsettledCount = 0
+    /// Since when acks beyond a gap have been held back; `nil` while none are.
+    private var heldSince: ContinuousClock.Instant?
+
+    /// How long acks beyond a gap are held back, waiting for it to close. A few confirm round
+    /// trips on a busy broker; short enough that a slow handler's gap costs the acks behind it
+    /// no more than a blink.
+    static let gapHold: Duration = .milliseconds(20)
+
+    /// When the acks held back must be sent if their gap has not closed: the owner thread's
+    /// `poll()` wakes by then. `nil` while none are held.
+    var holdDeadline: ContinuousClock.Instant? { heldSince.map { $0 + Self.gapHold } }
 
     /// How many tags are tracked (for tests of the memory bound).
     var trackedCount: Int { entries.count - head }
@@ -101,8 +121,19 @@ struct AckCoalescer {
         unsettledCount -= 1
     }
 
-    /// The frames to send for the acks recorded since the last flush.
+    /// The frames to send for every ack recorded and not sent yet, held ones included.
     mutating func flush() -> [Frame] {
+        flush(holding: false, now: { .now })
+    }
+
+    /// The frames to send for the acks recorded and not sent yet, except acks beyond a gap
+    /// that may still wait for it to close (see the type's doc): `now` is read only if some
+    /// are beyond a gap.
+    mutating func flush(holdingGapsAt now: @autoclosure () -> ContinuousClock.Instant) -> [Frame] {
+        flush(holding: true, now: now)
+    }
+
+    private mutating func flush(holding: Bool, now: () -> ContinuousClock.Instant) -> [Frame] {
         guard !acked.isEmpty else { return [] }
         var frames: [Frame] = []
         var multipleUpTo: UInt64?
@@ -125,7 +156,11 @@ struct AckCoalescer {
             frames.append(.ack(multipleUpTo, multiple: covered > 1))
         }
         if covered < acked.count {
-            // Beyond the gap (or nacked since): each one still acked goes alone, at once.
+            if holding, holdsBeyondGap(now: now) {
+                compact()
+                return frames
+            }
+            // Beyond the gap (or nacked since): each one still acked goes alone, now.
             for tag in acked.sorted() {
                 guard let index = index(of: tag), entries[index].state == .acked else { continue }
                 entries[index].state = .settled
@@ -134,8 +169,26 @@ struct AckCoalescer {
             }
         }
         acked.removeAll(keepingCapacity: true)
+        heldSince = nil
         compact()
         return frames
+    }
+
+    /// After a sweep that left some of `acked` unsent: keeps the acks still waiting beyond the gap
+    /// in `acked` and returns true if they may wait longer (held less than `gapHold`, and at
+    /// most half of the outstanding deliveries).
+    private mutating func holdsBeyondGap(now: () -> ContinuousClock.Instant) -> Bool {
+        // Still acked and unsent (not nacked since, not swept).
+        acked = acked.filter { tag in index(of: tag).map { entries[$0].state == .acked } ?? false }
+        guard !acked.isEmpty else {
+            heldSince = nil
+            return true  // nothing left to send: all nacked since
+        }
+        guard acked.count * 2 <= unsettledCount else { return false }
+        let now = now()
+        if let heldSince, now - heldSince >= Self.gapHold { return false }
+        if heldSince == nil { heldSince = now }
+        return true
     }
 
     /// Where `tag` is tracked, from `head` on: at its distance from the first tracked tag while

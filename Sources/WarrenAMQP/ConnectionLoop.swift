@@ -82,7 +82,7 @@ final class ConnectionLoop {
             }
             guard !finished else { break }
             do {
-                try flushAcks()
+                try flushAcks(holdingGaps: true)
                 // Only when there is something to read: a turn woken by a command alone would
                 // otherwise cost a `recv` that finds nothing. But librabbitmq sends a due
                 // heartbeat only inside its read calls, so a loop woken by commands alone still
@@ -143,9 +143,12 @@ final class ConnectionLoop {
         }
     }
 
-    /// Sends the acks taken from the mailbox this turn, coalesced where tags are contiguous.
-    private func flushAcks() throws {
-        for frame in acks.flush() {
+    /// Sends the acks taken from the mailbox, coalesced where tags are contiguous. With
+    /// `holdingGaps`, acks beyond a gap may wait a moment for it to close (`AckCoalescer`);
+    /// without, as before a nack or a command that must find them sent, none do.
+    private func flushAcks(holdingGaps: Bool = false) throws {
+        let frames = holdingGaps ? acks.flush(holdingGapsAt: .now) : acks.flush()
+        for frame in frames {
             switch frame {
             case .ack(let tag, let multiple):
                 try raw.ack(tag, multiple: multiple)
@@ -252,7 +255,12 @@ final class ConnectionLoop {
             pollfd(fd: mailbox.wakeFD, events: Int16(POLLIN), revents: 0),
         ]
         // librabbitmq sends heartbeats only when called: wake at least this often to let it.
-        let timeoutMs: Int32 = heartbeat > .zero ? Int32(min(1000, raw.negotiatedHeartbeat * 250)) : 1000
+        var timeoutMs: Int32 = heartbeat > .zero ? Int32(min(1000, raw.negotiatedHeartbeat * 250)) : 1000
+        if let holdDeadline = acks.holdDeadline {
+            // Acks held back for a gap go out on time even if nothing else wakes the loop.
+            let left = ContinuousClock.now.duration(to: holdDeadline)
+            timeoutMs = min(timeoutMs, max(0, Int32(clamping: left.milliseconds) + 1))
+        }
         let ready = poll(&fds, 2, timeoutMs)
         mailbox.unpark()
         if ready < 0 {
@@ -262,7 +270,8 @@ final class ConnectionLoop {
             return
         }
         if fds[1].revents != 0 { mailbox.clearWake() }
-        // A quiet second: acks still held back for a burst (`AMQPConnection.queueAck`) go out now.
+        // Nothing came for a while (a quiet second, or a gap's hold ran out): acks still held
+        // back for a burst (`AMQPConnection.queueAck`) go out now.
         if ready == 0 { mailbox.releaseHeld() }
         if fds[0].revents != 0 {
             lastInput = .now

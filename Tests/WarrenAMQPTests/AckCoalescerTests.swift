@@ -29,6 +29,65 @@ import Testing
         #expect(acks.flush() == [.ack(4, multiple: false)])
     }
 
+    /// On the failure path copies are confirmed in the order handlers finished, so the acks of
+    /// one confirm often start just past an older delivery whose copy is in the next one.
+    @Test func acksBeyondAGapWaitForItToCloseAndGoAsOneMultipleAck() {
+        var acks = coalescer(delivered: 1...8)
+        let start = ContinuousClock.now
+        acks.ack(2)
+        acks.ack(3)
+        #expect(acks.flush(holdingGapsAt: start).isEmpty)
+        #expect(acks.holdDeadline == start + AckCoalescer.gapHold)
+        acks.ack(1)
+        #expect(acks.flush(holdingGapsAt: start + .milliseconds(5)) == [.ack(3, multiple: true)])
+        #expect(acks.holdDeadline == nil)
+        #expect(acks.unsettledCount == 5)
+    }
+
+    @Test func heldAcksGoOneByOneOnceHeldForGapHold() {
+        var acks = coalescer(delivered: 1...10)
+        let start = ContinuousClock.now
+        acks.ack(4)
+        acks.ack(3)
+        #expect(acks.flush(holdingGapsAt: start).isEmpty)
+        #expect(acks.flush(holdingGapsAt: start + AckCoalescer.gapHold - .milliseconds(1)).isEmpty)
+        #expect(acks.flush(holdingGapsAt: start + AckCoalescer.gapHold) == [.ack(3, multiple: false), .ack(4, multiple: false)])
+        #expect(acks.holdDeadline == nil)
+        // 1 is still outstanding, 3 and 4 are not: nothing is acked twice.
+        acks.ack(1)
+        #expect(acks.flush(holdingGapsAt: start + .seconds(1)) == [.ack(1, multiple: false)])
+    }
+
+    /// A slow handler must not shut the prefetch window: acks behind it are held only while
+    /// they are at most half of the outstanding deliveries.
+    @Test func neverMoreThanHalfOfTheOutstandingDeliveriesAreHeld() {
+        var acks = coalescer(delivered: 1...6)
+        let start = ContinuousClock.now
+        for tag: UInt64 in [2, 3, 4] { acks.ack(tag) }
+        #expect(acks.flush(holdingGapsAt: start).isEmpty, "3 of 6 outstanding: held")
+        acks.ack(5)
+        #expect(acks.flush(holdingGapsAt: start) == (2...5).map { .ack($0, multiple: false) }, "4 of 6: sent")
+    }
+
+    /// Before a nack, a cancel or a close nothing may stay behind.
+    @Test func aPlainFlushSendsTheHeldAcks() {
+        var acks = coalescer(delivered: 1...4)
+        acks.ack(2)
+        #expect(acks.flush(holdingGapsAt: .now).isEmpty)
+        #expect(acks.flush() == [.ack(2, multiple: false)])
+        #expect(acks.holdDeadline == nil)
+    }
+
+    @Test func heldAcksNackedSinceAreDropped() {
+        var acks = coalescer(delivered: 1...4)
+        acks.ack(2)
+        #expect(acks.flush(holdingGapsAt: .now).isEmpty)
+        acks.nacked(2)
+        #expect(acks.flush(holdingGapsAt: .now).isEmpty)
+        #expect(acks.holdDeadline == nil)
+        #expect(acks.flush().isEmpty)
+    }
+
     @Test func aMultipleAckReachesPastNackedDeliveries() {
         var acks = coalescer(delivered: 1...4)
         acks.nacked(2)
@@ -62,14 +121,28 @@ import Testing
     /// ack held back: a later multiple-ack sweeping up a dropped one would otherwise hide the
     /// loss), and nothing still running is touched.
     @Test func everyDeliveryIsSettledExactlyOnceOverALongRun() {
+        checkAgainstTheBroker(holdingGaps: false)
+    }
+
+    /// The same with acks beyond a gap held back (`flush(holdingGapsAt:)`), on a simulated
+    /// clock: every finished delivery is still settled exactly once, nothing running is touched,
+    /// and none waits `gapHold` or longer after it finished.
+    @Test func withGapsHeldEveryDeliveryIsSettledOnceAndOnTime() {
+        checkAgainstTheBroker(holdingGaps: true)
+    }
+
+    private func checkAgainstTheBroker(holdingGaps: Bool) {
         var generator = SystemRandomNumberGenerator()
         var acks = AckCoalescer()
         var settled: [UInt64: Int] = [:]  // by the broker model
         var unsettledOnBroker: Set<UInt64> = []
         var running: [UInt64] = []
         var finished: Set<UInt64> = []
+        var finishedAt: [UInt64: ContinuousClock.Instant] = [:]  // finished, not settled yet
         var nextTag: UInt64 = 1
+        var now = ContinuousClock.now
         for _ in 0..<2000 {
+            now += .milliseconds(Int.random(in: 0...6, using: &generator))
             for _ in 0..<Int.random(in: 0...8, using: &generator) {
                 acks.delivered(nextTag)
                 unsettledOnBroker.insert(nextTag)
@@ -84,6 +157,7 @@ import Testing
                 if Bool.random(using: &generator) {
                     let accepted = acks.ack(tag)
                     #expect(accepted)
+                    finishedAt[tag] = now
                 } else {
                     #expect(acks.canNack(tag))
                     acks.nacked(tag)  // the loop sends the nack itself
@@ -91,7 +165,7 @@ import Testing
                     settled[tag, default: 0] += 1
                 }
             }
-            for frame in acks.flush() {
+            for frame in holdingGaps ? acks.flush(holdingGapsAt: now) : acks.flush() {
                 guard case .ack(let tag, let multiple) = frame else { continue }
                 let covered = multiple ? unsettledOnBroker.filter { $0 <= tag } : [tag]
                 #expect(multiple || unsettledOnBroker.contains(tag), "single ack of settled tag \(tag)")
@@ -99,17 +173,26 @@ import Testing
                     #expect(!running.contains(covered), "acked \(covered) while its handler still runs")
                     unsettledOnBroker.remove(covered)
                     settled[covered, default: 0] += 1
+                    finishedAt[covered] = nil
                 }
             }
-            guard unsettledOnBroker.isSubset(of: running) else {
-                Issue.record("finished but not settled by the flush after it: \(unsettledOnBroker.subtracting(running).sorted())")
-                return
+            if holdingGaps {
+                let late = finishedAt.filter { now - $0.value >= AckCoalescer.gapHold }
+                guard late.isEmpty else {
+                    Issue.record("held \(AckCoalescer.gapHold) or longer: \(late.keys.sorted())")
+                    return
+                }
+            } else {
+                guard unsettledOnBroker.isSubset(of: running) else {
+                    Issue.record("finished but not settled by the flush after it: \(unsettledOnBroker.subtracting(running).sorted())")
+                    return
+                }
             }
         }
         // Every finished delivery was settled exactly once; no running one was.
-        #expect(Set(settled.keys) == finished)
+        #expect(Set(settled.keys).union(finishedAt.keys) == finished)
         #expect(settled.values.allSatisfy { $0 == 1 })
-        #expect(unsettledOnBroker == Set(running))
+        #expect(unsettledOnBroker == Set(running).union(finishedAt.keys))
     }
 
     /// A delivery that is never settled (a handler that hangs) must not pin memory: what the

@@ -293,6 +293,25 @@ import Testing
         await connection.close()
     }
 
+    /// An ack beyond a gap waits `AckCoalescer.gapHold` for the gap to close; with nothing else
+    /// to wake the owner thread, its `poll()` still ends in time to send it (not after the
+    /// usual second of idling).
+    @Test("an ack held for a gap goes out by itself once its hold is over")
+    func heldAckGoesOutOnTime() async throws {
+        let transport = FakeTransport()
+        let connection = try await AMQPConnection.fake(transport)
+        let consumer = try await connection.consume(queue: "q")
+        transport.push(.delivery(.fake(tag: 1)), .delivery(.fake(tag: 2)), .delivery(.fake(tag: 3)), .delivery(.fake(tag: 4)))
+        var deliveries = consumer.deliveries.makeAsyncIterator()
+        _ = try await deliveries.next()
+        try await connection.declareQueue("sync")  // every delivery read
+        let acked = ContinuousClock.now
+        connection.ack(2)
+        _ = try await transport.waitForWritten { $0.contains(.ack(2, multiple: false)) }
+        #expect(ContinuousClock.now - acked < .milliseconds(800), "sent at the hold's end, not at the idle poll's")
+        await connection.close()
+    }
+
     /// How `body` ended ("ok", its error, or "no result within …"), without waiting longer than
     /// `timeout`: a call that never completes fails the test instead of hanging it.
     static func outcome(within timeout: Duration, _ body: @escaping @Sendable () async throws -> Void) async -> String {
