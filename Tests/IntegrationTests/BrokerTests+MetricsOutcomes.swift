@@ -82,20 +82,22 @@ extension BrokerTests {
             // runs while the handler does: on a loaded machine rabbitmqctl calls took seconds
             // each, the handler finished first and nothing was abandoned. The handler is long for
             // the same reason (with the machine's two cores kept busy besides, a close once came
-            // after 10 s); the redelivery runs as long.
+            // after 10 s, and once after 15 s); the redelivery runs as long.
             guard let connection = try await broker.connection(ofProcess: worker.child.pid) else {
                 throw SetupError("no broker connection named after the worker's pid \(worker.child.pid)")
             }
-            try await broker.pikaPublish(queue: queue, [OutgoingMessage(id: id, body: #"{"work_ms": 15000}"#)])
+            try await broker.pikaPublish(queue: queue, [OutgoingMessage(id: id, body: #"{"work_ms": 30000}"#)])
             try await waitForHandler(worker, probe, queue)
             try await broker.closeConnection(connection, reason: "it: abandon the running handler")
             let abandoned = series("warren_messages_abandoned_total", queue)
-            try await probe.waitForMetrics(timeout: .seconds(20), "\(abandoned) 1") { $0[abandoned] == 1 }
+            // Counted when the handler ends with its delivery tag dead: at the latest when its
+            // 30 s are up, however late the close came.
+            try await probe.waitForMetrics(timeout: .seconds(45), "\(abandoned) 1") { $0[abandoned] == 1 }
             let line = try await worker.waitForEvent("message.abandoned")
             #expect(line["message_id"] == id, "\(line)")
 
             // Redelivered on the new connection and acked: the counter meant "redelivered", not lost.
-            try await poll(timeout: .seconds(45), "the redelivery acked", lastSeen: { worker.transcript }) {
+            try await poll(timeout: .seconds(75), "the redelivery acked", lastSeen: { worker.transcript }) {
                 worker.ackedIDs.contains(id)
             }
             let acked = series("warren_messages_acked_total", queue)
