@@ -210,8 +210,9 @@ public final class AMQPConnection: Sendable {
     /// an owner thread kept busy by the deliveries each ack frame let in, and left a few per
     /// frame; on a quorum queue each ack frame is also a log entry the broker replicates.
     ///
-    /// Bounded without `sendQueuedAcks()` too: a held ack goes out after at most a second of
-    /// the owner thread idling in `poll()`. Returns `false` when the connection is already gone.
+    /// Bounded without `sendQueuedAcks()` too: the owner thread releases held acks itself every
+    /// 256 turns and whenever its `poll()` times out (at most a second of idling). Returns
+    /// `false` when the connection is already gone.
     @discardableResult
     public func queueAck(_ deliveryTag: UInt64) -> Bool {
         mailbox.hold(ack: deliveryTag) == nil

@@ -59,7 +59,9 @@ struct AckCoalescer {
     private var acked: [UInt64] = []
     /// How many deliveries are neither acked on the wire nor nacked (held acks count).
     private(set) var unsettledCount = 0
-    /// Since when acks beyond a gap have been held back; `nil` while none are.
+    /// Since when acks beyond a gap have been held back; `nil` while none are. Not moved on when
+    /// the gap closes only in part: the acks still held (behind the next gap) may then leave
+    /// before they have waited a full `gapHold` themselves, never after.
     private var heldSince: ContinuousClock.Instant?
 
     /// How long acks beyond a gap are held back, waiting for it to close. A few confirm round
@@ -178,8 +180,12 @@ struct AckCoalescer {
     /// in `acked` and returns true if they may wait longer (held less than `gapHold`, and at
     /// most half of the outstanding deliveries).
     private mutating func holdsBeyondGap(now: () -> ContinuousClock.Instant) -> Bool {
-        // Still acked and unsent (not nacked since, not swept).
-        acked = acked.filter { tag in index(of: tag).map { entries[$0].state == .acked } ?? false }
+        // Still acked and unsent (not nacked since, not swept). In place: this runs on every
+        // owner-thread turn while acks are held, and `filter` allocated a new array each time.
+        var stillAcked = acked
+        acked = []  // `stillAcked` owns the buffer alone: `removeAll(where:)` does not copy it
+        stillAcked.removeAll { tag in index(of: tag).map { entries[$0].state != .acked } ?? true }
+        acked = stillAcked
         guard !acked.isEmpty else {
             heldSince = nil
             return true  // nothing left to send: all nacked since

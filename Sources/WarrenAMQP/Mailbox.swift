@@ -55,13 +55,19 @@ final class Mailbox: Sendable {
         let (refused, wakeOwner) = state.withLock { state -> (AMQPError?, Bool) in
             if let error = state.closedWith { return (error, false) }
             state.commands.append(command)
-            // One wake-up per sleep: the owner takes the whole queue when it wakes.
-            guard state.parked else { return (nil, false) }
-            state.parked = false
-            return (nil, true)
+            return (nil, Self.wakeIfParked(&state))
         }
         if wakeOwner { wake() }
         return refused
+    }
+
+    /// Whether the command just queued must wake the owner: only if it is parked in `poll()`,
+    /// and once per sleep (it takes the whole queue when it wakes). Clears `parked` when it
+    /// returns true; the caller then writes the eventfd, outside the lock.
+    private static func wakeIfParked(_ state: inout State) -> Bool {
+        guard state.parked else { return false }
+        state.parked = false
+        return true
     }
 
     /// Holds an ack back from the owner until `releaseHeld()`, so that a burst of acks reaches
@@ -84,9 +90,7 @@ final class Mailbox: Sendable {
             guard !state.heldAcks.isEmpty, state.closedWith == nil else { return false }
             for tag in state.heldAcks { state.commands.append(.ack(tag)) }
             state.heldAcks.removeAll(keepingCapacity: true)
-            guard state.parked else { return false }
-            state.parked = false
-            return true
+            return Self.wakeIfParked(&state)
         }
         if wakeOwner { wake() }
     }
