@@ -102,6 +102,9 @@ extension BrokerTests {
                     #expect(failed.status?.code == .error)
                     #expect(failed.attributes["error.type"]?.toSpanAttribute() == .string("Failure"))
                     #expect(failed.attributes["warren.outcome"]?.toSpanAttribute() == .string("dead_lettered"))
+                    // Its dead-letter copy's producer span nests under it.
+                    let copySend = spans.filter { $0.kind == .producer && $0.parentSpanID == failed.spanID }
+                    #expect(copySend.count == 1 && copySend.first?.operationName.hasPrefix("send ") == true, "\(copySend.map(\.operationName))")
 
                     // Logs: the handler's lines and the outcome line carry the message's trace id.
                     let handling = log.events("test.traced")

@@ -78,7 +78,7 @@ extension WarrenConsumer {
             route = CopyRoute(headers: headers, exchange: configuration.topology.deadLetterExchange, routingKey: delivery.routingKey)
             outcome = .deadLettered(category)
         }
-        let copy = await startCopy(of: delivery, route: route)
+        let copy = await startCopy(of: delivery, route: route, traced: span != nil)
         let finish: @Sendable ((any Error)?) async -> Void = { firstError in
             // The second copy (if any) nests under the message's span, as the first one does.
             if let span {
@@ -197,10 +197,14 @@ extension WarrenConsumer {
     /// Hands the copy to the publishing connection without waiting for its confirm (at once
     /// when that connection is open; else waiting for it, within the configuration's
     /// `copyTimeout`). Its outcome, awaited later, comes within `copyTimeout` of this call.
-    private func startCopy(of delivery: AMQPDelivery, route: CopyRoute) async -> PendingPublish {
+    ///
+    /// `traced`: the message has a span (a tracer is bootstrapped); only then is the tracer looked
+    /// up, for the copy's producer span under it.
+    private func startCopy(of delivery: AMQPDelivery, route: CopyRoute, traced: Bool) async -> PendingPublish {
         await publisher.enqueuePublish(
             delivery.body, exchange: route.exchange, routingKey: route.routingKey, mandatory: true,
-            properties: copyProperties(of: delivery, headers: route.headers), timeout: configuration.copyTimeout)
+            properties: copyProperties(of: delivery, headers: route.headers), timeout: configuration.copyTimeout,
+            tracer: traced ? InstrumentationSystem.tracer : nil)
     }
 
     /// The first copy failed with `first`: if that is not cancellation, and the consuming
