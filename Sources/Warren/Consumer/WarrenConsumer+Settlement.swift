@@ -59,7 +59,7 @@ extension WarrenConsumer {
         }
         // Described once, for the log's `reason` and the copy's `x-warren-error-message` (the
         // same text: a `PermanentFailure` describes itself as its wrapped error).
-        let errorDescription = "\(error)"
+        let errorDescription = ErrorDescription.of(error)
         let log = FailureLog(context: context, errorType: errorType, reason: errorDescription, durationMilliseconds: elapsedMilliseconds())
         let headers = DeadLetterHeaders.adding(
             to: delivery.properties.headers ?? [:], errorType: errorType, errorDescription: errorDescription,
