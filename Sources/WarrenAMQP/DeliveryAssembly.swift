@@ -68,7 +68,8 @@ struct DeliveryAssembly {
         return body.count == bodySize ? finish() : nil
     }
 
-    /// Forgets a delivery in progress (its channel or connection closed under it).
+    /// Forgets a delivery in progress (its channel or connection closed under it), or the one
+    /// just finished.
     mutating func reset() {
         method = nil
         properties = nil
@@ -81,10 +82,7 @@ struct DeliveryAssembly {
         let delivery = AMQPDelivery(
             deliveryTag: method.deliveryTag, redelivered: method.redelivered, exchange: method.exchange,
             routingKey: method.routingKey, consumerTag: method.consumerTag, properties: properties, body: body)
-        self.method = nil
-        self.properties = nil
-        bodySize = 0
-        body = []
+        reset()
         return delivery
     }
 }

@@ -288,8 +288,7 @@ final class RawConnection: AMQPTransport {
                 }
             case UInt8(AMQP_FRAME_HEADER):
                 guard frame.payload.properties.class_id == AMQP_BASIC_CLASS else {
-                    isBroken = true
-                    throw AMQPError(status: AMQP_STATUS_BAD_AMQP_DATA.rawValue, context: "receive")
+                    throw protocolError("content header of class \(frame.payload.properties.class_id), not basic")
                 }
                 let decoded = frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee
                 let properties = AMQPProperties(decoded, contentTypes: &texts.contentType)
@@ -309,9 +308,14 @@ final class RawConnection: AMQPTransport {
         do {
             return try step()
         } catch let error as DeliveryAssembly.OutOfOrder {
-            isBroken = true
-            throw AMQPError.library(status: AMQP_STATUS_BAD_AMQP_DATA.rawValue, message: error.reason, context: "receive")
+            throw protocolError(error.reason)
         }
+    }
+
+    /// The broker broke the protocol (or the stream is corrupt): the connection is done for.
+    private func protocolError(_ reason: String) -> AMQPError {
+        isBroken = true
+        return .library(status: AMQP_STATUS_BAD_AMQP_DATA.rawValue, message: reason, context: "receive")
     }
 
     /// A method frame other than `basic.deliver`: interprets it.
@@ -320,12 +324,7 @@ final class RawConnection: AMQPTransport {
         let closes = method.id == AMQP_CHANNEL_CLOSE_METHOD || method.id == AMQP_CONNECTION_CLOSE_METHOD
         if delivery.isInProgress, frame.channel == Self.channel || closes {
             // Only a close may come between a delivery's frames on its channel (and ends it).
-            guard closes else {
-                isBroken = true
-                throw AMQPError.library(
-                    status: AMQP_STATUS_BAD_AMQP_DATA.rawValue, message: "method \(method.id) inside a delivery's content",
-                    context: "receive")
-            }
+            guard closes else { throw protocolError("method \(method.id) inside a delivery's content") }
             delivery.reset()
         }
         switch method.id {
