@@ -33,14 +33,13 @@ public enum DeadLetterHeaders {
     public static func adding(
         to headers: AMQPTable, error: any Error, attempts: Int, exchange: String, routingKey: String, failedAt: String
     ) -> AMQPTable {
-        let reported = (error as? PermanentFailure)?.underlying ?? error
-        return adding(
-            to: headers, errorType: errorTypeName(error), errorDescription: "\(reported)", attempts: attempts, exchange: exchange,
-            routingKey: routingKey, failedAt: failedAt)
+        adding(
+            to: headers, errorType: errorTypeName(error), errorDescription: ErrorDescription.of(error), attempts: attempts,
+            exchange: exchange, routingKey: routingKey, failedAt: failedAt)
     }
 
-    /// The same, with `errorTypeName(error)` and the reported error's description (`"\(error)"`,
-    /// which for a `PermanentFailure` is its wrapped error's) already computed: the failure path
+    /// The same, with `errorTypeName(error)` and `ErrorDescription.of(error)` (for a
+    /// `PermanentFailure`, its wrapped error's) already computed: the failure path
     /// also logs both, and naming a type (a dynamic cast and a demangled type name) and
     /// describing an error were several per cent of its CPU done twice.
     static func adding(
@@ -79,7 +78,7 @@ public enum DeadLetterHeaders {
     /// one for `PermanentFailure`), or `crash-loop` for `CrashLoopDetected`, which has no error
     /// of the handler's to name (operators filter on that word).
     public static func errorTypeName(_ error: any Error) -> String {
-        let reported = (error as? PermanentFailure)?.underlying ?? error
+        let reported = PermanentFailure.reported(error)
         let type = type(of: reported)
         return typeNames.name(of: type) {
             reported is CrashLoopDetected ? "crash-loop" : String(describing: type)

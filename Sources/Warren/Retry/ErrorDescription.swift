@@ -11,7 +11,7 @@
 /// interpolation. Others fall back to `String(describing:)`, the interpolation's own path.
 enum ErrorDescription {
     static func of(_ error: any Error) -> String {
-        let reported = (error as? PermanentFailure)?.underlying ?? error
+        let reported = PermanentFailure.reported(error)
         if let described = reported as? any CustomStringConvertible { return described.description }
         return String(describing: reported)
     }

@@ -23,6 +23,12 @@ public struct PermanentFailure: PermanentError, CustomStringConvertible {
 
     /// The wrapped error's description.
     public var description: String { "\(underlying)" }
+
+    /// The error a failure is reported as (type and description, in headers and logs): a
+    /// `PermanentFailure`'s wrapped error, any other error itself.
+    static func reported(_ error: any Error) -> any Error {
+        (error as? PermanentFailure)?.underlying ?? error
+    }
 }
 
 extension UndecodableMessage: PermanentError {}
