@@ -17,9 +17,14 @@
 #                               (no plugins, no dlsym), and crash backtraces read .symtab instead.
 #   --symbol-ordering-file      the functions a worker runs (startup, a drain, both failure paths,
 #                               the HTTP probes, shutdown; recorded by scripts/release-symbol-order.sh)
-#                               placed side by side, so they share pages. A symbol missing from a
-#                               newer build is skipped silently (--no-warn-symbol-ordering): the
-#                               file only ever costs placement, never correctness.
+#                               placed side by side, so they share pages. lld moves whole input
+#                               sections, and a Swift object is one .text section, so in effect
+#                               the objects holding those functions come first. One section per
+#                               function (-function-sections) measured worse: LLVM's unnamed
+#                               helpers cannot be listed and stay scattered (README, Benchmark).
+#                               A symbol missing from a newer build is skipped silently
+#                               (--no-warn-symbol-ordering): the file only ever costs placement,
+#                               never correctness.
 # Measured on the drain benchmark: 25.2 -> 18.7 MB peak RSS (see README, Benchmark).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
