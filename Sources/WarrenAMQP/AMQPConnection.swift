@@ -266,10 +266,12 @@ public final class AMQPConnection: Sendable {
             confirmation.complete(.failure(AMQPError.invalidPublish(violation)))
             return
         }
-        let error = mailbox.send(.run({ loop in loop.publish(request, confirmation: confirmation) },
-                                      fail: { confirmation.complete(.failure($0)) }))
+        let error = mailbox.send(.publish(request, confirmation))
         if let error { confirmation.complete(.failure(error)) }
     }
+
+    /// Commands waiting for the owner thread's next turn (for tests that line up one batch).
+    var queuedCommandCount: Int { mailbox.queuedCount }
 
     /// Whether the connection is still usable; `closeReason` says why not.
     public var isOpen: Bool { !mailbox.isClosed }

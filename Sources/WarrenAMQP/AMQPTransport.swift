@@ -33,6 +33,12 @@ protocol AMQPTransport: AnyObject {
     func nack(_ deliveryTag: UInt64, requeue: Bool) throws
     func publish(exchange: String, routingKey: String, mandatory: Bool, properties: AMQPProperties, body: [UInt8]) throws
 
+    /// `true`: frames written from now on are held in the kernel (`TCP_CORK`) and leave in full
+    /// segments; `false`: whatever is held is sent at once. The loop corks only while it writes
+    /// frames that wait for no answer (see `ConnectionLoop.corkIfNeeded`). Never fails: a socket
+    /// that refuses the option just sends as before.
+    func setCorked(_ corked: Bool)
+
     // RPCs: each waits for the broker's answer, bounded by the RPC timeout.
     func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32)
     func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws

@@ -8,6 +8,10 @@ import Glibc
 enum Command: Sendable {
     case ack(UInt64)
     case nack(UInt64, requeue: Bool)
+    /// A `basic.publish` whose confirm completes `PublishConfirmation`. Its own case, not a
+    /// `run` body: like an ack or a nack it waits for no answer, so the owner may hold it in a
+    /// corked socket with the rest of its turn (`ConnectionLoop.run`).
+    case publish(PublishRequest, PublishConfirmation)
     /// Runs on the owner thread; `fail` is called instead when the connection is already gone.
     case run(@Sendable (ConnectionLoop) -> Void, fail: @Sendable (AMQPError) -> Void)
 }
@@ -119,6 +123,11 @@ final class Mailbox: Sendable {
             state.commands = []
             return commands
         }
+    }
+
+    /// How many commands wait for the owner's next turn (for tests that line up one batch).
+    var queuedCount: Int {
+        state.withLock { $0.commands.count }
     }
 
     /// Refuses further commands and returns those that were still queued (owner thread only).

@@ -246,6 +246,14 @@ final class RawConnection: AMQPTransport {
         try check(status, "basic.publish")
     }
 
+    func setCorked(_ corked: Bool) {
+        #if os(Linux)
+        // Under TLS too: this is the TCP socket beneath the session, and its records are held alike.
+        var flag: Int32 = corked ? 1 : 0
+        _ = setsockopt(socketFD, Int32(IPPROTO_TCP), TCP_CORK, &flag, socklen_t(MemoryLayout<Int32>.size))
+        #endif
+    }
+
     private func check(_ status: Int32, _ context: String) throws {
         guard status == AMQP_STATUS_OK.rawValue else {
             isBroken = true

@@ -10,7 +10,7 @@ import Testing
     static var socketDied: AMQPError { .library(status: -9, message: "socket error", context: "test") }
 
     /// Holds the owner thread in an RPC so the commands sent meanwhile reach it in one batch.
-    private func withOwnerHeld(_ transport: FakeTransport, on connection: AMQPConnection, _ body: () async throws -> Void) async throws {
+    static func withOwnerHeld(_ transport: FakeTransport, on connection: AMQPConnection, _ body: () async throws -> Void) async throws {
         transport.closeGate()
         let held = Task { try await connection.declareQueue("gate") }
         // Until the loop is inside the gate, commands could be taken one by one.
@@ -30,7 +30,7 @@ import Testing
         let delivery = try #require(try await deliveries.next())
 
         var confirmations: [PublishConfirmation] = []
-        try await withOwnerHeld(transport, on: connection) {
+        try await Self.withOwnerHeld(transport, on: connection) {
             // One batch, sent in this order from this task: an ack whose flush fails when the
             // first publish needs it sent, then two publishes that must both complete.
             transport.failWrites(with: Self.socketDied)

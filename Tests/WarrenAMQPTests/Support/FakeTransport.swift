@@ -37,6 +37,13 @@ final class FakeTransport: AMQPTransport, Sendable {
         /// While true the fake broker counts as sending heartbeats (`lastReceived` is now).
         var heartbeating = false
         var lastReceived = ContinuousClock.now
+        /// `setCorked(true)` is in force: written frames would be held in the kernel.
+        var corked = false
+        /// What was written while corked, in order.
+        var writtenCorked: [Written] = []
+        /// Calls that wait for the broker (RPCs, reads) made while corked: each would wait for
+        /// an answer to a request the kernel still holds. Must stay empty.
+        var waitedCorked: [String] = []
     }
 
     private let state = Mutex(State())
@@ -99,6 +106,11 @@ final class FakeTransport: AMQPTransport, Sendable {
     var isHeldAtGate: Bool { state.withLock { $0.atGate } }
 
     var written: [Written] { state.withLock { $0.written } }
+    /// The part of `written` that was written while the socket was corked.
+    var writtenCorked: [Written] { state.withLock { $0.writtenCorked } }
+    /// Calls that wait for an answer made while corked (see `State.waitedCorked`).
+    var waitedCorked: [String] { state.withLock { $0.waitedCorked } }
+    var isCorked: Bool { state.withLock { $0.corked } }
     var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Polls (every ms) until `condition` holds for what was written, or the deadline passes.
@@ -126,6 +138,7 @@ final class FakeTransport: AMQPTransport, Sendable {
     var hasBufferedInput: Bool { state.withLock { !$0.incoming.isEmpty } }
 
     func nextEvent() throws -> TransportEvent? {
+        noteWait("nextEvent")
         let next = state.withLock { state -> Result<TransportEvent, AMQPError>? in
             guard !state.incoming.isEmpty else { return nil }
             return state.incoming.removeFirst()
@@ -152,7 +165,19 @@ final class FakeTransport: AMQPTransport, Sendable {
                 throw error
             }
             state.written.append(written)
+            if state.corked { state.writtenCorked.append(written) }
         }
+    }
+
+    /// An RPC or read: it waits for the broker, so the socket must not be corked.
+    private func noteWait(_ call: String) {
+        state.withLock { state in
+            if state.corked { state.waitedCorked.append(call) }
+        }
+    }
+
+    func setCorked(_ corked: Bool) {
+        state.withLock { $0.corked = corked }
     }
 
     func ack(_ deliveryTag: UInt64, multiple: Bool) throws { try record(.ack(deliveryTag, multiple: multiple)) }
@@ -162,6 +187,7 @@ final class FakeTransport: AMQPTransport, Sendable {
     }
 
     func declareQueue(_ name: String, passive: Bool, durable: Bool, arguments: AMQPTable) throws -> (messages: UInt32, consumers: UInt32) {
+        noteWait("queue.declare \(name)")
         if name == "gate" {
             // Not recorded and never failing: it only holds the owner thread.
             state.withLock { $0.atGate = true }
@@ -179,9 +205,13 @@ final class FakeTransport: AMQPTransport, Sendable {
     func inspectExchange(_ name: String) throws {}
     func purgeQueue(_ name: String) throws -> UInt32 { 0 }
     func deleteQueue(_ name: String) throws -> UInt32 { 0 }
-    func setPrefetch(_ count: UInt16) throws { try record(.qos(count)) }
+    func setPrefetch(_ count: UInt16) throws {
+        noteWait("basic.qos")
+        try record(.qos(count))
+    }
 
     func consume(queue: String, consumerTag: String, arguments: AMQPTable) throws -> String {
+        noteWait("basic.consume")
         try record(.consume(queue: queue))
         return state.withLock { state in
             state.consumers += 1
@@ -189,14 +219,19 @@ final class FakeTransport: AMQPTransport, Sendable {
         }
     }
 
-    func cancel(consumerTag: String) throws { try record(.cancel(consumerTag)) }
+    func cancel(consumerTag: String) throws {
+        noteWait("basic.cancel")
+        try record(.cancel(consumerTag))
+    }
 
     func reopenChannel() throws {
+        noteWait("channel.open")
         try record(.channelOpen)
         state.withLock { $0.channelOpen = true }
     }
 
     func close() {
+        noteWait("close")
         state.withLock { $0.closed = true }
     }
 }
