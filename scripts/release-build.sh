@@ -20,8 +20,9 @@
 #                               placed side by side, so they share pages. lld moves whole input
 #                               sections, and a Swift object is one .text section, so in effect
 #                               the objects holding those functions come first. One section per
-#                               function (-function-sections) measured worse: LLVM's unnamed
-#                               helpers cannot be listed and stay scattered (README, Benchmark).
+#                               function (-function-sections) gave no consistent gain: LLVM's
+#                               unnamed helpers cannot be listed and stay scattered (README,
+#                               Benchmark).
 #                               A symbol missing from a newer build is skipped silently
 #                               (--no-warn-symbol-ordering): the file only ever costs placement,
 #                               never correctness.
