@@ -130,20 +130,23 @@ final class ConnectionLoop {
     /// librabbitmq writes each publish with `send()`s of its own, the last one pushing a TCP
     /// segment out, so a turn that wrote a batch of dead-letter copies sent about a segment per
     /// copy, each handled by the kernel (and, on loopback, by the broker's side too) on its
-    /// own: `sendto` was a tenth of the failure path's CPU. A publish, ack or nack waits for no
-    /// answer, so while more
-    /// commands follow in the same turn the socket is corked (`AMQPTransport.setCorked`) and
-    /// the turn's frames leave together when the loop uncorks: after the turn's acks are
-    /// flushed, and always before it reads, polls or runs a `run` body (an RPC inside one would
-    /// otherwise wait for an answer to a request still held in the kernel). A publish alone in
-    /// its turn is written as before.
+    /// own: `sendto` was a tenth of the failure path's CPU. A publish or nack waits for no
+    /// answer, so when more commands follow it in the same turn the socket is corked
+    /// (`AMQPTransport.setCorked`), and the turn's frames (acks flushed in between included)
+    /// leave together when the loop uncorks: after the turn's acks are flushed, and always
+    /// before it reads, polls or runs a `run` body (an RPC inside one would otherwise wait for
+    /// an answer to a request still held in the kernel). Acks alone do not cork: the turn
+    /// coalesces them into a frame or two anyway. A publish alone in its turn is written as
+    /// before.
     private func corkIfNeeded(for command: Command, isLast: Bool) {
         switch command {
-        case .publish, .ack, .nack:
+        case .publish, .nack:
             if !isLast, !corked {
                 raw.setCorked(true)
                 corked = true
             }
+        case .ack:
+            break
         case .run:
             uncork()
         }

@@ -52,6 +52,24 @@ import Testing
         await connection.close()
     }
 
+    @Test("a turn of acks alone is not corked: they leave as one coalesced frame anyway")
+    func acksAloneAreNotCorked() async throws {
+        let transport = FakeTransport()
+        let connection = try await AMQPConnection.fake(transport)
+        let consumer = try await connection.consume(queue: "q")
+        transport.push(.delivery(.fake(tag: 1)), .delivery(.fake(tag: 2)))
+        var deliveries = consumer.deliveries.makeAsyncIterator()
+        _ = try await deliveries.next()
+        try await connection.declareQueue("sync")  // both deliveries read
+        try await ConnectionLoopTests.withOwnerHeld(transport, on: connection) {
+            #expect(connection.ack(1))
+            #expect(connection.ack(2))
+        }
+        _ = try await transport.waitForWritten { $0.contains(.ack(2, multiple: true)) }
+        #expect(transport.writtenCorked.isEmpty, "two setsockopt calls for a frame that leaves alone")
+        await connection.close()
+    }
+
     @Test("a publish alone in its turn is written without corking")
     func lonePublishIsNotCorked() async throws {
         let transport = FakeTransport()
