@@ -130,7 +130,7 @@ final class ConnectionLoop {
     /// librabbitmq writes each publish with `send()`s of its own, the last one pushing a TCP
     /// segment out, so a turn that wrote a batch of dead-letter copies sent about a segment per
     /// copy, each handled by the kernel (and, on loopback, by the broker's side too) on its
-    /// own: `sendto` was a tenth of the failure path's CPU. A publish or nack waits for no
+    /// own: `sendto` was a fifth of the failure path's CPU. A publish or nack waits for no
     /// answer, so when more commands follow it in the same turn the socket is corked
     /// (`AMQPTransport.setCorked`), and the turn's frames (acks flushed in between included)
     /// leave together when the loop uncorks: after the turn's acks are flushed, and always
