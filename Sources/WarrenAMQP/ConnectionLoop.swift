@@ -375,7 +375,7 @@ final class ConnectionLoop {
         }
     }
 
-    func publish(_ request: PublishRequest, confirmation: PublishConfirmation) {
+    private func publish(_ request: PublishRequest, confirmation: PublishConfirmation) {
         if blocked || !held.isEmpty {
             // The broker stopped reading this socket: writing could block the owner thread once
             // the send buffer fills. Keep it (in order) until `connection.unblocked`.
