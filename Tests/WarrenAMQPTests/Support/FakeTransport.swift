@@ -200,11 +200,28 @@ final class FakeTransport: AMQPTransport, Sendable {
         return (0, 0)
     }
 
-    func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws { try record(.declare(name)) }
-    func bindQueue(_ queue: String, exchange: String, routingKey: String, arguments: AMQPTable) throws {}
-    func inspectExchange(_ name: String) throws {}
-    func purgeQueue(_ name: String) throws -> UInt32 { 0 }
-    func deleteQueue(_ name: String) throws -> UInt32 { 0 }
+    func declareExchange(_ name: String, type: String, durable: Bool, arguments: AMQPTable) throws {
+        noteWait("exchange.declare \(name)")
+        try record(.declare(name))
+    }
+
+    func bindQueue(_ queue: String, exchange: String, routingKey: String, arguments: AMQPTable) throws {
+        noteWait("queue.bind \(queue)")
+    }
+
+    func inspectExchange(_ name: String) throws {
+        noteWait("exchange.declare passive \(name)")
+    }
+
+    func purgeQueue(_ name: String) throws -> UInt32 {
+        noteWait("queue.purge \(name)")
+        return 0
+    }
+
+    func deleteQueue(_ name: String) throws -> UInt32 {
+        noteWait("queue.delete \(name)")
+        return 0
+    }
     func setPrefetch(_ count: UInt16) throws {
         noteWait("basic.qos")
         try record(.qos(count))
