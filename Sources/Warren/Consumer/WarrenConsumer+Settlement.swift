@@ -144,16 +144,16 @@ extension WarrenConsumer {
         case .retryScheduled(let delay, let nextAttempt):
             metrics.retriedLater.increment()
             span?.attributes["warren.outcome"] = "retry_scheduled"
-            log.warning("message failed; retry scheduled", metadata: [
-                "event": "message.retry_scheduled", "delay_ms": .string(String(delay.milliseconds)),
-                "next_attempt": .string(String(nextAttempt)), "retry_queue": .string(route.routingKey),
+            log.warning("message failed; retry scheduled", fields: [
+                LogLineField("delay_ms", String(delay.milliseconds)), LogLineField("event", "message.retry_scheduled"),
+                LogLineField("next_attempt", String(nextAttempt)), LogLineField("retry_queue", route.routingKey),
             ])
         case .deadLettered(let category):
             metrics.deadLettered(category)
             span?.attributes["warren.outcome"] = "dead_lettered"
-            log.warning("message failed; dead-lettered", metadata: [
-                "event": "message.dead_lettered", "dead_letter_reason": .string(category.rawValue),
-                "attempts": .string(String(log.context.attempt)),
+            log.warning("message failed; dead-lettered", fields: [
+                LogLineField("attempts", String(log.context.attempt)), LogLineField("dead_letter_reason", category.rawValue),
+                LogLineField("event", "message.dead_lettered"),
             ])
         }
     }

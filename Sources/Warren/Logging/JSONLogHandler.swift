@@ -28,7 +28,7 @@ public struct JSONLogHandler: LogHandler {
     /// The least severe level written; lower ones cost a comparison.
     public var logLevel: Logger.Level
     let label: String
-    private let output: LogOutput
+    let output: LogOutput
 
     /// - Parameters:
     ///   - label: the `logger` field of every line.
@@ -63,17 +63,7 @@ public struct JSONLogHandler: LogHandler {
     /// The whole line for `event`, newline included, as UTF-8: built as bytes and handed to
     /// the output as bytes, which is all it keeps (see `JSONText`).
     func line(for event: LogEvent) -> [UInt8] {
-        var line: [UInt8] = []
-        // Most lines fit: one allocation instead of the several a growing array makes.
-        line.reserveCapacity(512)
-        JSONText.appendRaw("{\"ts\":\"", to: &line)
-        UTCTimestamp.appendNow(to: &line)
-        JSONText.appendRaw("\",\"level\":\"", to: &line)
-        JSONText.appendRaw(event.level.rawValue, to: &line)
-        JSONText.appendRaw("\",\"logger\":", to: &line)
-        JSONText.appendString(label, to: &line)
-        JSONText.appendRaw(",\"msg\":", to: &line)
-        JSONText.appendString(event.message.description, to: &line)
+        var line = head(level: event.level, message: event.message.description)
         if LogFields.showsSourceLocation(event.level) {
             JSONText.appendRaw(",\"file\":", to: &line)
             JSONText.appendString(event.file, to: &line)
@@ -89,6 +79,23 @@ public struct JSONLogHandler: LogHandler {
             JSONText.append(value, to: &line)
         }
         JSONText.appendRaw("}\n", to: &line)
+        return line
+    }
+
+    /// A line's fields before its metadata: `ts`, `level`, `logger` and `msg`, without the
+    /// closing brace.
+    func head(level: Logger.Level, message: String) -> [UInt8] {
+        var line: [UInt8] = []
+        // Most lines fit: one allocation instead of the several a growing array makes.
+        line.reserveCapacity(512)
+        JSONText.appendRaw("{\"ts\":\"", to: &line)
+        UTCTimestamp.appendNow(to: &line)
+        JSONText.appendRaw("\",\"level\":\"", to: &line)
+        JSONText.appendRaw(level.rawValue, to: &line)
+        JSONText.appendRaw("\",\"logger\":", to: &line)
+        JSONText.appendString(label, to: &line)
+        JSONText.appendRaw(",\"msg\":", to: &line)
+        JSONText.appendString(message, to: &line)
         return line
     }
 }
