@@ -67,6 +67,15 @@ import WarrenAMQP
         ])
     }
 
+    /// A retry copy adds `x-warren-attempt` to these headers: there is room for it, so that
+    /// insert does not rehash the table (once per retried message, it did).
+    @Test(arguments: [[:], ["tenant": "acme"], ["a": 1, "b": 2, "c": 3, "d": 4, "e": 5]] as [AMQPTable])
+    func theHeadersHaveRoomForTheRetryAttempt(original: AMQPTable) {
+        let headers = DeadLetterHeaders.adding(
+            to: original, error: Boom(description: "x"), attempts: 1, exchange: "shop", routingKey: "orders", failedAt: "t")
+        #expect(headers.capacity > headers.count)
+    }
+
     @Test func aRetryHopKeepsTheFirstPublishsRouteAndAWrappedErrorShowsItsCause() {
         let headers = DeadLetterHeaders.adding(
             to: ["x-warren-original-exchange": "shop", "x-warren-original-routing-key": "orders.placed"],

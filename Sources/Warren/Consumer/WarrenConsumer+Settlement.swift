@@ -61,7 +61,7 @@ extension WarrenConsumer {
         // same text: a `PermanentFailure` describes itself as its wrapped error).
         let errorDescription = ErrorDescription.of(error)
         let log = FailureLog(context: context, errorType: errorType, reason: errorDescription, durationMilliseconds: elapsedMilliseconds())
-        let headers = DeadLetterHeaders.adding(
+        var headers = DeadLetterHeaders.adding(
             to: delivery.properties.headers ?? [:], errorType: errorType, errorDescription: errorDescription,
             attempts: context.attempt, exchange: delivery.exchange, routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
 
@@ -69,10 +69,10 @@ extension WarrenConsumer {
         let outcome: CopyOutcome
         switch settlement.decision {
         case .retryLater(let delay, let nextAttempt):
-            var retryHeaders = headers
-            retryHeaders[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
+            // In place: `headers` has room for it (`DeadLetterHeaders.adding`).
+            headers[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
             let retryQueue = RetryPolicy.retryQueue(of: configuration.queue, delay: delay)
-            route = CopyRoute(headers: retryHeaders, exchange: "", routingKey: retryQueue)
+            route = CopyRoute(headers: headers, exchange: "", routingKey: retryQueue)
             outcome = .retryScheduled(delay: delay, nextAttempt: nextAttempt)
         case .deadLetter, .retryNow:
             route = CopyRoute(headers: headers, exchange: configuration.topology.deadLetterExchange, routingKey: delivery.routingKey)

@@ -47,9 +47,11 @@ public enum DeadLetterHeaders {
         failedAt: String
     ) -> AMQPTable {
         var result = headers
-        // One copy of the original's headers, with room for the six added: growing the copy
-        // as they go in rehashed it, and handing it on to `recordingOrigin` copied it again.
-        result.reserveCapacity(headers.count + 6)
+        // One copy of the original's headers, with room for the six added and for the retry
+        // copy's `x-warren-attempt`: growing the copy as they go in rehashed it (the seventh
+        // alone rehashed every retry copy's), and handing it on to `recordingOrigin` copied it
+        // again.
+        result.reserveCapacity(headers.count + 7)
         // `Self.` throughout: the parameters share the keys' names.
         result[Self.errorType] = .string(errorType)
         result[Self.errorMessage] = .string(truncated(errorDescription, toBytes: maximumMessageBytes))
