@@ -26,7 +26,8 @@ extension JSONLogHandler {
             }
             handlerFields.sort { $0.key < $1.key }
         }
-        var line = head(level: level, message: message)
+        var line = LineBuffer(capacity: 1024)
+        writeHead(level: level, message: message, to: &line)
         var next = 0
         for field in fields {
             let key = LogLineField.bytes(of: field.key)
@@ -46,11 +47,11 @@ extension JSONLogHandler {
         }
         for field in handlerFields[next...] { Self.append(field, to: &line) }
         JSONText.appendRaw("}\n", to: &line)
-        line.withUnsafeBufferPointer { output.write($0, level: level) }
+        line.withBytes { output.write($0, level: level) }
         return true
     }
 
-    private static func append(_ field: (key: String, value: Logger.MetadataValue), to line: inout [UInt8]) {
+    private static func append(_ field: (key: String, value: Logger.MetadataValue), to line: inout LineBuffer) {
         line.append(UInt8(ascii: ","))
         JSONText.appendString(field.key, to: &line)
         line.append(UInt8(ascii: ":"))

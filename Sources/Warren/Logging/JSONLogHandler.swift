@@ -88,6 +88,12 @@ public struct JSONLogHandler: LogHandler {
         var line: [UInt8] = []
         // Most lines fit: one allocation instead of the several a growing array makes.
         line.reserveCapacity(512)
+        writeHead(level: level, message: message, to: &line)
+        return line
+    }
+
+    /// The same, into `line`.
+    func writeHead<Sink: JSONByteSink & ~Copyable>(level: Logger.Level, message: String, to line: inout Sink) {
         JSONText.appendRaw("{\"ts\":\"", to: &line)
         UTCTimestamp.appendNow(to: &line)
         JSONText.appendRaw("\",\"level\":\"", to: &line)
@@ -96,6 +102,5 @@ public struct JSONLogHandler: LogHandler {
         JSONText.appendString(label, to: &line)
         JSONText.appendRaw(",\"msg\":", to: &line)
         JSONText.appendString(message, to: &line)
-        return line
     }
 }

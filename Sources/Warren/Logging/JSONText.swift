@@ -8,7 +8,7 @@ import Logging
 /// breadcrumb and ASCII-flag update per append) was a third of a failed message's CPU. The
 /// `String` overloads, for the tools' occasional output, encode the same bytes.
 package enum JSONText {
-    static func append(_ value: Logger.MetadataValue, to out: inout [UInt8]) {
+    static func append<Sink: JSONByteSink & ~Copyable>(_ value: Logger.MetadataValue, to out: inout Sink) {
         switch value {
         case .string(let text):
             appendString(text, to: &out)
@@ -51,7 +51,7 @@ package enum JSONText {
     }
 
     /// The same, as UTF-8 bytes.
-    package static func appendString(_ text: String, to out: inout [UInt8]) {
+    package static func appendString<Sink: JSONByteSink & ~Copyable>(_ text: String, to out: inout Sink) {
         out.append(UInt8(ascii: "\""))
         var text = text
         // Native strings are contiguous UTF-8 already: no copy.
@@ -63,7 +63,7 @@ package enum JSONText {
     /// escape (most values: ids, event names, numbers, error types) are copied whole. Only
     /// ASCII bytes and the three bytes of U+2028/2029 (`E2 80 A8`/`A9`) are ever escaped: every
     /// other byte of a multi-byte sequence is 0x80 or above, so it cannot be taken for one.
-    private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+    private static func appendEscaped<Sink: JSONByteSink & ~Copyable>(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout Sink) {
         var copiedUpTo = 0
         var index = 0
         while index < bytes.count {
@@ -92,7 +92,7 @@ package enum JSONText {
 
     /// The escape of one scalar: `\"`, `\\`, `\n`, `\r`, `\t`, else `\u` and four lowercase hex
     /// digits.
-    private static func appendEscape(_ scalar: UInt16, to out: inout [UInt8]) {
+    private static func appendEscape<Sink: JSONByteSink & ~Copyable>(_ scalar: UInt16, to out: inout Sink) {
         out.append(UInt8(ascii: "\\"))
         switch scalar {
         case 0x22: out.append(UInt8(ascii: "\""))
@@ -110,13 +110,13 @@ package enum JSONText {
     }
 
     /// Appends `text` as it is: a line's fixed parts, which need no escaping.
-    static func appendRaw(_ text: StaticString, to out: inout [UInt8]) {
+    static func appendRaw<Sink: JSONByteSink & ~Copyable>(_ text: StaticString, to out: inout Sink) {
         out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends `text` unquoted and unescaped: for values known to need no escaping (a level's
     /// name, a number).
-    static func appendRaw(_ text: String, to out: inout [UInt8]) {
+    static func appendRaw<Sink: JSONByteSink & ~Copyable>(_ text: String, to out: inout Sink) {
         var text = text
         text.withUTF8 { out.append(contentsOf: $0) }
     }

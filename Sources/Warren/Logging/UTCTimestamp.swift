@@ -39,7 +39,7 @@ package enum UTCTimestamp {
 
     /// Appends now, as ``now()`` writes it, to a log line's bytes: without the `String` (24
     /// bytes, too long to be stored inline) that a line per failed message would allocate.
-    static func appendNow(to out: inout [UInt8]) {
+    static func appendNow<Sink: JSONByteSink & ~Copyable>(to out: inout Sink) {
         let now = realtime()
         let (parts, year) = utc(now.seconds)
         guard (0...9999).contains(year) else {
