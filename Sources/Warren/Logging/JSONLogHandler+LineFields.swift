@@ -3,11 +3,11 @@ import Logging
 extension JSONLogHandler {
     /// Writes the line `log(event:)` writes for an event at `level` with `message` and `fields`
     /// as its metadata (and no error), byte for byte, but without swift-log's metadata
-    /// dictionaries: for the outcome line of every failed message, where building, hashing and
-    /// sorting those dictionaries was a fifth of the message's CPU.
+    /// dictionaries: for the outcome line of every failed message, where the line built through
+    /// them was a third of the message's instructions.
     ///
-    /// - Precondition: `fields` is sorted by key with each key once
-    ///   (`LogLineField.sortedKeepingLast`), and each key follows `LogLineField`'s rules.
+    /// - Precondition: `fields` is sorted by key with each key once (`LogLineField.merge` keeps
+    ///   it so), and each key follows `LogLineField`'s rules.
     /// - Returns: `false`, having written nothing, when the line needs `log(event:)`: a metadata
     ///   provider is set, `level` shows the source location (`debug`, `trace`), or one of the
     ///   handler's own keys is reserved or not ASCII (the general path renames or sorts it).

@@ -46,6 +46,7 @@ struct LogLineField {
         compare(bytes(of: left), bytes(of: right))
     }
 
+    /// `key`'s UTF-8 bytes, where the literal stores them (valid for the whole run).
     static func bytes(of key: StaticString) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
     }
