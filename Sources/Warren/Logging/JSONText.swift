@@ -3,10 +3,11 @@ import Logging
 /// Minimal JSON text encoding for log lines, without Foundation. Package-wide: the `warren`
 /// tools' JSON output escapes strings the same way.
 ///
-/// The log lines are built as UTF-8 bytes (`[UInt8]`): a failing queue writes a line per
-/// message, and appending to a `String` piece by piece (a capacity and uniqueness check, a
-/// breadcrumb and ASCII-flag update per append) was a third of a failed message's CPU. The
-/// `String` overloads, for the tools' occasional output, encode the same bytes.
+/// The log lines are built as UTF-8 bytes, into a `JSONByteSink` (a `[UInt8]`, or a failed
+/// message's `LineBuffer`): a failing queue writes a line per message, and appending to a
+/// `String` piece by piece (a capacity and uniqueness check, a breadcrumb and ASCII-flag update
+/// per append) was a third of a failed message's CPU. The `String` overloads, for the tools'
+/// occasional output, encode the same bytes.
 package enum JSONText {
     static func append<Sink: JSONByteSink & ~Copyable>(_ value: Logger.MetadataValue, to out: inout Sink) {
         switch value {
