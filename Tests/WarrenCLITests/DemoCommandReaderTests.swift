@@ -92,6 +92,10 @@ import Warren
         // string at different places in such a word.
         #""abcdefghijklmnopqrstuvwx""#, #""abcdefgh\"ijklmnop""#, #""abcdefghijk\nlmnop""#, "\"abcdefghij\tklmnop\"",
         "\"abcdefghijklm\u{7F}nop\"", #""abcdefghijklmnoé""#, #""abcdefghijklmn"pqr""#,
+        // Longer still: what ends or refuses a string in a later word than the first.
+        #""abcdefghijklmnopqrstuvwxyz0123456789ABCD""#, #""abcdefghijklmnopqrstu\"vwxyz""#, #""abcdefghijklmnopqrs\nxyz""#,
+        "\"abcdefghijklmnopqrstuvw\tz\"", "\"abcdefghijklmnopqrstuvwxyz0123\u{7F}xy\"", #""abcdefghijklmnopqrstuvwxyzé""#,
+        #""abcdefghijklmnopqrstuvwxyz01234"pqr""#,
     ]
     private static let fitting: [String: [String]] = {
         let ints = ["0", "7", "-12", "123456789012345678", "null"]
