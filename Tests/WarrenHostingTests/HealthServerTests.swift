@@ -1,4 +1,5 @@
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -41,6 +42,32 @@ import WarrenAMQP
 
     /// A consumer whose connection thread has not turned (a never-touched activity stamp) with a
     /// zero stall limit: stalled at once, and wedged (twice the limit) at once.
+    /// A stall has no event to set a gauge on: `/metrics` measures it before each scrape
+    /// (`WorkerStatus.refreshMetrics`), so `warren_stalled_seconds` reads its length, then 0.
+    @Test func metricsShowAStallMeasuredAtTheScrape() async throws {
+        let registry = PrometheusCollectorRegistry()
+        let consumerMetrics = ConsumerMetrics(queue: "orders", factory: WarrenMetrics.factory(registry: registry))
+        try await withHealthServer(metrics: registry) { status, base in
+            func stalledSeconds() async throws -> Double? {
+                let scrape = try await HTTPProbe.fetch("\(base)/metrics")
+                let line = scrape.body.split(separator: "\n").first { $0.hasPrefix(#"warren_stalled_seconds{queue="orders"} "#) }
+                return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            let monitor = FlowMonitor(limit: .zero, handlersRunning: { 0 })
+            status.watch(monitor, stallGauge: consumerMetrics.stalledSeconds)
+            status.update(state: .consuming, isReady: true)
+            let flowing = try await stalledSeconds()
+            #expect(flowing == 0)
+            monitor.consuming(on: LoopActivity())
+            while monitor.stall == nil { await Task.yield() }  // the stamp must be older than the limit
+            let stalled = try #require(try await stalledSeconds())
+            #expect(stalled > 0)
+            monitor.notConsuming()
+            let recovered = try await stalledSeconds()
+            #expect(recovered == 0)
+        }
+    }
+
     @Test func aStalledConsumerIsNotReadyAndAWedgedOneNotAlive() async throws {
         try await withHealthServer { status, base in
             let monitor = FlowMonitor(limit: .zero, handlersRunning: { 0 })
@@ -141,11 +168,12 @@ import WarrenAMQP
 /// of `body`, then shuts the group down gracefully and waits for the server to return.
 private func withHealthServer(
     logger: Logger = Logger(label: "test"),
+    metrics: PrometheusCollectorRegistry? = nil,
     _ body: (WorkerStatus, String) async throws -> Void
 ) async throws {
     let status = WorkerStatus()
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-    let server = HealthServer(status: status, host: "127.0.0.1", port: 0, logger: logger) { port in
+    let server = HealthServer(status: status, host: "127.0.0.1", port: 0, metrics: metrics, logger: logger) { port in
         portContinuation.yield(port)
         portContinuation.finish()
     }

@@ -72,9 +72,14 @@ import WarrenAMQP
         let flow = FlowMonitor(limit: .nanoseconds(-1), handlersRunning: { 0 })
 
         init() {
-            status.watch(flow)
-            supervised = SupervisedState(SupervisedStateTests.machine(), status: status,
-                                         metrics: ConsumerMetrics(queue: "orders", factory: metrics))
+            let consumerMetrics = ConsumerMetrics(queue: "orders", factory: metrics)
+            status.watch(flow, stallGauge: consumerMetrics.stalledSeconds)
+            supervised = SupervisedState(SupervisedStateTests.machine(), status: status, metrics: consumerMetrics)
+        }
+
+        /// `warren_stalled_seconds{queue="orders"}`'s last value.
+        var stalledSeconds: Double? {
+            metrics.recorders.first { $0.label == "warren_stalled_seconds" && $0.dimensions.contains { $0 == ("queue", "orders") } }?.lastValue
         }
 
         func stall() { flow.consuming(on: LoopActivity()) }
@@ -128,6 +133,43 @@ import WarrenAMQP
         Event.progressed.apply(to: fixture.supervised)
         #expect(fixture.statesAtOne == ["consuming"])
         #expect(fixture.status.readiness.state == .consuming)
+    }
+
+    /// A stall has no series of `warren_connection_state`; `warren_stalled_seconds` shows it,
+    /// set when the metrics are read (`refreshMetrics`, before every scrape): 0 from the start,
+    /// its length while the consumer is stalled, 0 again once deliveries flow or when the
+    /// consumer is not consuming at all (a reconnect is no stall).
+    @Test("warren_stalled_seconds reads a stall's length at each refresh, else 0")
+    func theStallGaugeFollowsTheStall() throws {
+        let fixture = Fixture()
+        #expect(fixture.stalledSeconds == 0, "the series exists from the start")
+        Event.start.apply(to: fixture.supervised)
+        Event.connected.apply(to: fixture.supervised)
+        fixture.status.refreshMetrics()
+        #expect(fixture.stalledSeconds == 0)
+
+        fixture.stall()
+        #expect(fixture.stalledSeconds == 0, "found when read, not pushed")
+        fixture.status.refreshMetrics()
+        let first = try #require(fixture.stalledSeconds)
+        #expect(first > 0)
+        // The stall goes on: a later read is longer.
+        let deadline = ContinuousClock.now + .seconds(1)
+        repeat {
+            fixture.status.refreshMetrics()
+        } while try #require(fixture.stalledSeconds) <= first && ContinuousClock.now < deadline
+        #expect(try #require(fixture.stalledSeconds) > first)
+
+        Event.connectionLost.apply(to: fixture.supervised)
+        fixture.status.refreshMetrics()
+        #expect(fixture.stalledSeconds == 0, "not consuming: no stall, whatever the monitor last saw")
+        Event.backoffElapsed.apply(to: fixture.supervised)
+        Event.connected.apply(to: fixture.supervised)
+        fixture.status.refreshMetrics()
+        #expect(try #require(fixture.stalledSeconds) > 0, "consuming again on a stalled monitor")
+        fixture.endStall()
+        fixture.status.refreshMetrics()
+        #expect(fixture.stalledSeconds == 0)
     }
 
     /// From every state, every event, with and without a stall: exactly one series is 1, the

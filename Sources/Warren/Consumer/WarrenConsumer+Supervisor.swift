@@ -21,7 +21,7 @@ extension WarrenConsumer {
             // Weak: the status (which keeps the monitor) is the consumer's own.
             self?.handlersRunning.load(ordering: .relaxed) ?? 0
         })
-        status.watch(flow)
+        status.watch(flow, stallGauge: metrics.stalledSeconds)
         let counts = DrainCounts()
         let logger = self.logger
         let listener = connection.addListener { event in

@@ -19,6 +19,7 @@ import Metrics
 /// | `warren_messages_in_flight` | gauge | `queue` |
 /// | `warren_concurrency_limit` | gauge | `queue` (the configured concurrency, set once: the ceiling of `warren_messages_in_flight`) |
 /// | `warren_connection_state` | gauge | `queue`, `state`: 1 for the current state, 0 for the others (a stall leaves `consuming` at 1) |
+/// | `warren_stalled_seconds` | gauge | `queue`: how long deliveries have been unable to flow, 0 while they flow (`WorkerStatus.refreshMetrics`, at each scrape) |
 /// | `warren_reconnects_total` | counter | `queue` |
 /// | `warren_broker_node` | gauge | `queue`, `node` (`host:port` of a configured URL): 1 for the node the consumer is connected to, 0 for the others |
 ///
@@ -40,6 +41,8 @@ struct ConsumerMetrics: Sendable {
     let abandoned: Counter
     let reconnects: Counter
     let inFlight: Meter
+    /// Set when read, not on a transition: `WorkerStatus.refreshMetrics()`.
+    let stalledSeconds: Gauge
     let handlerDuration: Timer
     let messageAge: Timer
     private let deadLettered: [DeadLetterReason: Counter]
@@ -70,6 +73,8 @@ struct ConsumerMetrics: Sendable {
         abandoned = Counter(label: "warren_messages_abandoned_total", dimensions: labels, factory: factory)
         reconnects = Counter(label: "warren_reconnects_total", dimensions: labels, factory: factory)
         inFlight = Meter(label: "warren_messages_in_flight", dimensions: labels, factory: factory)
+        stalledSeconds = Gauge(label: "warren_stalled_seconds", dimensions: labels, factory: factory)
+        stalledSeconds.record(0)
         handlerDuration = Timer(label: "warren_handler_duration_seconds", dimensions: labels, preferredDisplayUnit: .seconds, factory: factory)
         messageAge = Timer(label: "warren_message_age_seconds", dimensions: labels, preferredDisplayUnit: .seconds, factory: factory)
         var deadLettered: [DeadLetterReason: Counter] = [:]

@@ -26,6 +26,8 @@ public enum WarrenMetricHelp {
         "warren_messages_in_flight": "Handlers running now.",
         "warren_concurrency_limit": "Configured maximum of handlers running at once (concurrency).",
         "warren_connection_state": "1 for the consumer's current connection state, 0 for the others; a stall keeps consuming at 1.",
+        "warren_stalled_seconds":
+            "How long the consumer has been stalled (consuming, but deliveries cannot flow), in seconds; 0 until a stall lasts stallTimeout.",
         "warren_reconnects_total": "Reconnect attempts scheduled after a connection failure.",
         "warren_broker_node": "1 for the broker node (host:port) the consumer is connected to, 0 for the other configured nodes.",
         // Publishing (`PublishMetrics`).

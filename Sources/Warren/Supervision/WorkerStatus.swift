@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// What a worker is doing right now, for readiness probes and status lines.
@@ -53,6 +54,8 @@ public final class WorkerStatus: Sendable {
     private let node = Mutex<String?>(nil)
     /// Watches that deliveries can flow while consuming (set by the consumer).
     private let flow = Mutex<FlowMonitor?>(nil)
+    /// `warren_stalled_seconds` of the consumer that reports here (`refreshMetrics()`).
+    private let stallGauge = Mutex<Gauge?>(nil)
     /// Publishing connections whose `connection.blocked` makes a consuming worker not ready
     /// (`WarrenConnection.blockedReason`), by registration id.
     private let publishers = Mutex<(nextID: UInt64, connections: [UInt64: (role: String, connection: WarrenConnection)])>((0, [:]))
@@ -60,9 +63,24 @@ public final class WorkerStatus: Sendable {
     /// A status reading `starting`, not ready, until a consumer reports to it.
     public init() {}
 
-    /// The consumer that reports here watches its flow with `monitor`.
-    func watch(_ monitor: FlowMonitor) {
+    /// The consumer that reports here watches its flow with `monitor`; `stallGauge`, if given,
+    /// shows its stalls (`refreshMetrics()`).
+    func watch(_ monitor: FlowMonitor, stallGauge: Gauge? = nil) {
         flow.withLock { $0 = monitor }
+        if let stallGauge { self.stallGauge.withLock { $0 = stallGauge } }
+    }
+
+    /// Brings `warren_stalled_seconds` up to date: how long the current stall has lasted (the
+    /// one `/readyz` reports as `stalled`), or 0 while deliveries can flow.
+    ///
+    /// A stall is no event: it is found by looking (`FlowMonitor`), so no transition could set
+    /// the gauge. The `/metrics` handler of `HealthServer` calls this before every scrape; a
+    /// program serving the metrics some other way should call it before each export, or the
+    /// gauge keeps its last value. From any task or thread.
+    public func refreshMetrics() {
+        guard let gauge = stallGauge.withLock({ $0 }) else { return }
+        let stall = stored.withLock({ $0.isReady }) ? flow.withLock({ $0 })?.stall : nil
+        gauge.record(stall.map { Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18 } ?? 0)
     }
 
     /// The current readiness; a pending reconnect's countdown, a stall (deliveries cannot flow)

@@ -11,7 +11,7 @@ import Warren
 /// |---|---|
 /// | `GET /healthz` | `200 {"status":"alive"}` while the process runs tasks and no consumer is wedged; `503 {"status":"wedged","reason":"…"}` once a stall lasted twice `stallTimeout` (see `FlowMonitor`) |
 /// | `GET /readyz` | `200 {"ready":true,"state":"consuming","node":"host:port"}` while ready, else `503 {"ready":false,"state":"…","reason":"…"}` (with `node` while connected) |
-/// | `GET /metrics` | `200`, the Prometheus text format (0.0.4) of `metrics`, when a registry is given (else `404`) |
+/// | `GET /metrics` | `200`, the Prometheus text format (0.0.4) of `metrics`, when a registry is given (else `404`); each status's stall gauge is measured first (`WorkerStatus.refreshMetrics`) |
 /// | anything else | `404` |
 ///
 /// It reads only the `WorkerStatus` it is given, so it answers from process start whether or
@@ -87,8 +87,10 @@ public struct HealthServer: Service {
         }
         if let metrics {
             router.get("/metrics") { _, _ in
+                // Gauges that are read, not pushed (`warren_stalled_seconds`), first.
+                for status in statuses { status.refreshMetrics() }
                 // Emitting takes the registry's locks briefly; it never waits on the broker.
-                Response(
+                return Response(
                     status: .ok,
                     headers: [.contentType: WarrenMetrics.contentType, .cacheControl: "no-store"],
                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer()))
