@@ -42,15 +42,32 @@ final class CArena {
         return result
     }
 
+    /// The table's entries in the order of their keys' UTF-8 bytes, so that its encoding is the
+    /// same from one process to the next (a dictionary's order is not).
     func table(_ table: AMQPTable) -> amqp_table_t {
         guard !table.isEmpty else { return amqp_empty_table }
-        let entries = amqp_pool_alloc(&pool, MemoryLayout<amqp_table_entry_t>.stride * table.count)!
-            .bindMemory(to: amqp_table_entry_t.self, capacity: table.count)
-        // Sorted so that the wire encoding is deterministic.
-        for (index, (key, value)) in table.sorted(by: { $0.key < $1.key }).enumerated() {
+        var entries = UnsafeMutableBufferPointer(
+            start: amqp_pool_alloc(&pool, MemoryLayout<amqp_table_entry_t>.stride * table.count)!
+                .bindMemory(to: amqp_table_entry_t.self, capacity: table.count),
+            count: table.count)
+        for (index, (key, value)) in zip(entries.indices, table) {
             entries[index] = amqp_table_entry_t(key: bytes(key), value: field(value))
         }
-        return amqp_table_t(num_entries: Int32(table.count), entries: entries)
+        // The C entries are sorted in place, by their key bytes: sorting the Swift pairs first
+        // (`sorted(by:)` with `String`'s `<`) built an array of them and compared `String`s,
+        // a third of the instructions of a dead-letter copy's encoding.
+        entries.sort { Self.precedes($0.key, $1.key) }
+        return amqp_table_t(num_entries: Int32(entries.count), entries: entries.baseAddress)
+    }
+
+    /// Byte order of two keys (a shorter key before a longer one it begins).
+    private static func precedes(_ left: amqp_bytes_t, _ right: amqp_bytes_t) -> Bool {
+        let common = min(left.len, right.len)
+        if common > 0 {
+            let order = memcmp(left.bytes, right.bytes, common)
+            if order != 0 { return order < 0 }
+        }
+        return left.len < right.len
     }
 
     func field(_ value: AMQPFieldValue) -> amqp_field_value_t {

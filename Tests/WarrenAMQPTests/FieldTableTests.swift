@@ -19,6 +19,21 @@ import Testing
         #expect(AMQPTable(cTable: encoded) == table)
     }
 
+    /// The entries go out in the byte order of their keys, whatever the dictionary's order, so
+    /// the same table is encoded the same way in every process: shorter keys before longer ones
+    /// they begin, `_` (0x5F) before lowercase letters, non-ASCII (0xC3…) after ASCII.
+    @Test func entriesAreInTheByteOrderOfTheirKeys() {
+        let keys = ["x-warren-failed-at", "x-b", "x-a", "x", "x-warren-attempts", "x-warren-attempt", "é", "x_a", "Z", "x-warren-error-type"]
+        var table: AMQPTable = [:]
+        for (index, key) in keys.enumerated() { table[key] = .int(Int64(index)) }
+        let arena = CArena()  // owns the entries: kept alive until they are read
+        let encoded = arena.table(table)
+        let order = (0..<Int(encoded.num_entries)).map { encoded.entries[$0].key.swiftShortString }
+        #expect(order == ["Z", "x", "x-a", "x-b", "x-warren-attempt", "x-warren-attempts", "x-warren-error-type", "x-warren-failed-at", "x_a", "é"])
+        #expect(AMQPTable(cTable: encoded) == table)
+        withExtendedLifetime(arena) {}
+    }
+
     /// A recycled arena (as `RawConnection.publish` keeps one) builds the next table in the
     /// pages of the last, not cleared: each must still read back whole, including a value larger
     /// than a page (which recycling frees) and a shorter table after a longer one.
