@@ -93,3 +93,25 @@ import WarrenAMQP
         #expect(DeadLetterHeaders.truncated("short", toBytes: 1024) == "short")
     }
 }
+
+/// A type whose conformance to `PermanentError` depends on its argument.
+private struct Tagged<Tag>: Error {}
+extension Tagged: PermanentError where Tag == Int {}
+
+@Suite struct PermanentErrorCheckTests {
+    /// Remembered per type, the answers stay those of `is any PermanentError`, asked again and
+    /// again, for a generic type whose conformance depends on its argument too.
+    @Test func answersAsTheCastDoesEveryTime() {
+        struct Passing: Error {}
+        struct Bad: PermanentError {}
+        let errors: [any Error] = [Passing(), Bad(), PermanentFailure(Passing()), UndecodableMessage("x"), Tagged<Int>(), Tagged<String>()]
+        for round in 1...3 {
+            for error in errors {
+                #expect(PermanentErrorCheck.isPermanent(error) == (error is any PermanentError), "round \(round): \(type(of: error))")
+            }
+        }
+        #expect(PermanentErrorCheck.isPermanent(Tagged<Int>()))
+        #expect(!PermanentErrorCheck.isPermanent(Tagged<String>()))
+        #expect(PermanentErrorCheck.count <= PermanentErrorCheck.capacity)
+    }
+}

@@ -48,7 +48,7 @@ public struct RetryPolicy: Sendable, Equatable {
     ///   - attempt: the delivery's attempt number (from `x-warren-attempt`, 1 for the first).
     ///   - immediateRetriesSoFar: in-process retries already made for this delivery.
     public func decision(after error: any Error, attempt: Int, immediateRetriesSoFar: Int) -> Decision {
-        if error is any PermanentError { return .deadLetter(permanent: true) }
+        if PermanentErrorCheck.isPermanent(error) { return .deadLetter(permanent: true) }
         if immediateRetriesSoFar < immediateRetries { return .retryNow(number: immediateRetriesSoFar + 1) }
         let index = max(1, attempt) - 1
         guard index < delays.count else { return .deadLetter(permanent: false) }
