@@ -41,7 +41,10 @@ final class ConnectionLoop {
     /// Consumers with deliveries read but not yet handed over (nearly always one, or none).
     private var withPending: [ConsumerRegistration] = []
     private var confirms = ConfirmTracker()
-    private var acks = AckCoalescer()
+    /// Behind a pointer of its own (allocated in `init`, freed in `deinit`): as a stored
+    /// property, every delivery's `delivered` and every ack's `ack` was a dynamic exclusivity
+    /// check (about 130 instructions each with the access set's bookkeeping).
+    private let acks: UnsafeMutablePointer<AckCoalescer>
     /// Publishes held while the broker blocks the connection, in call order.
     private var held: [(request: PublishRequest, confirmation: PublishConfirmation)] = []
     private var blocked = false
@@ -67,6 +70,13 @@ final class ConnectionLoop {
         self.logger = logger
         self.onEvent = onEvent
         heartbeat = .seconds(Int(raw.negotiatedHeartbeat))
+        acks = .allocate(capacity: 1)
+        acks.initialize(to: AckCoalescer())
+    }
+
+    deinit {
+        acks.deinitialize(count: 1)
+        acks.deallocate()
     }
 
     var finished: Bool { closeError != nil }
@@ -162,14 +172,14 @@ final class ConnectionLoop {
     private func execute(_ command: Command) {
         switch command {
         case .ack(let tag):
-            acks.ack(tag)
+            acks.pointee.ack(tag)
         case .nack(let tag, let requeue):
-            guard acks.canNack(tag) else { return }  // unknown or already settled: a 406 otherwise
+            guard acks.pointee.canNack(tag) else { return }  // unknown or already settled: a 406 otherwise
             do {
                 // Acks queued before this nack go first; order on the wire follows the callers'.
                 try flushAcks()
                 try raw.nack(tag, requeue: requeue)
-                acks.nacked(tag)
+                acks.pointee.nacked(tag)
             } catch {
                 failOrRecover(AMQPError(error, context: "basic.nack"))
             }
@@ -199,7 +209,7 @@ final class ConnectionLoop {
     /// `holdingGaps`, acks beyond a gap may wait a moment for it to close (`AckCoalescer`);
     /// without, as before a nack or a command that must find them sent, none do.
     private func flushAcks(holdingGaps: Bool = false) throws {
-        let frames = holdingGaps ? acks.flush(holdingGapsAt: .now) : acks.flush()
+        let frames = holdingGaps ? acks.pointee.flush(holdingGapsAt: .now) : acks.pointee.flush()
         for frame in frames {
             switch frame {
             case .ack(let tag, let multiple):
@@ -228,12 +238,12 @@ final class ConnectionLoop {
     private func dispatch(_ event: TransportEvent) throws {
         switch event {
         case .delivery(let delivery):
-            acks.delivered(delivery.deliveryTag)
+            acks.pointee.delivered(delivery.deliveryTag)
             guard let consumer = consumer(tagged: delivery.consumerTag) else {
                 // Nobody will handle it (its consumer was cancelled): hand it straight back
                 // rather than hold it unsettled forever.
                 try raw.nack(delivery.deliveryTag, requeue: true)
-                acks.nacked(delivery.deliveryTag)
+                acks.pointee.nacked(delivery.deliveryTag)
                 return
             }
             if consumer.pending.isEmpty {
@@ -282,7 +292,7 @@ final class ConnectionLoop {
             do {
                 for delivery in batch {
                     try raw.nack(delivery.deliveryTag, requeue: true)
-                    acks.nacked(delivery.deliveryTag)
+                    acks.pointee.nacked(delivery.deliveryTag)
                 }
             } catch {
                 // The channel or connection is gone: so are the other tags.
@@ -308,7 +318,7 @@ final class ConnectionLoop {
         ]
         // librabbitmq sends heartbeats only when called: wake at least this often to let it.
         var timeoutMs: Int32 = heartbeat > .zero ? Int32(min(1000, raw.negotiatedHeartbeat * 250)) : 1000
-        if let holdDeadline = acks.holdDeadline {
+        if let holdDeadline = acks.pointee.holdDeadline {
             // Acks held back for a gap go out on time even if nothing else wakes the loop.
             let left = ContinuousClock.now.duration(to: holdDeadline)
             timeoutMs = min(timeoutMs, max(0, Int32(clamping: left.milliseconds) + 1))
@@ -453,7 +463,7 @@ final class ConnectionLoop {
         confirms = ConfirmTracker()  // the new channel numbers publishes from 1 again
         for (_, confirmation) in held { confirmation.complete(.failure(error)) }
         held = []
-        acks = AckCoalescer()  // its delivery tags died with the channel
+        acks.pointee = AckCoalescer()  // its delivery tags died with the channel
         do {
             try raw.reopenChannel()
         } catch {
