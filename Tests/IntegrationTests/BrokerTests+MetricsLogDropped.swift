@@ -8,9 +8,14 @@ import Glibc
 extension BrokerTests {
     @Suite("Metrics: log lines dropped behind a stalled stdout")
     struct MetricsLogDropped {
-        /// Runs `warren` with stdout on a pipe that is read only until the worker logs
-        /// `worker.consuming`, then left unread until SIGUSR1, then copied through again line by
-        /// line. First line of its own output: `{"event":"wrapper.child","pid":N}` (warren's pid).
+        /// Runs `warren` with stdout on a pipe that is read only until the worker has logged
+        /// both `worker.consuming` and `http.listening` (the test needs the port), then left
+        /// unread until SIGUSR1, then copied through again line by line. First line of its own
+        /// output: `{"event":"wrapper.child","pid":N}` (warren's pid).
+        ///
+        /// Both, in whichever order: the HTTP server and the consumer start side by side, and
+        /// stopping at `worker.consuming` alone left `http.listening` unread whenever the
+        /// consumer was first (a CI run timed out waiting for the port that way).
         static let stallingWrapper = """
             import json, signal, subprocess, sys, time
             released = False
@@ -22,10 +27,12 @@ extension BrokerTests {
             out = sys.stdout.buffer
             out.write((json.dumps({"event": "wrapper.child", "pid": child.pid}) + "\\n").encode())
             out.flush()
+            waiting = [b'"worker.consuming"', b'"http.listening"']
             for line in iter(child.stdout.readline, b""):
                 out.write(line)
                 out.flush()
-                if b'"worker.consuming"' in line:
+                waiting = [event for event in waiting if event not in line]
+                if not waiting:
                     break
             while not released:
                 time.sleep(0.05)
