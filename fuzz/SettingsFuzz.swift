@@ -33,7 +33,10 @@ public func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         unshadowedFile[flag] = nil
         unshadowedFile[flag + "-file"] = nil
     }
-    for name in names where environment[SettingsResolver.environmentName(name)] != nil || environment[SettingsResolver.environmentName(name) + "_FILE"] != nil {
+    // Only a secret reads `WARREN_NAME_FILE`: for any other setting (`amqp-shuffle` too, for
+    // all its prefix) such a variable is ignored and shadows nothing.
+    for name in names where environment[SettingsResolver.environmentName(name)] != nil
+        || (secretNames.contains(name) && environment[SettingsResolver.environmentName(name) + "_FILE"] != nil) {
         unshadowedFile[name] = nil
         unshadowedFile[name + "-file"] = nil
     }
@@ -51,6 +54,9 @@ public func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     return 0
 }
+
+/// The settings that are secrets: the only ones read from `NAME-file` / `WARREN_NAME_FILE`.
+private let secretNames: Set = ["amqp-url", "amqp-password"]
 
 private let names = [
     "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "log-level", "log-format",
