@@ -164,7 +164,7 @@ build_tracing_deps() {
 # WarrenAMQP, Logging... but not each other's module, so any module name works).
 settings_sources=(
     Sources/Warren/Configuration/*.swift
-    Sources/Warren/Retry/RetryPolicy.swift Sources/Warren/Retry/PermanentError.swift Sources/Warren/Retry/PermanentErrorCheck.swift
+    Sources/Warren/Retry/RetryPolicy.swift Sources/Warren/Retry/PermanentError.swift Sources/Warren/Retry/PermanentErrorCheck.swift Sources/Warren/Retry/PerTypeCache.swift
     Sources/Warren/Handling/JSONMessageDecoding.swift Sources/Warren/Handling/UTF8Validation.swift
     Sources/Warren/Consumer/Topology.swift Sources/Warren/Consumer/QueueBinding.swift Sources/Warren/Logging/LogFormat.swift
     Sources/Warren/Supervision/Backoff.swift

@@ -112,6 +112,6 @@ extension Tagged: PermanentError where Tag == Int {}
         }
         #expect(PermanentErrorCheck.isPermanent(Tagged<Int>()))
         #expect(!PermanentErrorCheck.isPermanent(Tagged<String>()))
-        #expect(PermanentErrorCheck.count <= PermanentErrorCheck.capacity)
+        #expect(PermanentErrorCheck.count <= PerTypeCache<Bool>.capacity)
     }
 }

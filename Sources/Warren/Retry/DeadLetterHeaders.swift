@@ -88,14 +88,14 @@ public enum DeadLetterHeaders {
     public static func errorTypeName(_ error: any Error) -> String {
         let reported = PermanentFailure.reported(error)
         let type = type(of: reported)
-        return typeNames.name(of: type) {
+        return typeNames.value(of: type) {
             reported is CrashLoopDetected ? "crash-loop" : String(describing: type)
         }
     }
 
     /// The names already given, by type: a failing message's error is named for its headers and
     /// its log lines, and demangling a type name costs more than the rest of naming it.
-    private static let typeNames = TypeNameCache()
+    private static let typeNames = PerTypeCache<String>()
 
     /// At most `limit` bytes of UTF-8, cut before a whole character, with `…` when cut.
     static func truncated(_ text: String, toBytes limit: Int) -> String {
