@@ -24,7 +24,9 @@ import WarrenAMQP
 /// - `{"fail": "crash"}` (or `{"crash": true}`) kills the process with a fatal error, as a
 ///   handler bug or an OOM kill would (the message stays unacked, so the broker redelivers it,
 ///   and Warren's crash-loop detection dead-letters it after `WARREN_CRASH_LIMIT` crashes);
-///   with `work_ms`, after sleeping that long (a crash in the middle of work);
+///   with `work_ms`, after sleeping that long (a crash in the middle of work). It logs
+///   `demo.crash` at `critical` first: the last line before a crash, which the crash handler
+///   must still get out (`LogOutput.installCrashFlush`);
 /// - a body that is not a JSON object is dead-lettered with the decoding error as the reason;
 /// - any other object succeeds at once.
 struct DemoHandler: MessageHandler {
@@ -60,6 +62,7 @@ struct DemoHandler: MessageHandler {
             // With `work_ms`, the crash comes after that much work: in the middle of a batch, as
             // in production, while the other handlers run beside it.
             try await work(command)
+            context.logger.critical("demo handler: crashing the process as requested", metadata: ["event": "demo.crash"])
             fatalError("demo handler: crash requested by message \(context.properties.messageID ?? "?")")
         }
         if let kind = command.fail {

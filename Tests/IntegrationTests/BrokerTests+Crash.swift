@@ -25,6 +25,10 @@ extension BrokerTests {
                 let end = try await worker.waitForExit(timeout: .seconds(30))
                 #expect(end != .exited(0), "\(worker.transcript)")
                 #expect(worker.stderrText.contains("crash requested by message crash-1"), "\(worker.transcript)")
+                // The line logged right before the crash is out (the crash handler wrote what the
+                // log writer thread had not yet), naming the message.
+                let crashLine = try await worker.waitForEvent("demo.crash", timeout: .seconds(10))
+                #expect(crashLine["message_id"] == "crash-1", "\(worker.transcript)")
 
                 // Never acked: the broker holds the message again once the connection is gone.
                 let counts = try await broker.waitForCounts(of: queue, timeout: .seconds(15), "1 ready, 0 unacked") {
@@ -32,8 +36,8 @@ extension BrokerTests {
                 }
                 #expect(counts.ready == 1)
                 // Only it: the good message before it was acked. (The broker says so; the worker's
-                // `message.acked` line may not have been written before the process died, since
-                // log lines are written by a separate thread.)
+                // `message.acked` line is logged just after the ack is queued, so the crash may
+                // come before it.)
                 let left = try await broker.pikaGet(queue: queue, max: 5)
                 #expect(left.map(\.message_id) == ["crash-1"])
             }

@@ -74,4 +74,24 @@ import Testing
         #expect(buffer.append("a\n") == .closed)
         #expect(!buffer.hasWork && buffer.droppedTotal == 0)
     }
+
+    /// A crash takes what is pending only between batches, so its lines never interleave with
+    /// (or overtake) the batch the writer is writing; and nothing is queued after it.
+    @Test func aCrashTakesThePendingLinesOnlyBetweenBatchesAndClosesTheBuffer() {
+        var buffer = LogOutputBuffer(capacity: 100)
+        _ = buffer.append("a\n")
+        var batch: [UInt8] = []
+        _ = buffer.takeBatch(swappingWith: &batch)
+        _ = buffer.append("b\n")
+        var taken: [UInt8] = []
+        let tookDuringBatch = buffer.takeForCrash(into: &taken)
+        #expect(!tookDuringBatch, "the writer is writing a batch")
+        #expect(taken.isEmpty && buffer.pending == Array("b\n".utf8) && !buffer.isClosed)
+        buffer.finishBatch()
+        let tookAfterBatch = buffer.takeForCrash(into: &taken)
+        #expect(tookAfterBatch)
+        #expect(taken == Array("b\n".utf8))
+        #expect(buffer.isClosed && !buffer.hasWork)
+        #expect(buffer.append("c\n") == .closed)
+    }
 }

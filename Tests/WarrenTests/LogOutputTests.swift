@@ -34,6 +34,36 @@ import Testing
         #expect(pipe.readAvailable().split(separator: "\n") == [#"{"n":1}"#, #"{"n":2}"#])
     }
 
+    /// What a crash signal's handler does (`LogOutput.installCrashFlush`): the lines still
+    /// waiting for the writer (a long gather delay holds them here) are written by the calling
+    /// thread at once, in order, and nothing logged afterwards follows them.
+    @Test func aCrashWritesThePendingLinesFromTheCrashingThread() throws {
+        let pipe = try LogTestPipe()
+        defer { pipe.close() }
+        let output = LogOutput(fd: pipe.writeEnd, gatherDelay: .seconds(30))
+        defer { output.close() }
+        output.write("{\"n\":1}\n")
+        output.write("{\"n\":2}\n")
+        #expect(pipe.readAvailable().isEmpty, "held by the gather delay")
+        output.writePendingOnCrash(waitingUpTo: 5)
+        #expect(pipe.readAvailable().split(separator: "\n") == [#"{"n":1}"#, #"{"n":2}"#])
+        output.write("{\"n\":3}\n")
+        #expect(output.flush(timeout: .seconds(5)))
+        #expect(pipe.readAvailable().isEmpty, "the output is closed after a crash")
+    }
+
+    /// A crash while the lock is held (here by this test, as by a thread that crashed inside
+    /// `write`) gives up after its wait instead of hanging the dying process.
+    @Test func aCrashGivesUpWhenTheLockStaysTaken() throws {
+        let pipe = try LogTestPipe()
+        defer { pipe.close() }
+        let output = LogOutput(fd: pipe.writeEnd, gatherDelay: .seconds(30))
+        defer { output.close() }
+        output.write("{\"n\":1}\n")
+        output.buffer.withLock { _ in output.writePendingOnCrash(waitingUpTo: 0.05) }
+        #expect(pipe.readAvailable().isEmpty)
+    }
+
     @Test func aStalledReaderMakesLinesDropInsteadOfBlockingAndTheDropIsReported() throws {
         let pipe = try LogTestPipe()
         defer { pipe.close() }

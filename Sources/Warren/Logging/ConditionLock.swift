@@ -48,6 +48,15 @@ final class ConditionLock<State: Sendable>: @unchecked Sendable {
         return body(&state)
     }
 
+    /// Runs `body` with exclusive access to the state if the lock is free now; returns nil
+    /// without waiting when another thread holds it. For a crash handler, which must never
+    /// wait on a lock its own thread may hold (`LogOutput.writePendingOnCrash`).
+    func tryWithLock<Result>(_ body: (inout State) -> Result) -> Result? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&state)
+    }
+
     /// Waits, with the lock released, while `blocked(state)` is true, then runs `body` with
     /// exclusive access to the state. With a `timeout`, it stops waiting when it expires and
     /// runs `body` anyway: `body` re-checks whatever it needs.

@@ -29,10 +29,13 @@ import Glibc
 final class LogOutput: Sendable {
     /// Standard output. Its first use starts the writer thread and registers an `atexit` handler
     /// that flushes for up to 2 seconds, so `exit()` (ArgumentParser's `ExitCode`, the end of
-    /// `main`) keeps the last lines; a crash or `SIGKILL` can still lose what was queued.
+    /// `main`) keeps the last lines, and a crash handler that writes them on a crash signal
+    /// (``installCrashFlush()``); only `SIGKILL` (an out-of-memory kill) can still lose what
+    /// was queued.
     static let standardOutput: LogOutput = {
         let output = LogOutput(fd: STDOUT_FILENO)
         atexit { _ = LogOutput.standardOutput.flush(timeout: .seconds(2)) }
+        installCrashFlush()
         return output
     }()
 
@@ -43,7 +46,8 @@ final class LogOutput: Sendable {
     private static let droppedLinesCounter = Counter(label: "warren_log_lines_dropped_total")
 
     let fd: Int32
-    private let buffer: ConditionLock<LogOutputBuffer>
+    /// Internal for the crash handler (`writePendingOnCrash`), which takes the lines itself.
+    let buffer: ConditionLock<LogOutputBuffer>
     /// Nil when no thread could be started: lines are then written inline, under the lock.
     private let writerThread: pthread_t?
 

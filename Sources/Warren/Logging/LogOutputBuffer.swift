@@ -89,6 +89,19 @@ struct LogOutputBuffer: Sendable {
         batchesWritten += 1
     }
 
+    /// For a process about to die (a crash signal): hands what is pending to the caller, which
+    /// writes it itself, and closes the buffer so that nothing is queued behind it. Refuses
+    /// (returns false, changing nothing) while the writer is writing a batch: the pending lines
+    /// come after that batch, and the caller waits for it rather than interleave with it.
+    /// `into` must be empty (no allocation happens here: a signal handler calls it).
+    mutating func takeForCrash(into batch: inout [UInt8]) -> Bool {
+        precondition(batch.isEmpty, "takeForCrash into a non-empty batch")
+        guard batchesWritten == batchesTaken else { return false }
+        swap(&pending, &batch)
+        isClosed = true
+        return true
+    }
+
     /// Stops accepting lines; what is pending still gets written.
     mutating func close() {
         isClosed = true
