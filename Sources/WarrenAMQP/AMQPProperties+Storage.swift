@@ -14,6 +14,8 @@ extension AMQPProperties {
         var contentType: String?
         var contentEncoding: String?
         var headers: AMQPTable?
+        /// Headers set over `headers` (`overrideHeaders`), each key once.
+        var headerOverrides: [HeaderOverride] = []
         var correlationID: String?
         var replyTo: String?
         var expiration: String?
@@ -39,13 +41,27 @@ extension AMQPProperties {
         }
 
         func copy() -> Storage {
-            Storage(
+            let copy = Storage(
                 contentType: contentType, contentEncoding: contentEncoding, headers: headers, correlationID: correlationID,
                 replyTo: replyTo, expiration: expiration, messageID: messageID, type: type, userID: userID, appID: appID)
+            copy.headerOverrides = headerOverrides
+            return copy
+        }
+
+        /// `headers` with the overrides set over them.
+        func mergedHeaders() -> AMQPTable {
+            var merged = headers ?? [:]
+            for entry in headerOverrides { merged[entry.key] = entry.value }
+            return merged
+        }
+
+        /// The headers as `AMQPProperties.headers` reads them.
+        private var effectiveHeaders: AMQPTable? {
+            headerOverrides.isEmpty ? headers : mergedHeaders()
         }
 
         func hasSameValues(as other: Storage) -> Bool {
-            contentType == other.contentType && contentEncoding == other.contentEncoding && headers == other.headers
+            contentType == other.contentType && contentEncoding == other.contentEncoding && effectiveHeaders == other.effectiveHeaders
                 && correlationID == other.correlationID && replyTo == other.replyTo && expiration == other.expiration
                 && messageID == other.messageID && type == other.type && userID == other.userID && appID == other.appID
         }

@@ -67,6 +67,28 @@ final class CArena {
         return amqp_table_t(num_entries: Int32(entries.count), entries: entries.baseAddress)
     }
 
+    /// `table` with `overrides` set over it (an override replaces the entry of the same key),
+    /// as `table(_:)` encodes a table: the merge happens here, in the C entries, so that no
+    /// merged dictionary is built for a copy (`AMQPProperties.overrideHeaders`).
+    func table(_ table: AMQPTable, overriddenBy overrides: [HeaderOverride]) -> amqp_table_t {
+        guard !overrides.isEmpty else { return self.table(table) }
+        let capacity = table.count + overrides.count
+        let entries = amqp_pool_alloc(pool, MemoryLayout<amqp_table_entry_t>.stride * capacity)!
+            .bindMemory(to: amqp_table_entry_t.self, capacity: capacity)
+        var count = 0
+        for (key, value) in table where !overrides.contains(where: { $0.hasKey(key) }) {
+            entries[count] = amqp_table_entry_t(key: bytes(key), value: field(value))
+            count += 1
+        }
+        for entry in overrides {
+            entries[count] = amqp_table_entry_t(key: bytes(entry.key), value: field(entry.value))
+            count += 1
+        }
+        var sorted = UnsafeMutableBufferPointer(start: entries, count: count)
+        sorted.sort { Self.precedes($0.key, $1.key) }
+        return amqp_table_t(num_entries: Int32(count), entries: entries)
+    }
+
     /// Byte order of two keys (a shorter key before a longer one it begins).
     private static func precedes(_ left: amqp_bytes_t, _ right: amqp_bytes_t) -> Bool {
         let common = min(left.len, right.len)

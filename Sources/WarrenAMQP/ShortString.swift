@@ -48,7 +48,12 @@ enum ShortString {
         if let problem = check(properties.type, "type") ?? check(properties.userID, "user_id") ?? check(properties.appID, "app_id") {
             return problem
         }
-        return properties.headers.flatMap { tableViolation($0, path: { "headers" }) }
+        // The table and its overrides apart: reading `headers` would merge them into a new one.
+        if let problem = properties.storage.headers.flatMap({ tableViolation($0, path: { "headers" }) }) { return problem }
+        for entry in properties.storage.headerOverrides {
+            if let problem = entryViolation(key: entry.key, value: entry.value, path: { "headers" }) { return problem }
+        }
+        return nil
     }
 
     private static func check(_ value: String?, _ name: String) -> String? {
@@ -61,12 +66,16 @@ enum ShortString {
     /// `String` appends per copy for a message that is almost never written.
     private static func tableViolation(_ table: AMQPTable, path: () -> String) -> String? {
         for (key, value) in table {
-            if key.utf8.count > maxBytes {
-                return "\(path()) has a key of \(key.utf8.count) bytes; AMQP allows at most \(maxBytes)"
-            }
-            if let problem = valueViolation(value, path: { "\(path()).\(key)" }) { return problem }
+            if let problem = entryViolation(key: key, value: value, path: path) { return problem }
         }
         return nil
+    }
+
+    private static func entryViolation(key: String, value: AMQPFieldValue, path: () -> String) -> String? {
+        if key.utf8.count > maxBytes {
+            return "\(path()) has a key of \(key.utf8.count) bytes; AMQP allows at most \(maxBytes)"
+        }
+        return valueViolation(value, path: { "\(path()).\(key)" })
     }
 
     private static func valueViolation(_ value: AMQPFieldValue, path: () -> String) -> String? {

@@ -65,4 +65,43 @@ import Testing
         #expect(decoded == properties)
         #expect(AMQPProperties(AMQPProperties().cProperties(in: arena)) == AMQPProperties())
     }
+
+    /// A copy's headers: entries set over the original's without copying its table. Read
+    /// back, and encoded, they are the original's with each override in place of its key.
+    @Test func headerOverridesReadAndEncodeAsTheMergedTable() {
+        var properties = AMQPProperties.persistentJSON(messageID: "m-1")
+        properties.headers = ["kept": "original", "x-warren-attempt": 1]
+        let original = properties
+        properties.overrideHeaders([HeaderOverride("x-warren-attempt", 2), HeaderOverride("added", "new")])
+        properties.overrideHeaders([HeaderOverride("added", "later wins")])
+        let merged: AMQPTable = ["kept": "original", "x-warren-attempt": 2, "added": "later wins"]
+        #expect(properties.headers == merged)
+        #expect(original.headers == ["kept": "original", "x-warren-attempt": 1], "the original is not touched")
+        let arena = CArena()
+        #expect(AMQPProperties(properties.cProperties(in: arena)).headers == merged)
+        var plain = original
+        plain.headers = merged
+        #expect(properties == plain, "equal to the same headers set as a whole")
+
+        // Without any headers of its own, the overrides are the whole table.
+        var bare = AMQPProperties()
+        bare.overrideHeaders([HeaderOverride("only", true)])
+        #expect(AMQPProperties(bare.cProperties(in: arena)).headers == ["only": true])
+
+        // Setting `headers` replaces the overrides too.
+        properties.headers = ["fresh": "table"]
+        #expect(AMQPProperties(properties.cProperties(in: arena)).headers == ["fresh": "table"])
+    }
+
+    /// The C entries of a table with overrides are sorted by key as `table(_:)` sorts them.
+    @Test func overriddenTablesAreSortedByKeyBytes() {
+        let arena = CArena()
+        let encoded = arena.table(["b": 1, "d": 2], overriddenBy: [HeaderOverride("c", 3), HeaderOverride("a", 4), HeaderOverride("d", 5)])
+        let keys = (0..<Int(encoded.num_entries)).map { index in
+            let key = encoded.entries[index].key
+            return String(decoding: UnsafeRawBufferPointer(start: key.bytes, count: key.len), as: UTF8.self)
+        }
+        #expect(keys == ["a", "b", "c", "d"])
+        #expect(AMQPTable(cTable: encoded) == ["a": 4, "b": 1, "c": 3, "d": 5])
+    }
 }

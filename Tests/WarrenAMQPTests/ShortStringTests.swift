@@ -65,6 +65,12 @@ import Testing
         #expect(ShortString.violation(in: request(AMQPProperties(), routingKey: long))?.hasPrefix("routing key") == true)
         let nested = AMQPProperties(headers: ["outer": .array([.table([long: 1])])])
         #expect(ShortString.violation(in: request(nested))?.hasPrefix("headers.outer has a key of 256 bytes") == true)
+        // Overrides are checked as the headers they become.
+        var overridden = AMQPProperties(headers: ["fine": 1])
+        overridden.overrideHeaders([HeaderOverride("outer", .table([long: 1]))])
+        #expect(ShortString.violation(in: request(overridden))?.hasPrefix("headers.outer has a key of 256 bytes") == true)
+        overridden.overrideHeaders([HeaderOverride("outer", 1), HeaderOverride(long, 2)])
+        #expect(ShortString.violation(in: request(overridden))?.hasPrefix("headers has a key of 256 bytes") == true)
     }
 
     private func decode(_ bytes: [UInt8]) -> AMQPTable? {

@@ -67,13 +67,20 @@ import WarrenAMQP
         ])
     }
 
-    /// A retry copy adds `x-warren-attempt` to these headers: there is room for it, so that
-    /// insert does not rehash the table (once per retried message, it did).
-    @Test(arguments: [[:], ["tenant": "acme"], ["a": 1, "b": 2, "c": 3, "d": 4, "e": 5]] as [AMQPTable])
-    func theHeadersHaveRoomForTheRetryAttempt(original: AMQPTable) {
-        let headers = DeadLetterHeaders.adding(
-            to: original, error: Boom(description: "x"), attempts: 1, exchange: "shop", routingKey: "orders", failedAt: "t")
-        #expect(headers.capacity > headers.count)
+    /// What a copy sets over the original's headers (`AMQPProperties.overrideHeaders`): the
+    /// error headers, the first publish's route unless an earlier hop recorded it, and room for
+    /// a retry copy's `x-warren-attempt` (appended without growing the list).
+    @Test(arguments: [[:], ["tenant": "acme"], ["x-warren-original-exchange": "first", "x-warren-original-routing-key": "k"]] as [AMQPTable])
+    func theCopysEntriesAreWhatAddingSets(original: AMQPTable) {
+        let entries = DeadLetterHeaders.entries(
+            over: original, errorType: "Boom", errorDescription: "x", attempts: 1, exchange: "shop", routingKey: "orders",
+            failedAt: "t")
+        #expect(entries.capacity > entries.count)
+        var merged = original
+        for entry in entries { merged[entry.key] = entry.value }
+        #expect(merged == DeadLetterHeaders.adding(
+            to: original, error: Boom(description: "x"), attempts: 1, exchange: "shop", routingKey: "orders", failedAt: "t"))
+        #expect(entries.contains { $0.key == "x-warren-original-exchange" } == (original["x-warren-original-exchange"] == nil))
     }
 
     @Test func aRetryHopKeepsTheFirstPublishsRouteAndAWrappedErrorShowsItsCause() {

@@ -61,16 +61,16 @@ extension WarrenConsumer {
         // same text: a `PermanentFailure` describes itself as its wrapped error).
         let errorDescription = ErrorDescription.of(error)
         let log = FailureLog(context: context, errorType: errorType, reason: errorDescription, durationMilliseconds: elapsedMilliseconds())
-        var headers = DeadLetterHeaders.adding(
-            to: delivery.properties.headers ?? [:], errorType: errorType, errorDescription: errorDescription,
+        var headers = DeadLetterHeaders.entries(
+            over: delivery.properties.headers, errorType: errorType, errorDescription: errorDescription,
             attempts: context.attempt, exchange: delivery.exchange, routingKey: delivery.routingKey, failedAt: UTCTimestamp.now())
 
         let route: CopyRoute
         let outcome: CopyOutcome
         switch settlement.decision {
         case .retryLater(let delay, let nextAttempt):
-            // In place: `headers` has room for it (`DeadLetterHeaders.adding`).
-            headers[RetryPolicy.attemptHeader] = .int(Int64(nextAttempt))
+            // In place: `headers` has room for it (`DeadLetterHeaders.entries`).
+            headers.append(HeaderOverride(RetryPolicy.attemptHeader, .int(Int64(nextAttempt))))
             let retryQueue = RetryPolicy.retryQueue(of: configuration.queue, delay: delay)
             route = CopyRoute(headers: headers, exchange: "", routingKey: retryQueue)
             outcome = .retryScheduled(delay: delay, nextAttempt: nextAttempt)
@@ -110,9 +110,9 @@ extension WarrenConsumer {
         case deadLettered(DeadLetterReason)
     }
 
-    /// Where a failed message's copy goes, and its headers.
+    /// Where a failed message's copy goes, and the headers it sets over the original's.
     struct CopyRoute: Sendable {
-        var headers: AMQPTable
+        var headers: [HeaderOverride]
         var exchange: String
         var routingKey: String
     }
@@ -184,11 +184,11 @@ extension WarrenConsumer {
         return true
     }
 
-    /// `delivery` as its copy: body and every property, `headers` in place of its headers,
+    /// `delivery` as its copy: body and every property, `headers` set over its headers,
     /// persistent.
-    private func copyProperties(of delivery: AMQPDelivery, headers: AMQPTable) -> AMQPProperties {
+    private func copyProperties(of delivery: AMQPDelivery, headers: [HeaderOverride]) -> AMQPProperties {
         var properties = delivery.properties
-        properties.headers = headers
+        properties.overrideHeaders(headers)
         // It must survive a broker restart while it waits in a retry or dead-letter queue.
         properties.deliveryMode = 2
         return properties

@@ -39,26 +39,43 @@ public enum DeadLetterHeaders {
     }
 
     /// The same, with `errorTypeName(error)` and `ErrorDescription.of(error)` (for a
-    /// `PermanentFailure`, its wrapped error's) already computed: the failure path
-    /// also logs both, and naming a type (a dynamic cast and a demangled type name) and
-    /// describing an error were several per cent of its CPU done twice.
+    /// `PermanentFailure`, its wrapped error's) already computed.
     static func adding(
         to headers: AMQPTable, errorType: String, errorDescription: String, attempts: Int, exchange: String, routingKey: String,
         failedAt: String
     ) -> AMQPTable {
         var result = headers
-        // One copy of the original's headers, with room for the six added and for the retry
-        // copy's `x-warren-attempt`: growing the copy as they go in rehashed it (the seventh
-        // alone rehashed every retry copy's), and handing it on to `recordingOrigin` copied it
-        // again.
-        result.reserveCapacity(headers.count + 7)
-        // `Self.` throughout: the parameters share the keys' names.
-        result[Self.errorType] = .string(errorType)
-        result[Self.errorMessage] = .string(truncated(errorDescription, toBytes: maximumMessageBytes))
-        result[Self.failedAt] = .string(failedAt)
-        result[Self.attempts] = .int(Int64(attempts))
-        recordOrigin(in: &result, exchange: exchange, routingKey: routingKey)
+        for entry in entries(
+            over: headers, errorType: errorType, errorDescription: errorDescription, attempts: attempts, exchange: exchange,
+            routingKey: routingKey, failedAt: failedAt)
+        {
+            result[entry.key] = entry.value
+        }
         return result
+    }
+
+    /// What `adding` sets, as entries to set over the original's headers without copying them
+    /// (`AMQPProperties.overrideHeaders`), which is how the consumer's copies carry them: the
+    /// four error headers, and the original exchange and routing key unless `headers` already
+    /// has them from an earlier hop. `errorType` and `errorDescription` as `adding` computes
+    /// them: the failure path also logs both, and naming a type (a dynamic cast and a demangled
+    /// type name) and describing an error were several per cent of its CPU done twice.
+    ///
+    /// Room is reserved for one more (a retry copy's `x-warren-attempt`).
+    static func entries(
+        over headers: AMQPTable?, errorType: String, errorDescription: String, attempts: Int, exchange: String, routingKey: String,
+        failedAt: String
+    ) -> [HeaderOverride] {
+        var entries: [HeaderOverride] = []
+        entries.reserveCapacity(7)
+        // `Self.` throughout: the parameters share the keys' names.
+        entries.append(HeaderOverride(Self.errorType, .string(errorType)))
+        entries.append(HeaderOverride(Self.errorMessage, .string(truncated(errorDescription, toBytes: maximumMessageBytes))))
+        entries.append(HeaderOverride(Self.failedAt, .string(failedAt)))
+        entries.append(HeaderOverride(Self.attempts, .int(Int64(attempts))))
+        if headers?[Self.originalExchange] == nil { entries.append(HeaderOverride(Self.originalExchange, .string(exchange))) }
+        if headers?[Self.originalRoutingKey] == nil { entries.append(HeaderOverride(Self.originalRoutingKey, .string(routingKey))) }
+        return entries
     }
 
     /// `headers` with `x-warren-original-exchange` and `-routing-key` set to `exchange` and
