@@ -2,7 +2,7 @@
 ///
 /// AMQP has many integer widths; they all decode to `.int`, which is encoded as a signed
 /// 64-bit long (`l`), a type RabbitMQ accepts for every numeric argument.
-public indirect enum AMQPFieldValue: Sendable, Equatable, Hashable {
+public enum AMQPFieldValue: Sendable, Equatable, Hashable {
     /// A boolean (`t`).
     case bool(Bool)
     /// Any integer width, decoded to 64 bits; encoded as a signed 64-bit long (`l`).
