@@ -110,10 +110,12 @@ public final class AMQPConnection: Sendable {
     /// when it ends before the body ran), or `CancellationError` at once when the calling task
     /// is cancelled (the body may still run later; its result is then dropped).
     func perform<T: Sendable>(_ body: @escaping @Sendable (ConnectionLoop) throws -> T) async throws -> T {
-        let result = OneShot<T>()
+        let result = OneShot()
+        let value = PerformedValue<T>()
         let refused = mailbox.send(.run({ loop in
             do {
-                result.complete(.success(try body(loop)))
+                value.set(try body(loop))
+                result.complete(.success(()))
             } catch {
                 result.complete(.failure(error))
                 // A broken connection ends; a channel the broker closed is opened again.
@@ -121,7 +123,8 @@ public final class AMQPConnection: Sendable {
             }
         }, fail: { result.complete(.failure($0)) }))
         if let refused { throw refused }
-        return try await result.wait()
+        try await result.wait()
+        return value.take()
     }
 
     /// Declares a queue (idempotent when the arguments match; `406 PRECONDITION_FAILED` otherwise).

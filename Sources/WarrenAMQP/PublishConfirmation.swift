@@ -5,7 +5,7 @@
 /// awaited by any task. Every confirmation handed out is completed in bounded time: by the
 /// broker's `basic.ack`/`basic.nack`, or with the error the connection ended with.
 public final class PublishConfirmation: Sendable {
-    private let result = OneShot<Void>()
+    private let result = OneShot()
     /// Called once, when the outcome is known (gives a `PublishWindow` slot back).
     private let onComplete: (@Sendable () -> Void)?
 
