@@ -65,5 +65,29 @@ extension BrokerTests {
                 #expect(worker.stderrText.contains("crash requested by message crash-late"), "\(worker.transcript)")
             }
         }
+
+        /// The crash handler writes the queued lines and then passes the signal on to the action
+        /// that was there before it: the process still dies of the signal it got, whether that
+        /// action is the default one (`SWIFT_BACKTRACE=enable=no`) or Swift's backtracer, which
+        /// returns from a signal sent by `kill` (without Warren such a worker printed its
+        /// backtrace and went on running). With the backtracer, only `SIGABRT`: for a `SIGSEGV`
+        /// sent by `kill` its `swift-backtrace` helper outlives the process, holding its stdout.
+        @Test("a worker sent a crash signal dies of that signal", arguments: [
+            (SIGSEGV, false), (SIGABRT, false), (SIGABRT, true),
+        ])
+        func crashSignalsStillKill(signal: Int32, backtracer: Bool) async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("crash-signal") { queue in
+                let worker = try WarrenProcess.worker(
+                    env, queue: queue, ["--queue-type", "classic"],
+                    environment: ["SWIFT_BACKTRACE": backtracer ? "enable=yes" : "enable=no"])
+                defer { worker.forceStop() }
+                try await worker.waitForEvent("worker.consuming")
+                worker.send(signal)
+                let end = try await worker.waitForExit(timeout: .seconds(30))
+                #expect(end == .signaled(signal), "\(worker.transcript)")
+            }
+        }
     }
 }

@@ -36,7 +36,7 @@ import Testing
 
     /// What a crash signal's handler does (`LogOutput.installCrashFlush`): the lines still
     /// waiting for the writer (a long gather delay holds them here) are written by the calling
-    /// thread at once, in order, and nothing logged afterwards follows them.
+    /// thread at once, in order; lines logged afterwards go out as before.
     @Test func aCrashWritesThePendingLinesFromTheCrashingThread() throws {
         let pipe = try LogTestPipe()
         defer { pipe.close() }
@@ -48,8 +48,8 @@ import Testing
         output.writePendingOnCrash(waitingUpTo: 5)
         #expect(pipe.readAvailable().split(separator: "\n") == [#"{"n":1}"#, #"{"n":2}"#])
         output.write("{\"n\":3}\n")
-        #expect(output.flush(timeout: .seconds(5)))
-        #expect(pipe.readAvailable().isEmpty, "the output is closed after a crash")
+        output.close()
+        #expect(pipe.readAvailable().split(separator: "\n") == [#"{"n":3}"#], "a process that survives the signal keeps logging")
     }
 
     /// A crash while the lock is held (here by this test, as by a thread that crashed inside

@@ -29,8 +29,10 @@ extension LogOutput {
 
     /// Installs, once, a handler for the ``crashSignals`` that writes ``standardOutput``'s
     /// queued lines before the process dies, then hands the signal on to the action that was
-    /// there before: the default one (the process ends with that signal, as without Warren), or
-    /// one installed earlier (Swift's backtracer, another library's crash reporter).
+    /// there before, as that action would have received it: an earlier handler (Swift's
+    /// backtracer, another library's crash reporter) is called with the same `siginfo_t` and
+    /// context; the default action is restored and the signal raised again, so the process ends
+    /// with that signal, as without Warren.
     ///
     /// Why: lines are written by the writer thread about a millisecond after they are logged
     /// (``defaultGatherDelay``), so without this a crash lost the very lines an operator needs to
@@ -48,9 +50,13 @@ extension LogOutput {
             guard !installed else { return }
             installed = true
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { signal in LogOutput.crashed(by: signal) }
+            action.__sigaction_handler.sa_sigaction = { signal, info, context in
+                LogOutput.crashed(by: signal, info: info, context: context)
+            }
             sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
+            // On the thread's alternate signal stack where it has one (Swift's backtracer sets
+            // one up), as the handler we replace ran: a stack overflow still reaches it.
+            action.sa_flags = SA_SIGINFO | SA_ONSTACK
             for signal in crashSignals {
                 sigaction(signal, &action, CrashFlushState.previous + Int(signal))
             }
@@ -58,34 +64,54 @@ extension LogOutput {
     }
 
     /// The crash signals' handler (on the crashing thread): restores the previous action first,
-    /// so that a fault in here goes to it, writes what is queued, and re-raises the signal; it
-    /// is blocked until this returns, and then the previous action receives it. A synchronous
-    /// fault would also recur when the faulting instruction runs again, under the same action.
-    private static func crashed(by signal: Int32) {
-        sigaction(signal, CrashFlushState.previous + Int(signal), nil)
+    /// so that a fault in here goes to it, writes what is queued, then hands the signal on
+    /// (see ``installCrashFlush()``).
+    private static func crashed(by signal: Int32, info: UnsafeMutablePointer<siginfo_t>?, context: UnsafeMutableRawPointer?) {
+        let previous = CrashFlushState.previous + Int(signal)
+        sigaction(signal, previous, nil)
         if CrashFlushState.flushing.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
             alarm(crashFlushBudgetSeconds)
             standardOutput.writePendingOnCrash(waitingUpTo: Double(crashFlushBudgetSeconds) - 0.5)
             alarm(0)
         }
-        raise(signal)
+        if previous.pointee.sa_flags & SA_SIGINFO != 0, let handler = previous.pointee.__sigaction_handler.sa_sigaction {
+            handler(signal, info, context)
+        } else if let handler = previous.pointee.__sigaction_handler.sa_handler, unsafeBitCast(handler, to: Int.self) != 1 {
+            // (SIG_DFL is a null pointer, SIG_IGN the address 1: neither can be called.)
+            handler(signal)
+        } else {
+            // Blocked until this returns; then the restored action (the default) receives it.
+            raise(signal)
+            return
+        }
+        // The previous handler returned. A fault recurs when the faulting instruction runs
+        // again, under whatever action that handler left. A signal sent by a process (`kill`,
+        // `si_code` <= 0) does not, and Swift's backtracer returns from one: the process would
+        // go on running after its backtrace. A crash signal ends the process: the default
+        // action receives it once this returns.
+        if (info?.pointee.si_code ?? 0) <= 0 {
+            var defaultAction = sigaction()
+            sigemptyset(&defaultAction.sa_mask)
+            sigaction(signal, &defaultAction, nil)
+            raise(signal)
+        }
     }
 
     /// Writes the queued lines from the calling thread, once the writer has finished the batch
-    /// it is writing (waiting for it up to `seconds`, in 1 ms naps), and closes the output.
-    /// Gives up, writing nothing, when the lock stays taken or the writer stays busy that long
-    /// (the crash happened while holding the lock, or on the writer thread itself).
+    /// it is writing (waiting for it up to `seconds`, in 1 ms naps), holding the lock meanwhile
+    /// so that no line is queued or written until they are out. Gives up, writing nothing, when
+    /// the lock stays taken or the writer stays busy that long (the crash happened while
+    /// holding the lock, or on the writer thread itself). The output then goes on as before.
     ///
     /// Safe in a signal handler: no allocation, no blocking lock. Also a test's way in.
     func writePendingOnCrash(waitingUpTo seconds: Double) {
-        var taken: [UInt8] = []
         var waited = 0.0
-        while buffer.tryWithLock({ $0.takeForCrash(into: &taken) }) != true {
+        let fd = fd
+        while buffer.tryWithLock({ $0.writeForCrash { _ = Self.writeAll($0, to: fd) } }) != true {
             guard waited < seconds else { return }
             var nap = timespec(tv_sec: 0, tv_nsec: 1_000_000)
             nanosleep(&nap, nil)
             waited += 0.001
         }
-        taken.withUnsafeBytes { _ = Self.writeAll($0, to: fd) }
     }
 }

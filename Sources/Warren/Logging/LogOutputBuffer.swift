@@ -89,16 +89,20 @@ struct LogOutputBuffer: Sendable {
         batchesWritten += 1
     }
 
-    /// For a process about to die (a crash signal): hands what is pending to the caller, which
-    /// writes it itself, and closes the buffer so that nothing is queued behind it. Refuses
-    /// (returns false, changing nothing) while the writer is writing a batch: the pending lines
-    /// come after that batch, and the caller waits for it rather than interleave with it.
-    /// `into` must be empty (no allocation happens here: a signal handler calls it).
-    mutating func takeForCrash(into batch: inout [UInt8]) -> Bool {
-        precondition(batch.isEmpty, "takeForCrash into a non-empty batch")
+    /// For a process about to die (a crash signal): passes what is pending to `write`, which
+    /// writes it at once, and counts it as a batch taken and written. Refuses (returns false,
+    /// changing nothing) while the writer is writing a batch: the pending lines come after
+    /// that batch, and the caller waits for it rather than interleave with it.
+    ///
+    /// The buffer stays open (a process may survive the signal: another handler may return
+    /// from it) and keeps its memory: the caller is a signal handler, so nothing is allocated
+    /// or freed here.
+    mutating func writeForCrash(_ write: (UnsafeRawBufferPointer) -> Void) -> Bool {
         guard batchesWritten == batchesTaken else { return false }
-        swap(&pending, &batch)
-        isClosed = true
+        pending.withUnsafeBytes(write)
+        pending.removeAll(keepingCapacity: true)
+        batchesTaken += 1
+        batchesWritten += 1
         return true
     }
 
