@@ -24,7 +24,7 @@ public struct AMQPProperties: Sendable, Equatable {
         set { uniqueStorage().contentEncoding = newValue }
     }
     /// Application headers (Warren's `x-warren-*`, `traceparent`, …), overrides included
-    /// (``overrideHeaders(_:)``).
+    /// (`overrideHeaders(_:)`).
     public var headers: AMQPTable? {
         get { storage.headerOverrides.isEmpty ? storage.headers : storage.mergedHeaders() }
         set {
