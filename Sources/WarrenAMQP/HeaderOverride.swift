@@ -14,7 +14,9 @@ package struct HeaderOverride: Sendable, Equatable {
 
     /// Whether this is the header `key`. The byte counts first: `String`'s `==` goes through
     /// its Unicode-aware comparison even for keys of different lengths, and Warren's keys
-    /// nearly all differ in length.
+    /// nearly all differ in length. (Two spellings of one non-ASCII key, composed and
+    /// decomposed, are `==` but differ here, as they differ on the wire; Warren's own keys
+    /// are ASCII.)
     func hasKey(_ key: String) -> Bool {
         self.key.utf8.count == key.utf8.count && self.key == key
     }
