@@ -55,8 +55,9 @@ extension AMQPProperties {
             return merged
         }
 
-        /// The headers as `AMQPProperties.headers` reads them.
-        private var effectiveHeaders: AMQPTable? {
+        /// The headers as `AMQPProperties.headers` reads them: `headers`, with the overrides
+        /// merged in when there are any.
+        var effectiveHeaders: AMQPTable? {
             headerOverrides.isEmpty ? headers : mergedHeaders()
         }
 

@@ -26,7 +26,7 @@ public struct AMQPProperties: Sendable, Equatable {
     /// Application headers (Warren's `x-warren-*`, `traceparent`, …), overrides included
     /// (`overrideHeaders(_:)`).
     public var headers: AMQPTable? {
-        get { storage.headerOverrides.isEmpty ? storage.headers : storage.mergedHeaders() }
+        get { storage.effectiveHeaders }
         set {
             let storage = uniqueStorage()
             storage.headers = newValue

@@ -73,8 +73,7 @@ public enum DeadLetterHeaders {
         entries.append(HeaderOverride(Self.errorMessage, .string(truncated(errorDescription, toBytes: maximumMessageBytes))))
         entries.append(HeaderOverride(Self.failedAt, .string(failedAt)))
         entries.append(HeaderOverride(Self.attempts, .int(Int64(attempts))))
-        if headers?[Self.originalExchange] == nil { entries.append(HeaderOverride(Self.originalExchange, .string(exchange))) }
-        if headers?[Self.originalRoutingKey] == nil { entries.append(HeaderOverride(Self.originalRoutingKey, .string(routingKey))) }
+        appendOrigin(over: headers, exchange: exchange, routingKey: routingKey, to: &entries)
         return entries
     }
 
@@ -82,22 +81,20 @@ public enum DeadLetterHeaders {
     /// `routingKey` unless an earlier hop already recorded them, so they always name the first
     /// publish. Every copy Warren publishes carries them.
     public static func recordingOrigin(in headers: AMQPTable, exchange: String, routingKey: String) -> AMQPTable {
+        var origin: [HeaderOverride] = []
+        appendOrigin(over: headers, exchange: exchange, routingKey: routingKey, to: &origin)
         var result = headers
-        recordOrigin(in: &result, exchange: exchange, routingKey: routingKey)
+        for entry in origin { result[entry.key] = entry.value }
         return result
     }
 
-    /// The same, in place. Each key is hashed once: the `default:` subscript inserts the value
-    /// only when the key is absent (a lookup then an insert hashed it twice, a tenth of a
-    /// failed message's header work).
-    private static func recordOrigin(in headers: inout AMQPTable, exchange: String, routingKey: String) {
-        keep(&headers[Self.originalExchange, default: .string(exchange)])
-        keep(&headers[Self.originalRoutingKey, default: .string(routingKey)])
+    /// Appends `x-warren-original-exchange` and `-routing-key` to `entries`, each unless
+    /// `headers` already has it from an earlier hop: the one place that rule is written, for
+    /// `entries` (a failed message's copy) and `recordingOrigin` (every other copy).
+    private static func appendOrigin(over headers: AMQPTable?, exchange: String, routingKey: String, to entries: inout [HeaderOverride]) {
+        if headers?[Self.originalExchange] == nil { entries.append(HeaderOverride(Self.originalExchange, .string(exchange))) }
+        if headers?[Self.originalRoutingKey] == nil { entries.append(HeaderOverride(Self.originalRoutingKey, .string(routingKey))) }
     }
-
-    /// Leaves the value as it is: an `inout` access through `subscript(_:default:)` is what
-    /// inserts the default.
-    private static func keep(_ value: inout AMQPFieldValue) {}
 
     /// The name `x-warren-error-type` and the logs give `error`: its Swift type (the wrapped
     /// one for `PermanentFailure`), or `crash-loop` for `CrashLoopDetected`, which has no error
