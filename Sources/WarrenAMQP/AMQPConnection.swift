@@ -26,7 +26,7 @@ public final class AMQPConnection: Sendable {
     /// Publishes `publish(…)` may have in flight on one connection before callers wait.
     public static let publishWindowCapacity = 1024
 
-    private let mailbox: Mailbox
+    let mailbox: Mailbox
     private let publishWindow = PublishWindow(capacity: AMQPConnection.publishWindowCapacity)
     /// When the owner thread last went round its loop: a stale stamp means it is wedged.
     public let activity: LoopActivity

@@ -8,6 +8,9 @@ import Glibc
 ///
 /// Each turn: run queued commands; read what the transport already buffered; otherwise `poll()`
 /// the socket and the mailbox's eventfd with a timeout short enough to send heartbeats on time.
+/// Commands include the jobs of tasks that prefer the connection's `ConnectionTaskExecutor`
+/// (a consumer's delivery loop and handlers): they run here, between reads and writes, and a
+/// job refused because the connection ended runs on the global executor instead.
 ///
 /// **Every command completes.** Each command the mailbox accepted ends with a result or an
 /// error: run in a turn; refused with the close error when the connection ended earlier in the
@@ -132,6 +135,7 @@ final class ConnectionLoop {
         case .run(_, let fail): fail(error)
         case .publish(_, let confirmation): confirmation.complete(.failure(error))
         case .ack, .nack: break
+        case .job(let job, _): ConnectionTaskExecutor.runElsewhere(job)
         }
     }
 
@@ -155,7 +159,7 @@ final class ConnectionLoop {
                 raw.setCorked(true)
                 corked = true
             }
-        case .ack:
+        case .ack, .job:
             break
         case .run:
             uncork()
@@ -189,6 +193,8 @@ final class ConnectionLoop {
         case .run(let body, let refuse):
             if let error = flushAcksFirst() { return refuse(error) }
             body(self)
+        case .job(let job, let executor):
+            executor.run(job)
         }
     }
 
@@ -310,8 +316,13 @@ final class ConnectionLoop {
     }
 
     private func waitForInput() throws {
-        // Commands arrived since the top of the turn: run them before sleeping.
-        guard mailbox.park() else { return }
+        // Commands arrived since the top of the turn: run them before sleeping, but look at the
+        // socket first (without waiting), or a steady run of jobs would leave it unread.
+        guard mailbox.park() else {
+            var socket = pollfd(fd: raw.socketFD, events: Int16(POLLIN), revents: 0)
+            if poll(&socket, 1, 0) > 0 { socketReadable = true }
+            return
+        }
         var fds = [
             pollfd(fd: raw.socketFD, events: Int16(POLLIN), revents: 0),
             pollfd(fd: mailbox.wakeFD, events: Int16(POLLIN), revents: 0),

@@ -14,6 +14,9 @@ enum Command: Sendable {
     case publish(PublishRequest, PublishConfirmation)
     /// Runs on the owner thread; `fail` is called instead when the connection is already gone.
     case run(@Sendable (ConnectionLoop) -> Void, fail: @Sendable (AMQPError) -> Void)
+    /// A job of a task that prefers `ConnectionTaskExecutor`: run on the owner thread, or on
+    /// the global executor when the connection is already gone.
+    case job(UnownedJob, ConnectionTaskExecutor)
 }
 
 /// The command queue between any thread and a connection's owner thread, plus the eventfd

@@ -15,7 +15,7 @@ import Testing
             switch command {
             case .ack(let tag): tag
             case .nack(let tag, _): tag
-            case .run, .publish: nil
+            case .run, .publish, .job: nil
             }
         }
     }
