@@ -59,7 +59,7 @@ public func fuzzSettings(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 private let secretNames: Set = ["amqp-url", "amqp-password"]
 
 private let names = [
-    "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "log-level", "log-format",
+    "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "handler-thread", "log-level", "log-format",
     "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay", "shutdown-timeout",
     "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays", "crash-limit", "delivery-limit",
     "bind", "exchange-type", "existing-queue", "schedule", "schedule-missed-ticks",

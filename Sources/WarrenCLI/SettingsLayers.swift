@@ -14,7 +14,7 @@ enum SettingsLayers {
     /// Every setting the executable reads, in the README's table order (`warren config` prints
     /// them so); a file key must be one of them, or a secret's `NAME-file`.
     static let names = [
-        "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "handler",
+        "amqp-url", "amqp-password", "amqp-shuffle", "queue", "queue-type", "prefetch", "concurrency", "handler-thread", "handler",
         "log-level", "log-format", "http-port", "heartbeat", "reconnect-initial-delay", "reconnect-max-delay",
         "shutdown-timeout", "max-refused-attempts", "handler-timeout", "immediate-retries", "retry-delays",
         "crash-limit", "delivery-limit", "bind", "exchange-type", "existing-queue", "schedule", "schedule-missed-ticks",

@@ -13,6 +13,9 @@ struct WorkerOptions: ParsableArguments {
     @Option(help: "Handlers running at once, 1-10000 (env WARREN_CONCURRENCY; default 8).")
     var concurrency: String?
 
+    @Option(name: .customLong("handler-thread"), help: "Where handlers run: pool (Swift's cooperative pool; default) or connection (the consuming connection's own thread: about half the CPU per message, for handlers that never block or compute for long) (env WARREN_HANDLER_THREAD).")
+    var handlerThread: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env WARREN_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -77,6 +80,7 @@ struct WorkerOptions: ParsableArguments {
         flags["schedule-missed-ticks"] = scheduleMissedTicks
         flags["prefetch"] = prefetch
         flags["concurrency"] = concurrency
+        flags["handler-thread"] = handlerThread
         flags["log-level"] = logLevel
         flags["log-format"] = logFormat
         flags["handler"] = handler

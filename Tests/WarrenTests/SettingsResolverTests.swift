@@ -11,18 +11,21 @@ import WarrenAMQP
         #expect(configuration.broker.queueType == .quorum)
         #expect(configuration.prefetch == 50)
         #expect(configuration.concurrency == 8)
+        #expect(configuration.handlerThread == .pool)
+        #expect(configuration.consumer.handlerThread == .pool)
         #expect(configuration.logLevel == .info)
     }
 
     @Test func environmentIsReadAndFlagsWin() throws {
         let environment = ["WARREN_QUEUE": "from-env", "WARREN_PREFETCH": "200", "WARREN_QUEUE_TYPE": "classic",
-                           "WARREN_LOG_LEVEL": "WARNING", "WARREN_CONCURRENCY": "3"]
+                           "WARREN_LOG_LEVEL": "WARNING", "WARREN_CONCURRENCY": "3", "WARREN_HANDLER_THREAD": "connection"]
         let configuration = try WorkerConfiguration(resolving: SettingsResolver(flags: ["queue": "from-flag"], environment: environment))
         #expect(configuration.broker.queue == "from-flag")
         #expect(configuration.prefetch == 200)
         #expect(configuration.broker.queueType == .classic)
         #expect(configuration.logLevel == .warning)
         #expect(configuration.concurrency == 3)
+        #expect(configuration.consumer.handlerThread == .connection)
     }
 
     @Test(arguments: [
@@ -31,6 +34,7 @@ import WarrenAMQP
         (["prefetch": "70000"], [:], "--prefetch", "integer from 1 to 65535"),
         ([:], ["WARREN_CONCURRENCY": "-1"], "WARREN_CONCURRENCY", "integer from 1"),
         (["queue-type": "stream"], [:], "--queue-type", "one of: quorum, classic"),
+        ([:], ["WARREN_HANDLER_THREAD": "main"], "WARREN_HANDLER_THREAD", "one of: pool, connection"),
         ([:], ["WARREN_LOG_LEVEL": "loud"], "WARREN_LOG_LEVEL", "one of: trace"),
         ([:], ["WARREN_QUEUE": ""], "WARREN_QUEUE", "must not be empty"),
         (["queue": "amq.mine"], [:], "--queue", "reserved"),

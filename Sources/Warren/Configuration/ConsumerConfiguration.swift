@@ -19,6 +19,9 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     }
     /// How many handlers run at once.
     public var concurrency: Int
+    /// Which thread runs the delivery loop and the handlers (see `HandlerThread`; default
+    /// `.pool`).
+    public var handlerThread: HandlerThread = .pool
     /// Longest a handler may run; it is then cancelled and, if it throws, the message fails with
     /// `HandlerTimeout` (retried like any passing error). `nil` (the default) never times out.
     public var handlerTimeout: Duration?

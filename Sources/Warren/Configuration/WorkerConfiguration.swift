@@ -11,6 +11,7 @@ import WarrenAMQP
 /// | WARREN_QUEUE_TYPE | --queue-type | quorum |
 /// | WARREN_PREFETCH | --prefetch | 50 |
 /// | WARREN_CONCURRENCY | --concurrency | 8 |
+/// | WARREN_HANDLER_THREAD | --handler-thread | pool (or connection) |
 /// | WARREN_LOG_LEVEL | --log-level | info |
 /// | WARREN_LOG_FORMAT | --log-format | json, or text when stdout is a terminal |
 /// | WARREN_HTTP_PORT | --http-port | 8080 (0 = any free port) |
@@ -43,6 +44,9 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var prefetch: UInt16
     /// How many handlers run at once.
     public var concurrency: Int
+    /// Which thread runs the delivery loop and the handlers (see `HandlerThread`; default
+    /// `.pool`).
+    public var handlerThread: HandlerThread = .pool
     /// The least severe level logged (`WARREN_LOG_LEVEL`, default `info`).
     public var logLevel: Logger.Level
     /// JSON lines (for log shippers) or text (for people); see `WarrenLogging`.
@@ -120,11 +124,13 @@ public struct WorkerConfiguration: Sendable, Equatable {
 
     /// The consumer's part: queue, prefetch, concurrency, timeouts and reconnect policy.
     public var consumer: ConsumerConfiguration {
-        ConsumerConfiguration(
+        var consumer = ConsumerConfiguration(
             queue: broker.queue, queueType: broker.queueType, prefetch: prefetch, concurrency: concurrency,
             handlerTimeout: handlerTimeout, shutdownTimeout: shutdownTimeout, reconnectBackoff: reconnectBackoff,
             maxRefusedAttempts: maxRefusedAttempts, retryPolicy: retryPolicy, crashLimit: crashLimit, deliveryLimit: deliveryLimit,
             bindings: bindings, existingQueue: existingQueue)
+        consumer.handlerThread = handlerThread
+        return consumer
     }
 
     /// The connection's part, under the name the management UI will show; its connect attempts
@@ -140,7 +146,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
     public var loggedSettings: Logger.Metadata {
         [
             "amqp-url": "\(broker.urls.redacted)", "amqp-shuffle": "\(broker.shuffle)", "queue": "\(broker.queue)", "queue-type": "\(broker.queueType.rawValue)",
-            "prefetch": "\(prefetch)", "concurrency": "\(concurrency)", "log-level": "\(logLevel)", "log-format": "\(logFormat.rawValue)",
+            "prefetch": "\(prefetch)", "concurrency": "\(concurrency)", "handler-thread": "\(handlerThread.rawValue)", "log-level": "\(logLevel)", "log-format": "\(logFormat.rawValue)",
             "http-port": "\(httpPort)", "heartbeat": "\(heartbeat)",
             "reconnect-initial-delay": "\(reconnectBackoff.initial)", "reconnect-max-delay": "\(reconnectBackoff.maximum)",
             "shutdown-timeout": "\(shutdownTimeout)", "max-refused-attempts": "\(maxRefusedAttempts)",
@@ -170,6 +176,7 @@ public struct WorkerConfiguration: Sendable, Equatable {
         broker = try BrokerConfiguration(resolving: settings)
         prefetch = try settings.integer("prefetch", default: 50, in: 1...65535)
         concurrency = try settings.integer("concurrency", default: 8, in: 1...10_000)
+        handlerThread = try settings.choice("handler-thread", default: HandlerThread.pool)
         logLevel = try settings.logLevel("log-level", default: .info)
         logFormat = try settings.choice("log-format", default: LogFormat.default)
         httpPort = try Self.httpPort(resolving: settings)

@@ -68,7 +68,9 @@ extension WarrenConsumer {
         }
         try await withThrowingDiscardingTaskGroup { handlers in
             let workers = HandlerPool<HandlerJob>(limit: limit)
-            startWorkers(workers, counts: counts, tracer: tracer, in: &handlers)
+            // `nil` (`HandlerThread.pool`): the workers and the delivery loop run on the pool.
+            let executor = configuration.handlerThread == .connection ? ConnectionTaskExecutor() : nil
+            startWorkers(workers, counts: counts, tracer: tracer, executor: executor, in: &handlers)
             // However the loop below ends (returning or throwing), the group then waits for its
             // children: idle workers must end too.
             defer { workers.close() }
@@ -78,7 +80,7 @@ extension WarrenConsumer {
                 case .connect(let attempt):
                     action = await connectAndConsume(
                         attempt: attempt, supervised: supervised, limit: limit, flow: flow, counts: counts, deadline: deadline,
-                        tracer: tracer, workers: workers, handlers: &handlers)
+                        tracer: tracer, workers: workers, executor: executor, handlers: &handlers)
                 case .wait(let delay, let attempt, let cause):
                     metrics.reconnects.increment()
                     logger.warning("reconnecting", metadata: [
@@ -109,7 +111,7 @@ extension WarrenConsumer {
     /// Opens a connection, consumes until it ends, and returns the next action.
     func connectAndConsume(
         attempt: Int, supervised: SupervisedState, limit: ConcurrencyLimit, flow: FlowMonitor, counts: DrainCounts,
-        deadline: DrainDeadline, tracer: (any Tracer)?, workers: HandlerPool<HandlerJob>,
+        deadline: DrainDeadline, tracer: (any Tracer)?, workers: HandlerPool<HandlerJob>, executor: ConnectionTaskExecutor?,
         handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) async -> ConnectionStateMachine.Action {
         logger.info("connecting", metadata: [
@@ -143,7 +145,7 @@ extension WarrenConsumer {
         // the handler group, so a drain (and the group's end) waits for it.
         let settlements = SettlementPipeline(sendQueuedAcks: { connection.sendQueuedAcks() })
         settlementPipelines.register(settlements, for: connection)
-        handlers.addTask { await settlements.run() }
+        handlers.addTask(executorPreference: executor) { await settlements.run() }
         defer {
             settlementPipelines.remove(for: connection)
             settlements.close()
@@ -153,9 +155,16 @@ extension WarrenConsumer {
             "prefetch": "\(configuration.prefetch)", "concurrency": "\(configuration.concurrency)",
         ])
 
-        let ending = await consume(
-            consumer, on: connection, supervised: supervised, limit: limit, flow: flow, counts: counts, tracer: tracer,
-            workers: workers)
+        // From here until the loop ends, the workers' and the loop's jobs run on the connection's
+        // thread (see `HandlerThread.connection`); after, and for every job the connection's end
+        // overtakes, on the global executor, so a handler of a lost connection still finishes.
+        executor?.attach(connection)
+        let ending = await withTaskExecutorPreference(executor) {
+            await consume(
+                consumer, on: connection, supervised: supervised, limit: limit, flow: flow, counts: counts, tracer: tracer,
+                workers: workers)
+        }
+        executor?.detach()
         switch ending {
         case .drained(let started, let abandonedBefore, let drainedInFlight, let returned):
             // No new deliveries; wait for the running handlers. If the deadline or a second

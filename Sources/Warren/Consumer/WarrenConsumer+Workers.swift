@@ -4,16 +4,16 @@ import WarrenAMQP
 /// The handler workers: `concurrency` long-lived tasks in the handler group that run the
 /// messages the delivery loop hands them (see `HandlerPool`).
 extension WarrenConsumer {
-    /// Starts one worker per `ConcurrencyLimit` slot (the pool's limit) as children of
-    /// `handlers`, the group that outlives reconnects: a handler of a dead connection keeps its
+    /// Starts one worker per `ConcurrencyLimit` slot (the pool's limit), preferring `executor`
+    /// (the consuming connection's thread; `nil`: the pool), as children of `handlers`, the group that outlives reconnects: a handler of a dead connection keeps its
     /// worker (and slot) until it finishes, while the next connection's deliveries run on the
     /// others. The workers end once `pool` is closed and empty.
     func startWorkers(
-        _ pool: HandlerPool<HandlerJob>, counts: DrainCounts, tracer: (any Tracer)?,
+        _ pool: HandlerPool<HandlerJob>, counts: DrainCounts, tracer: (any Tracer)?, executor: ConnectionTaskExecutor?,
         in handlers: inout ThrowingDiscardingTaskGroup<Error>
     ) {
         for _ in 0..<configuration.concurrency {
-            handlers.addTask {
+            handlers.addTask(executorPreference: executor) {
                 await pool.run(
                     start: { job in await self.run(job, counts: counts, tracer: tracer) },
                     giveBack: { job in await self.giveBack(job) })
