@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 import Warren
 import WarrenAMQP
@@ -39,6 +40,53 @@ extension BrokerTests {
                 case .connection: #expect(names.all.allSatisfy { $0 == "warren-amqp" }, "\(names.all)")
                 case .pool: #expect(!names.all.contains("warren-amqp"), "\(names.all)")
                 }
+            }
+        }
+
+        /// The documented cost of `.connection`: a handler that holds the connection's thread
+        /// without suspending (here blocked in `usleep` until released) stops the thread from
+        /// turning, so after `stallTimeout` readiness says `stalled`, and a second message waits.
+        /// Released, both are handled and acked on the same connection and the consumer is ready
+        /// again. (With `.pool` readiness never turns stalled here: the test times out.)
+        @Test("a handler holding the connection's thread turns readiness stalled, and it recovers")
+        func blockingHandlerStallsItsConnection() async throws {
+            let env = try TestEnvironment.current()
+            let broker = Broker(env)
+            try await broker.withQueue("lib.thread.blocked") { queue in
+                try await env.declareTopology(queue)
+                let log = InProcessLog()
+                var configuration = ConsumerConfiguration(queue: queue, queueType: .classic, concurrency: 2)
+                configuration.handlerThread = .connection
+                configuration.stallTimeout = .seconds(1)
+                let status = WorkerStatus()
+                let release = Atomic<Bool>(false)
+                let handled = Atomic<Int>(0)
+                let consumer = WarrenConsumer(
+                    configuration: configuration,
+                    connection: .dedicated(try env.connection("it-lib-thread-blocked-\(uniqueSuffix())")),
+                    handler: ClosureHandler { (body: [String: String], _) in
+                        if body["block"] != nil {
+                            while !release.load(ordering: .relaxed) { usleep(10_000) }
+                        }
+                        handled.add(1, ordering: .relaxed)
+                    },
+                    status: status, logger: log.logger())
+                try await withInProcessWorker([consumer], log: log) { worker in
+                    try await log.waitFor("worker.consuming")
+                    try await broker.pikaPublish(queue: queue, messages: [(id: "blocker", body: #"{"block":"yes"}"#)])
+                    let stalled = try await pollValue(timeout: .seconds(15), "readiness to turn stalled") {
+                        status.readiness.state == .stalled ? status.readiness : nil
+                    }
+                    #expect(stalled.reason?.contains("thread has not turned") == true, "\(stalled)")
+                    try await broker.pikaPublish(queue: queue, messages: [(id: "behind", body: "{}")])
+                    #expect(handled.load(ordering: .relaxed) == 0, "nothing runs while the thread is held")
+                    release.store(true, ordering: .relaxed)
+                    try await log.waitFor("message.acked", count: 2)
+                    try await poll(timeout: .seconds(15), "readiness to recover") { status.readiness.isReady }
+                    #expect(log.events("worker.connection_lost").isEmpty, "\(log.transcript)")
+                    try await worker.stop()
+                }
+                #expect(handled.load(ordering: .relaxed) == 2)
             }
         }
 
