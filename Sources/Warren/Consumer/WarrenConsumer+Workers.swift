@@ -5,7 +5,8 @@ import WarrenAMQP
 /// messages the delivery loop hands them (see `HandlerPool`).
 extension WarrenConsumer {
     /// Starts one worker per `ConcurrencyLimit` slot (the pool's limit), preferring `executor`
-    /// (the consuming connection's thread; `nil`: the pool), as children of `handlers`, the group that outlives reconnects: a handler of a dead connection keeps its
+    /// (the consuming connection's thread; `nil`: the cooperative pool), as children of
+    /// `handlers`, the group that outlives reconnects: a handler of a dead connection keeps its
     /// worker (and slot) until it finishes, while the next connection's deliveries run on the
     /// others. The workers end once `pool` is closed and empty.
     func startWorkers(
