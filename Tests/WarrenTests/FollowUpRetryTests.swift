@@ -18,6 +18,20 @@ import WarrenAMQP
         #expect(!FollowUpRetry.isSharedFailure(denied, exchange: "audit"))
     }
 
+    /// Tries go on while the timeout lasts, not for a fixed count: a storm of closes made by
+    /// other handlers' bad publishes met three immediate tries in 30 ms (the chaos soak).
+    @Test func pausesDoubleFromFiveMillisecondsUpTo200() {
+        #expect((2...9).map { FollowUpRetry.pause(before: $0) } == [5, 10, 20, 40, 80, 160, 200, 200].map { Duration.milliseconds($0) })
+        #expect(FollowUpRetry.pause(before: 1_000) == .milliseconds(200))
+        // Within the default 10 s publish timeout there is room for far more than three tries.
+        var elapsed = Duration.zero, tries = 1
+        while elapsed + FollowUpRetry.pause(before: tries + 1) < MessageContext.defaultPublishTimeout {
+            tries += 1
+            elapsed += FollowUpRetry.pause(before: tries)
+        }
+        #expect(tries > 40)
+    }
+
     @Test func lostConnectionsAreRetriedTheHandlersOwnOutcomesAreNot() {
         #expect(FollowUpRetry.isSharedFailure(AMQPError.connectionClosed(replyCode: 320, replyText: "CONNECTION_FORCED", context: "c"), exchange: "x"))
         #expect(FollowUpRetry.isSharedFailure(AMQPError.library(status: -9, message: "socket error", context: "c"), exchange: "x"))

@@ -107,8 +107,8 @@ public struct MessageContext: Sendable {
     ///
     /// A publish that failed only because the channel it shares with the other handlers' publishes
     /// was closed (by another handler's bad publish, a forced close, a broker restart) is tried
-    /// again on a fresh channel within the same timeout (see `FollowUpRetry`); a publish the
-    /// broker refused for what it asked is not.
+    /// again on a fresh channel, after a short pause, for as long as the same timeout lasts (see
+    /// `FollowUpRetry`); a publish the broker refused for what it asked is not.
     ///
     /// A follow-up confirmed here survives even if this message then fails and is
     /// dead-lettered: publish last, or make the receiving side idempotent.
@@ -136,13 +136,14 @@ public struct MessageContext: Sendable {
             } catch let timedOut as PublishTimeout {
                 // Say the caller's timeout, not what was left of it for the last try.
                 throw PublishTimeout(timeout: total, blockedReason: timedOut.blockedReason)
-            } catch where attempt < FollowUpRetry.maxAttempts && ContinuousClock.now < deadline
+            } catch where ContinuousClock.now + FollowUpRetry.pause(before: attempt + 1) < deadline
                 && FollowUpRetry.isSharedFailure(error, exchange: exchange) && !Task.isCancelled
             {
                 attempt += 1
                 logger.info("follow-up publish failed on the shared channel; trying again", metadata: [
                     "event": "message.publish_retrying", "attempt": "\(attempt)", "error": "\(error)",
                 ])
+                try await Task.sleep(for: FollowUpRetry.pause(before: attempt))
             }
         }
     }
