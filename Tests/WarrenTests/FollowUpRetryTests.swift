@@ -32,6 +32,20 @@ import WarrenAMQP
         #expect(tries > 40)
     }
 
+    /// A close of the shared channel alone is tried again whatever the count (the deadline
+    /// bounds it); a lost connection three times in all, failing while the broker is down.
+    @Test func channelClosesAreTriedUntilTheDeadlineLostConnectionsThreeTimes() {
+        let channel = AMQPError.channelClosed(replyCode: 404, replyText: "NOT_FOUND - no exchange 'missing' in vhost '/'", context: "channel")
+        #expect(FollowUpRetry.mayTryAgain(after: 1, failedWith: channel))
+        #expect(FollowUpRetry.mayTryAgain(after: 50, failedWith: channel))
+        let refused = AMQPError.library(status: -9, message: "connect to 127.0.0.1:5672: Connection refused", context: "connect")
+        let forced = AMQPError.connectionClosed(replyCode: 320, replyText: "CONNECTION_FORCED", context: "c")
+        for error in [refused, forced] {
+            #expect(FollowUpRetry.mayTryAgain(after: 2, failedWith: error))
+            #expect(!FollowUpRetry.mayTryAgain(after: 3, failedWith: error))
+        }
+    }
+
     @Test func lostConnectionsAreRetriedTheHandlersOwnOutcomesAreNot() {
         #expect(FollowUpRetry.isSharedFailure(AMQPError.connectionClosed(replyCode: 320, replyText: "CONNECTION_FORCED", context: "c"), exchange: "x"))
         #expect(FollowUpRetry.isSharedFailure(AMQPError.library(status: -9, message: "socket error", context: "c"), exchange: "x"))

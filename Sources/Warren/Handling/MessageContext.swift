@@ -107,8 +107,9 @@ public struct MessageContext: Sendable {
     ///
     /// A publish that failed only because the channel it shares with the other handlers' publishes
     /// was closed (by another handler's bad publish, a forced close, a broker restart) is tried
-    /// again on a fresh channel, after a short pause, for as long as the same timeout lasts (see
-    /// `FollowUpRetry`); a publish the broker refused for what it asked is not.
+    /// again on a fresh channel, after a short pause, for as long as the same timeout lasts, or
+    /// three times in all when the connection was lost (see `FollowUpRetry`); a publish the
+    /// broker refused for what it asked is not.
     ///
     /// A follow-up confirmed here survives even if this message then fails and is
     /// dead-lettered: publish last, or make the receiving side idempotent.
@@ -137,7 +138,8 @@ public struct MessageContext: Sendable {
                 // Say the caller's timeout, not what was left of it for the last try.
                 throw PublishTimeout(timeout: total, blockedReason: timedOut.blockedReason)
             } catch where ContinuousClock.now + FollowUpRetry.pause(before: attempt + 1) < deadline
-                && FollowUpRetry.isSharedFailure(error, exchange: exchange) && !Task.isCancelled
+                && FollowUpRetry.isSharedFailure(error, exchange: exchange)
+                && FollowUpRetry.mayTryAgain(after: attempt, failedWith: error) && !Task.isCancelled
             {
                 attempt += 1
                 logger.info("follow-up publish failed on the shared channel; trying again", metadata: [
