@@ -137,15 +137,16 @@ public struct MessageContext: Sendable {
             } catch let timedOut as PublishTimeout {
                 // Say the caller's timeout, not what was left of it for the last try.
                 throw PublishTimeout(timeout: total, blockedReason: timedOut.blockedReason)
-            } catch where ContinuousClock.now + FollowUpRetry.pause(before: attempt + 1) < deadline
-                && FollowUpRetry.isSharedFailure(error, exchange: exchange)
-                && FollowUpRetry.mayTryAgain(after: attempt, failedWith: error) && !Task.isCancelled
-            {
+            } catch {
+                let pause = FollowUpRetry.pause(before: attempt + 1)
+                guard ContinuousClock.now + pause < deadline, FollowUpRetry.isSharedFailure(error, exchange: exchange),
+                    FollowUpRetry.mayTryAgain(after: attempt, failedWith: error), !Task.isCancelled
+                else { throw error }
                 attempt += 1
                 logger.info("follow-up publish failed on the shared channel; trying again", metadata: [
                     "event": "message.publish_retrying", "attempt": "\(attempt)", "error": "\(error)",
                 ])
-                try await Task.sleep(for: FollowUpRetry.pause(before: attempt))
+                try await Task.sleep(for: pause)
             }
         }
     }
