@@ -16,6 +16,12 @@ import WarrenAMQP
         let denied = AMQPError.channelClosed(
             replyCode: 403, replyText: "ACCESS_REFUSED - access to exchange 'audit' in vhost '/' refused for user 'u'", context: "channel")
         #expect(!FollowUpRetry.isSharedFailure(denied, exchange: "audit"))
+        // The default exchange, as RabbitMQ names it when it refuses a publish to "".
+        let deniedDefault = AMQPError.channelClosed(
+            replyCode: 403, replyText: "ACCESS_REFUSED - access to exchange 'amq.default' in vhost '/' refused for user 'u'",
+            context: "channel")
+        #expect(!FollowUpRetry.isSharedFailure(deniedDefault, exchange: ""))
+        #expect(FollowUpRetry.isSharedFailure(deniedDefault, exchange: "audit"))
     }
 
     /// Tries go on while the timeout lasts, not for a fixed count: a storm of closes made by

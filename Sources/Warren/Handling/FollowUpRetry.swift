@@ -21,9 +21,9 @@ import WarrenAMQP
 ///   its message once the broker was back, able to take its retry or dead-letter copy; failing
 ///   while the broker is still down leaves the copy unpublishable, so the message is requeued.
 ///
-/// A publish the broker refused for what it asked (its own exchange named in the refusal), an
-/// unroutable or nacked one, and a timeout are not tried again: those are the handler's to
-/// handle.
+/// A publish the broker refused for what it asked (its own exchange named in the refusal, the
+/// default exchange as `amq.default`), an unroutable or nacked one, and a timeout are not tried
+/// again: those are the handler's to handle.
 ///
 /// A retried publish may duplicate one the broker took before the channel closed (the confirm
 /// was lost with it): follow-ups are at least once, like everything else.
@@ -53,8 +53,10 @@ enum FollowUpRetry {
         switch error.kind {
         case .channelClosed(_, let text, _), .connectionClosed(_, let text, _):
             // RabbitMQ names what it refused: "NOT_FOUND - no exchange 'x' in vhost '/'",
-            // "ACCESS_REFUSED - access to exchange 'x' in vhost '/' refused for user 'u'".
-            return exchange.isEmpty || !text.contains("exchange '\(exchange)'")
+            // "ACCESS_REFUSED - access to exchange 'x' in vhost '/' refused for user 'u'"; the
+            // default exchange ("") as 'amq.default', whose permission it checks.
+            let named = exchange.isEmpty ? "amq.default" : exchange
+            return !text.contains("exchange '\(named)'")
         case .library, .heartbeatTimeout, .tls:
             return true
         case .consumerCancelled, .publishNacked, .unroutable, .connectionClosedByClient, .invalidURL, .invalidPublish:

@@ -72,9 +72,11 @@ struct Broker: Sendable {
         }
     }
 
-    func addUser(_ user: String, password: String) async throws {
+    /// Adds `user` with every permission on the default vhost, except writes where `write`
+    /// (a regular expression over resource names, as `rabbitmqctl set_permissions` takes) says.
+    func addUser(_ user: String, password: String, write: String = ".*") async throws {
         try await rabbitmqctl(["add_user", user, password])
-        try await rabbitmqctl(["set_permissions", "-p", "/", user, ".*", ".*", ".*"])
+        try await rabbitmqctl(["set_permissions", "-p", "/", user, ".*", write, ".*"])
     }
 
     func deleteUser(_ user: String) async {
