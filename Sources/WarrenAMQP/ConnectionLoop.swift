@@ -194,7 +194,10 @@ final class ConnectionLoop {
             if let error = flushAcksFirst() { return refuse(error) }
             body(self)
         case .job(let job, let executor):
+            // Marked, so that a stall it causes names a task rather than a wedged call.
+            activity.runningTask(true)
             executor.run(job)
+            activity.runningTask(false)
         }
     }
 

@@ -14,6 +14,17 @@ import Testing
         #expect(stall?.reason.contains("thread has not turned for 31000 ms") == true)
     }
 
+    @Test func anOwnerThreadHeldByATaskNamesTheHandlerAndTheSetting() {
+        let stall = FlowMonitor.stall(
+            sinceOwnerTurn: .seconds(31), ownerRunningTask: true, deliveryLoopBusyFor: nil, handlersRunning: 1, limit: limit)
+        #expect(stall?.duration == .seconds(31))
+        #expect(stall?.reason.contains("a handler has held the connection's thread for 31000 ms") == true)
+        #expect(stall?.reason.contains("handler-thread") == true)
+        #expect(
+            FlowMonitor.stall(sinceOwnerTurn: .seconds(29), ownerRunningTask: true, deliveryLoopBusyFor: nil, handlersRunning: 1, limit: limit)
+                == nil)
+    }
+
     @Test func aLongHandlerIsNotAStall() {
         // The loop waits for a slot while handlers run: working as designed.
         #expect(FlowMonitor.stall(sinceOwnerTurn: .zero, deliveryLoopBusyFor: .seconds(600), handlersRunning: 1, limit: limit) == nil)

@@ -63,14 +63,24 @@ final class FlowMonitor: Sendable {
         let (activity, busySince) = state.withLock { ($0.activity, $0.busySince) }
         guard let activity else { return nil }
         return Self.stall(
-            sinceOwnerTurn: activity.sinceLastTurn, deliveryLoopBusyFor: busySince.map { $0.duration(to: .now) },
-            handlersRunning: handlersRunning(), limit: limit)
+            sinceOwnerTurn: activity.sinceLastTurn, ownerRunningTask: activity.isRunningTask,
+            deliveryLoopBusyFor: busySince.map { $0.duration(to: .now) }, handlersRunning: handlersRunning(), limit: limit)
     }
 
-    /// Pure: which stall, if any, these observations mean.
-    static func stall(sinceOwnerTurn: Duration, deliveryLoopBusyFor busy: Duration?, handlersRunning: Int, limit: Duration) -> Stall? {
+    /// Pure: which stall, if any, these observations mean. `ownerRunningTask`: the owner thread
+    /// is inside a task's job (handlers on the connection's thread), so the reason names the
+    /// handler and the setting, which is what an operator can change.
+    static func stall(
+        sinceOwnerTurn: Duration, ownerRunningTask: Bool = false, deliveryLoopBusyFor busy: Duration?, handlersRunning: Int,
+        limit: Duration
+    ) -> Stall? {
         if sinceOwnerTurn > limit {
-            return Stall(reason: "the connection's thread has not turned for \(sinceOwnerTurn.milliseconds) ms", duration: sinceOwnerTurn)
+            let reason =
+                ownerRunningTask
+                ? "a handler has held the connection's thread for \(sinceOwnerTurn.milliseconds) ms without suspending"
+                    + " (handler-thread connection; handlers that block belong on the pool)"
+                : "the connection's thread has not turned for \(sinceOwnerTurn.milliseconds) ms"
+            return Stall(reason: reason, duration: sinceOwnerTurn)
         }
         if let busy, busy > limit, handlersRunning == 0 {
             return Stall(reason: "the delivery loop has been stuck for \(busy.milliseconds) ms with no handler running", duration: busy)
