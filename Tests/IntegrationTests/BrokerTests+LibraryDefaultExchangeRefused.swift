@@ -26,12 +26,9 @@ extension BrokerTests {
                     try await broker.pikaPublish(queue: queue, messages: [(id: "refused", body: "{}")])
                     let log = InProcessLog()
                     let errors = InProcessRecorder<String>()
-                    let connection = ConnectionConfiguration(
-                        url: try AMQPURL(env.url(user: user, password: password)), connectionName: "it-lib-nodefault-\(uniqueSuffix())",
-                        heartbeat: .seconds(30), connectTimeout: .seconds(5))
                     let consumer = WarrenConsumer(
                         configuration: ConsumerConfiguration(queue: queue, queueType: .classic),
-                        connection: .dedicated(connection),
+                        connection: .dedicated(try env.connection("it-lib-nodefault-\(uniqueSuffix())", user: user, password: password)),
                         handler: ClosureHandler { (_: [String: String], context) in
                             do {
                                 // A minute: far past how long this test waits for the outcome.

@@ -119,9 +119,11 @@ func withInProcessWorker<T>(
 }
 
 extension TestEnvironment {
-    /// Connection settings for the test broker under `name` (shown by `rabbitmqctl list_connections`).
-    func connection(_ name: String) throws -> ConnectionConfiguration {
-        ConnectionConfiguration(url: try AMQPURL(amqpURL), connectionName: name, heartbeat: .seconds(30), connectTimeout: .seconds(5))
+    /// Connection settings for the test broker under `name` (shown by `rabbitmqctl list_connections`),
+    /// as guest or, given `user` and `password`, as that user.
+    func connection(_ name: String, user: String? = nil, password: String? = nil) throws -> ConnectionConfiguration {
+        let url = if let user, let password { self.url(user: user, password: password) } else { amqpURL }
+        return ConnectionConfiguration(url: try AMQPURL(url), connectionName: name, heartbeat: .seconds(30), connectTimeout: .seconds(5))
     }
 
     /// Declares Warren's topology for `queue` (queue, `.dlx`, `.dead`) ahead of a consumer, so
